@@ -1,0 +1,565 @@
+// xdplane syscall shim: the only native code in the project.
+//
+// Each export is one system call with as little logic as possible. Structure layouts, constants and
+// protocol logic live in TypeScript (src/sys/). Calls return the kernel's result: a non-negative value on
+// success, -errno on failure. They throw only for wrong argument types (a programming error), so the
+// data path can call them without try.
+//
+// The one piece of V8 API: mmap() hands the mapping to JavaScript as a SharedArrayBuffer (N-API has no
+// external SharedArrayBuffer), so worker threads can share UMEM and rings. munmap() releases the real
+// mapping at once; the address range stays reserved (zero pages, no memory) until the last JavaScript
+// reference is collected, so a stale view reads zeros instead of crashing the process.
+
+#include <node_api.h>
+#include <v8.h>
+#include <uv.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <memory>
+
+namespace {
+
+#define CHECK_NAPI(call)                                         \
+  do {                                                           \
+    if ((call) != napi_ok) {                                     \
+      napi_throw_error(env, "EINVAL", "napi call failed: " #call); \
+      return nullptr;                                            \
+    }                                                            \
+  } while (0)
+
+napi_value Num(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+napi_value Ret(napi_env env, long rc) { return Num(env, rc < 0 ? -errno : (double)rc); }
+
+bool ArgI64(napi_env env, napi_value v, int64_t* out) {
+  if (napi_get_value_int64(env, v, out) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "expected a number");
+    return false;
+  }
+  return true;
+}
+
+// A typed array or Buffer argument: pointer and byte length. null/undefined give (nullptr, 0).
+bool ArgBytes(napi_env env, napi_value v, void** data, size_t* len, bool nullable) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (nullable && (t == napi_null || t == napi_undefined)) {
+    *data = nullptr;
+    *len = 0;
+    return true;
+  }
+  bool is_ta = false;
+  napi_is_typedarray(env, v, &is_ta);
+  if (!is_ta) {
+    napi_throw_type_error(env, "EINVAL", "expected a typed array");
+    return false;
+  }
+  napi_typedarray_type tt;
+  size_t n, off;
+  napi_value ab;
+  void* p;
+  napi_get_typedarray_info(env, v, &tt, &n, &p, &ab, &off);
+  size_t el = 1;
+  switch (tt) {
+    case napi_int16_array: case napi_uint16_array: el = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: el = 4; break;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: el = 8; break;
+    default: el = 1;
+  }
+  *data = p;
+  *len = n * el;
+  return true;
+}
+
+template <size_t N>
+bool Args(napi_env env, napi_callback_info info, napi_value (&argv)[N], size_t need) {
+  size_t argc = N;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < need) {
+    napi_throw_type_error(env, "EINVAL", "too few arguments");
+    return false;
+  }
+  for (size_t i = argc; i < N; i++) napi_get_undefined(env, &argv[i]);
+  return true;
+}
+
+// ---- mappings -------------------------------------------------------------------------------------
+
+struct Mapping {
+  void* addr;
+  size_t len;
+};
+
+void MappingDeleter(void* data, size_t, void* arg) {
+  Mapping* m = static_cast<Mapping*>(arg);
+  munmap(m->addr, m->len);
+  delete m;
+}
+
+napi_value FromLocal(v8::Local<v8::Value> local) {
+  // napi_value is a V8 Local in Node's implementation (js_native_api_v8.h: JsValueFromV8LocalValue).
+  return reinterpret_cast<napi_value>(*local);
+}
+
+// mmap(fd, length, prot, flags, offset) -> SharedArrayBuffer | -errno
+napi_value Mmap(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!Args(env, info, argv, 5)) return nullptr;
+  int64_t fd, len, prot, flags, off;
+  if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &len) || !ArgI64(env, argv[2], &prot) ||
+      !ArgI64(env, argv[3], &flags) || !ArgI64(env, argv[4], &off))
+    return nullptr;
+  void* p = mmap(nullptr, (size_t)len, (int)prot, (int)flags, (int)fd, (off_t)off);
+  if (p == MAP_FAILED) return Num(env, -errno);
+  Mapping* m = new Mapping{p, (size_t)len};
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  std::shared_ptr<v8::BackingStore> store =
+      v8::SharedArrayBuffer::NewBackingStore(p, (size_t)len, MappingDeleter, m);
+  v8::Local<v8::SharedArrayBuffer> sab = v8::SharedArrayBuffer::New(isolate, std::move(store));
+  return FromLocal(sab);
+}
+
+// munmap(typedArrayOverMapping) -> 0 | -errno. Releases the memory; keeps the range reserved (see top).
+napi_value Munmap(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv, 1)) return nullptr;
+  void* p;
+  size_t len;
+  if (!ArgBytes(env, argv[0], &p, &len, false)) return nullptr;
+  void* r = mmap(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+  return Num(env, r == MAP_FAILED ? -errno : 0);
+}
+
+// addressOf(typedArray) -> the address of its first byte (user-space addresses fit in 2^53).
+napi_value AddressOf(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv, 1)) return nullptr;
+  void* p;
+  size_t len;
+  if (!ArgBytes(env, argv[0], &p, &len, false)) return nullptr;
+  return Num(env, (double)(uintptr_t)p);
+}
+
+// ---- sockets --------------------------------------------------------------------------------------
+
+napi_value Socket(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv, 3)) return nullptr;
+  int64_t d, t, p;
+  if (!ArgI64(env, argv[0], &d) || !ArgI64(env, argv[1], &t) || !ArgI64(env, argv[2], &p)) return nullptr;
+  return Ret(env, socket((int)d, (int)t, (int)p));
+}
+
+napi_value Close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv, 1)) return nullptr;
+  int64_t fd;
+  if (!ArgI64(env, argv[0], &fd)) return nullptr;
+  return Ret(env, close((int)fd));
+}
+
+// bind(fd, sockaddrBytes) / connect(fd, sockaddrBytes)
+napi_value Bind(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv, 2)) return nullptr;
+  int64_t fd;
+  void* a;
+  size_t n;
+  if (!ArgI64(env, argv[0], &fd) || !ArgBytes(env, argv[1], &a, &n, false)) return nullptr;
+  return Ret(env, bind((int)fd, (struct sockaddr*)a, (socklen_t)n));
+}
+
+napi_value Connect(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv, 2)) return nullptr;
+  int64_t fd;
+  void* a;
+  size_t n;
+  if (!ArgI64(env, argv[0], &fd) || !ArgBytes(env, argv[1], &a, &n, false)) return nullptr;
+  return Ret(env, connect((int)fd, (struct sockaddr*)a, (socklen_t)n));
+}
+
+napi_value Listen(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv, 2)) return nullptr;
+  int64_t fd, b;
+  if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &b)) return nullptr;
+  return Ret(env, listen((int)fd, (int)b));
+}
+
+// accept4(fd, flags) -> new fd | -errno
+napi_value Accept4(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv, 2)) return nullptr;
+  int64_t fd, f;
+  if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &f)) return nullptr;
+  return Ret(env, accept4((int)fd, nullptr, nullptr, (int)f));
+}
+
+// setsockopt(fd, level, name, valueBytes)
+napi_value Setsockopt(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv, 4)) return nullptr;
+  int64_t fd, lvl, name;
+  void* v;
+  size_t n;
+  if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &lvl) || !ArgI64(env, argv[2], &name) ||
+      !ArgBytes(env, argv[3], &v, &n, false))
+    return nullptr;
+  return Ret(env, setsockopt((int)fd, (int)lvl, (int)name, v, (socklen_t)n));
+}
+
+// getsockopt(fd, level, name, outBytes) -> length written | -errno
+napi_value Getsockopt(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv, 4)) return nullptr;
+  int64_t fd, lvl, name;
+  void* v;
+  size_t n;
+  if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &lvl) || !ArgI64(env, argv[2], &name) ||
+      !ArgBytes(env, argv[3], &v, &n, false))
+    return nullptr;
+  socklen_t sl = (socklen_t)n;
+  int rc = getsockopt((int)fd, (int)lvl, (int)name, v, &sl);
+  return Num(env, rc < 0 ? -errno : (double)sl);
+}
+
+// sendto(fd, bytes|null, flags, addrBytes|null) -> sent | -errno. sendto(fd, null, MSG_DONTWAIT, null) is
+// the AF_XDP TX kick.
+napi_value Sendto(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv, 3)) return nullptr;
+  int64_t fd, f;
+  void *b, *a;
+  size_t n, an;
+  if (!ArgI64(env, argv[0], &fd) || !ArgBytes(env, argv[1], &b, &n, true) || !ArgI64(env, argv[2], &f) ||
+      !ArgBytes(env, argv[3], &a, &an, true))
+    return nullptr;
+  return Ret(env, sendto((int)fd, b, n, (int)f, (struct sockaddr*)a, (socklen_t)an));
+}
+
+// recvfrom(fd, bytes|null, flags) -> received | -errno
+napi_value Recvfrom(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv, 3)) return nullptr;
+  int64_t fd, f;
+  void* b;
+  size_t n;
+  if (!ArgI64(env, argv[0], &fd) || !ArgBytes(env, argv[1], &b, &n, true) || !ArgI64(env, argv[2], &f))
+    return nullptr;
+  return Ret(env, recvfrom((int)fd, b, n, (int)f, nullptr, nullptr));
+}
+
+// sendmsg(fd, bytes, fds: Int32Array|null, flags) -> sent | -errno. fds travel as SCM_RIGHTS.
+napi_value Sendmsg(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv, 4)) return nullptr;
+  int64_t fd, f;
+  void *b, *fds;
+  size_t n, fn;
+  if (!ArgI64(env, argv[0], &fd) || !ArgBytes(env, argv[1], &b, &n, false) ||
+      !ArgBytes(env, argv[2], &fds, &fn, true) || !ArgI64(env, argv[3], &f))
+    return nullptr;
+  size_t nfds = fn / sizeof(int);
+  if (nfds > 16) {
+    napi_throw_range_error(env, "EINVAL", "at most 16 fds per message");
+    return nullptr;
+  }
+  struct iovec iov = {b, n};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(struct cmsghdr) char cbuf[CMSG_SPACE(16 * sizeof(int))];
+  if (nfds > 0) {
+    msg.msg_control = cbuf;
+    msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+    memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+  }
+  return Ret(env, sendmsg((int)fd, &msg, (int)f));
+}
+
+// recvmsg(fd, bytes, fdsOut: Int32Array, flags) -> received | -errno. fdsOut[0] = how many fds came,
+// fdsOut[1..] = the fds (received with MSG_CMSG_CLOEXEC); fds beyond the array's room are closed. A
+// message longer than `bytes` (or with more fds than fit) closes its fds and answers -EMSGSIZE.
+napi_value Recvmsg(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv, 4)) return nullptr;
+  int64_t fd, f;
+  void *b, *fo;
+  size_t n, fon;
+  if (!ArgI64(env, argv[0], &fd) || !ArgBytes(env, argv[1], &b, &n, false) ||
+      !ArgBytes(env, argv[2], &fo, &fon, false) || !ArgI64(env, argv[3], &f))
+    return nullptr;
+  int* out = static_cast<int*>(fo);
+  size_t room = fon / sizeof(int);
+  struct iovec iov = {b, n};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(struct cmsghdr) char cbuf[CMSG_SPACE(16 * sizeof(int))];
+  msg.msg_control = cbuf;
+  msg.msg_controllen = sizeof cbuf;
+  ssize_t rc = recvmsg((int)fd, &msg, (int)f | MSG_CMSG_CLOEXEC);
+  if (rc < 0) return Num(env, -errno);
+  size_t got = 0;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    int* p = reinterpret_cast<int*>(CMSG_DATA(c));
+    for (size_t i = 0; i < k; i++) {
+      if (room > 0 && got + 1 < room) {
+        out[1 + got++] = p[i];
+      } else {
+        close(p[i]);
+      }
+    }
+  }
+  if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+    for (size_t i = 0; i < got; i++) close(out[1 + i]);
+    if (room > 0) out[0] = 0;
+    return Num(env, -EMSGSIZE);
+  }
+  if (room > 0) out[0] = (int)got;
+  return Num(env, (double)rc);
+}
+
+// poll(pollfds: Int32Array of [fd, events | revents << 16] pairs, nfds, timeoutMs) -> ready | -errno
+napi_value Poll(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv, 3)) return nullptr;
+  void* p;
+  size_t n;
+  int64_t nfds, t;
+  if (!ArgBytes(env, argv[0], &p, &n, false) || !ArgI64(env, argv[1], &nfds) || !ArgI64(env, argv[2], &t))
+    return nullptr;
+  if ((size_t)nfds * sizeof(struct pollfd) > n) {
+    napi_throw_range_error(env, "EINVAL", "nfds exceeds the pollfd array");
+    return nullptr;
+  }
+  return Ret(env, poll(static_cast<struct pollfd*>(p), (nfds_t)nfds, (int)t));
+}
+
+// ---- bpf, netdevs, namespaces, CPUs ---------------------------------------------------------------
+
+// bpf(cmd, attrBytes) -> result | -errno
+napi_value Bpf(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv, 2)) return nullptr;
+  int64_t cmd;
+  void* a;
+  size_t n;
+  if (!ArgI64(env, argv[0], &cmd) || !ArgBytes(env, argv[1], &a, &n, false)) return nullptr;
+  return Ret(env, syscall(__NR_bpf, (int)cmd, a, (unsigned int)n));
+}
+
+napi_value IfNameToIndex(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv, 1)) return nullptr;
+  char name[IF_NAMESIZE + 1];
+  size_t len;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "expected a string");
+    return nullptr;
+  }
+  unsigned idx = if_nametoindex(name);
+  return Num(env, idx == 0 ? -errno : (double)idx);
+}
+
+napi_value IfIndexToName(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv, 1)) return nullptr;
+  int64_t idx;
+  if (!ArgI64(env, argv[0], &idx)) return nullptr;
+  char name[IF_NAMESIZE + 1];
+  if (!if_indextoname((unsigned)idx, name)) return Num(env, -errno);
+  napi_value r;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+// setAffinity(cpus: Int32Array) -> 0 | -errno, for the calling thread.
+napi_value SetAffinity(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv, 1)) return nullptr;
+  void* p;
+  size_t n;
+  if (!ArgBytes(env, argv[0], &p, &n, false)) return nullptr;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int* cpus = static_cast<int*>(p);
+  for (size_t i = 0; i < n / sizeof(int); i++)
+    if (cpus[i] >= 0 && cpus[i] < CPU_SETSIZE) CPU_SET(cpus[i], &set);
+  return Ret(env, sched_setaffinity(0, sizeof set, &set));
+}
+
+// getAffinity(out: Int32Array) -> how many CPUs were written | -errno, for the calling thread.
+napi_value GetAffinity(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv, 1)) return nullptr;
+  void* p;
+  size_t n;
+  if (!ArgBytes(env, argv[0], &p, &n, false)) return nullptr;
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) < 0) return Num(env, -errno);
+  int* out = static_cast<int*>(p);
+  size_t k = 0;
+  for (int c = 0; c < CPU_SETSIZE && k < n / sizeof(int); c++)
+    if (CPU_ISSET(c, &set)) out[k++] = c;
+  return Num(env, (double)k);
+}
+
+napi_value Gettid(napi_env env, napi_callback_info) { return Num(env, (double)syscall(SYS_gettid)); }
+
+// setns(fd, nstype) -> 0 | -errno, for the calling thread.
+napi_value Setns(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv, 2)) return nullptr;
+  int64_t fd, t;
+  if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &t)) return nullptr;
+  return Ret(env, setns((int)fd, (int)t));
+}
+
+// ---- fd readiness on the event loop (for SEQPACKET servers, which node:net cannot do) -------------
+
+struct Watch {
+  uv_poll_t handle;
+  napi_env env;
+  napi_ref cb;
+  bool closed;
+};
+
+void WatchClosed(uv_handle_t* h) {
+  Watch* w = static_cast<Watch*>(h->data);
+  delete w;
+}
+
+void WatchFired(uv_poll_t* h, int status, int events) {
+  Watch* w = static_cast<Watch*>(h->data);
+  if (w->closed) return;
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  napi_open_handle_scope(env, &scope);
+  napi_value cb, global, argv[1], result;
+  napi_get_reference_value(env, w->cb, &cb);
+  napi_get_global(env, &global);
+  argv[0] = Num(env, status < 0 ? status : events);
+  if (napi_call_function(env, global, cb, 1, argv, &result) == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+void WatchFinalize(napi_env env, void* data, void*) {
+  Watch* w = static_cast<Watch*>(data);
+  if (!w->closed) {
+    w->closed = true;
+    napi_delete_reference(env, w->cb);
+    uv_poll_stop(&w->handle);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), WatchClosed);
+  }
+}
+
+// watch(fd, events (1 readable | 2 writable), callback(events)) -> handle (an external)
+napi_value WatchFd(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv, 3)) return nullptr;
+  int64_t fd, ev;
+  if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &ev)) return nullptr;
+  uv_loop_t* loop;
+  CHECK_NAPI(napi_get_uv_event_loop(env, &loop));
+  Watch* w = new Watch();
+  w->env = env;
+  w->closed = false;
+  if (uv_poll_init(loop, &w->handle, (int)fd) != 0) {
+    delete w;
+    return Num(env, -EBADF);
+  }
+  w->handle.data = w;
+  napi_create_reference(env, argv[2], 1, &w->cb);
+  int uvev = ((ev & 1) ? UV_READABLE : 0) | ((ev & 2) ? UV_WRITABLE : 0);
+  uv_poll_start(&w->handle, uvev, WatchFired);
+  napi_value ext;
+  napi_create_external(env, w, nullptr, nullptr, &ext);
+  return ext;
+}
+
+// unwatch(handle): stop watching; the fd is not closed.
+napi_value Unwatch(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!Args(env, info, argv, 1)) return nullptr;
+  void* p;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "expected a watch handle");
+    return nullptr;
+  }
+  WatchFinalize(env, p, nullptr);
+  return nullptr;
+}
+
+// unrefWatch(handle, ref: boolean): whether the watch keeps the process alive.
+napi_value RefWatch(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv, 2)) return nullptr;
+  void* p;
+  bool ref;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || napi_get_value_bool(env, argv[1], &ref) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "expected (handle, boolean)");
+    return nullptr;
+  }
+  Watch* w = static_cast<Watch*>(p);
+  if (!w->closed) {
+    if (ref) uv_ref(reinterpret_cast<uv_handle_t*>(&w->handle));
+    else uv_unref(reinterpret_cast<uv_handle_t*>(&w->handle));
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  struct {
+    const char* name;
+    napi_callback fn;
+  } fns[] = {
+      {"mmap", Mmap},           {"munmap", Munmap},         {"addressOf", AddressOf},
+      {"socket", Socket},       {"close", Close},           {"bind", Bind},
+      {"connect", Connect},     {"listen", Listen},         {"accept4", Accept4},
+      {"setsockopt", Setsockopt}, {"getsockopt", Getsockopt}, {"sendto", Sendto},
+      {"recvfrom", Recvfrom},   {"sendmsg", Sendmsg},       {"recvmsg", Recvmsg},
+      {"poll", Poll},           {"bpf", Bpf},               {"ifNameToIndex", IfNameToIndex},
+      {"ifIndexToName", IfIndexToName}, {"setAffinity", SetAffinity}, {"getAffinity", GetAffinity},
+      {"gettid", Gettid},       {"setns", Setns},           {"watch", WatchFd},
+      {"unwatch", Unwatch},     {"refWatch", RefWatch},
+  };
+  for (auto& f : fns) {
+    napi_value v;
+    napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v);
+    napi_set_named_property(env, exports, f.name, v);
+  }
+  return exports;
+}

@@ -1,0 +1,114 @@
+/**
+ * AF_XDP constants and structure layouts from linux/if_xdp.h (kernel documentation:
+ * Documentation/networking/af_xdp.rst). Layouts are little-endian as on x86_64 and arm64.
+ */
+export const SOL_XDP = 283;
+
+// setsockopt/getsockopt names
+export const XDP_MMAP_OFFSETS = 1;
+export const XDP_RX_RING = 2;
+export const XDP_TX_RING = 3;
+export const XDP_UMEM_REG = 4;
+export const XDP_UMEM_FILL_RING = 5;
+export const XDP_UMEM_COMPLETION_RING = 6;
+export const XDP_STATISTICS = 7;
+export const XDP_OPTIONS = 8;
+
+// sockaddr_xdp.sxdp_flags
+export const XDP_SHARED_UMEM = 1 << 0;
+export const XDP_COPY = 1 << 1;
+export const XDP_ZEROCOPY = 1 << 2;
+export const XDP_USE_NEED_WAKEUP = 1 << 3;
+
+// ring flags word
+export const XDP_RING_NEED_WAKEUP = 1 << 0;
+
+// XDP_OPTIONS
+export const XDP_OPTIONS_ZEROCOPY = 1 << 0;
+
+// mmap page offsets (fill and completion exceed 2^32: passed as a double, exact)
+export const XDP_PGOFF_RX_RING = 0;
+export const XDP_PGOFF_TX_RING = 0x80000000;
+export const XDP_UMEM_PGOFF_FILL_RING = 0x100000000;
+export const XDP_UMEM_PGOFF_COMPLETION_RING = 0x180000000;
+
+/** sizeof(struct xdp_desc): u64 addr; u32 len; u32 options. */
+export const XDP_DESC_SIZE = 16;
+
+/** struct xdp_ring_offset: producer, consumer, desc, flags (u64 each). */
+export interface RingOffsets {
+  producer: number;
+  consumer: number;
+  desc: number;
+  flags: number;
+}
+
+/** struct xdp_mmap_offsets: rx, tx, fr (fill), cr (completion); 4 x 32 bytes. */
+export interface MmapOffsets {
+  rx: RingOffsets;
+  tx: RingOffsets;
+  fr: RingOffsets;
+  cr: RingOffsets;
+}
+
+export const MMAP_OFFSETS_SIZE = 128;
+
+export function parseMmapOffsets(b: Uint8Array): MmapOffsets {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const ring = (o: number): RingOffsets => ({
+    producer: Number(dv.getBigUint64(o, true)),
+    consumer: Number(dv.getBigUint64(o + 8, true)),
+    desc: Number(dv.getBigUint64(o + 16, true)),
+    flags: Number(dv.getBigUint64(o + 24, true)),
+  });
+  return { rx: ring(0), tx: ring(32), fr: ring(64), cr: ring(96) };
+}
+
+/** struct xdp_umem_reg { u64 addr; u64 len; u32 chunk_size; u32 headroom; u32 flags; u32 tx_metadata_len; } */
+export function umemReg(addr: number, len: number, chunkSize: number, headroom: number, flags = 0): Uint8Array {
+  const b = new Uint8Array(32);
+  const dv = new DataView(b.buffer);
+  dv.setBigUint64(0, BigInt(addr), true);
+  dv.setBigUint64(8, BigInt(len), true);
+  dv.setUint32(16, chunkSize, true);
+  dv.setUint32(20, headroom, true);
+  dv.setUint32(24, flags, true);
+  return b;
+}
+
+/** struct sockaddr_xdp { u16 family; u16 flags; u32 ifindex; u32 queue_id; u32 shared_umem_fd; } */
+export function sockaddrXdp(flags: number, ifindex: number, qid: number, sharedUmemFd = 0): Uint8Array {
+  const b = new Uint8Array(16);
+  const dv = new DataView(b.buffer);
+  dv.setUint16(0, 44, true);
+  dv.setUint16(2, flags, true);
+  dv.setUint32(4, ifindex, true);
+  dv.setUint32(8, qid, true);
+  dv.setUint32(12, sharedUmemFd, true);
+  return b;
+}
+
+/** struct xdp_statistics: six u64 counters. */
+export interface XdpStatistics {
+  rxDropped: number;
+  rxInvalidDescs: number;
+  txInvalidDescs: number;
+  rxRingFull: number;
+  rxFillRingEmptyDescs: number;
+  txRingEmptyDescs: number;
+}
+
+export const XDP_STATISTICS_SIZE = 48;
+
+export function parseStatistics(b: Uint8Array, len: number): XdpStatistics {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const u = (o: number) => (o + 8 <= len ? Number(dv.getBigUint64(o, true)) : 0);
+  return {
+    rxDropped: u(0),
+    rxInvalidDescs: u(8),
+    txInvalidDescs: u(16),
+    rxRingFull: u(24),
+    rxFillRingEmptyDescs: u(32),
+    txRingEmptyDescs: u(40),
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * Per-socket counters in a Float64Array over a SharedArrayBuffer: the data-plane thread adds to them once
+ * per burst; the main thread and telemetry read them without locks. Names follow CNDP's xskdev stats.
+ */
+export const ST_IPACKETS = 0;
+export const ST_IBYTES = 1;
+export const ST_OPACKETS = 2;
+export const ST_OBYTES = 3;
+/** Packets the kernel could not deliver (its XDP_STATISTICS rx_dropped + rx_ring_full, read on demand). */
+export const ST_IMISSED = 4;
+export const ST_IERRORS = 5;
+/** Packets the caller offered that did not fit the TX ring. */
+export const ST_ODROPPED = 6;
+export const ST_OERRORS = 7;
+export const ST_RX_EMPTY_POLLS = 8;
+/** Times the fill ring could not be refilled because the mempool was empty. */
+export const ST_FILL_NOBUF = 9;
+export const ST_TX_KICKS = 10;
+/** Kicks answered EAGAIN/EBUSY (copy mode sends 32 per call). */
+export const ST_TX_KICK_AGAIN = 11;
+export const ST_RX_WAKEUPS = 12;
+export const ST_COMPLETED = 13;
+export const ST_COUNT = 16;
+
+export const STAT_NAMES: readonly string[] = [
+  "ipackets", "ibytes", "opackets", "obytes", "imissed", "ierrors", "odropped", "oerrors",
+  "rx_empty_polls", "fill_nobuf", "tx_kicks", "tx_kick_again", "rx_wakeups", "tx_completed",
+];
+
+export function newStats(): Float64Array {
+  return new Float64Array(new SharedArrayBuffer(ST_COUNT * 8));
+}

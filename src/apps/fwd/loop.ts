@@ -1,0 +1,172 @@
+/**
+ * The forwarder's data-plane thread (a worker): opens its ports from their shared form and runs the mode
+ * over them until told to stop. Per packet: handle arithmetic and in-place header rewrites only.
+ */
+import { openShared } from "../../pktdev/registry.js";
+import type { Lport, LportShared } from "../../pktdev/lport.js";
+import type { Mempool } from "../../mem/mempool.js";
+import { IdleManager } from "../../runtime/idle.js";
+import {
+  ThreadControl, STATE_RUN, STATE_PAUSE, STATUS_RUNNING, STATUS_IDLE, CTL_STATE, CTL_HEARTBEAT,
+  TC_LOOPS, TC_IDLE_ENTRIES, TC_IDLE_MS, TC_RX, TC_TX, TC_DROP,
+} from "../../runtime/control.js";
+import { M_DROP, M_LB, M_TXONLY, M_TXONLY_RX, M_FWD, macSwap, fillTemplate, fwdPort } from "./modes.js";
+
+export interface FwdThreadData {
+  name: string;
+  mode: number;
+  burst: number;
+  /** The thread's ports, in order. */
+  ports: LportShared[];
+  /** Every port of the app (fwd mode sends to any of them), by port id. */
+  allPorts: LportShared[];
+  idleTimeoutMs: number;
+  intrTimeoutMs: number;
+  /** tx-only template (32-bit words) and packet size. */
+  template: Uint32Array | null;
+  pktSize: number;
+}
+
+export async function run(data: FwdThreadData, control: ThreadControl): Promise<void> {
+  const pools = new Map<string, Mempool>();
+  const ports: Lport[] = data.ports.map((s) => openShared(s, pools));
+  const all: Lport[] = data.mode === M_FWD ? data.allPorts.map((s) => openShared(s, pools)) : ports;
+  const mempool = ports.find((p) => p.pool !== null)?.pool ?? firstPool(pools);
+  const fds = ports.map((p) => p.pollFd()).filter((fd) => fd >= 0);
+  const idle = new IdleManager(data.idleTimeoutMs, data.intrTimeoutMs, fds);
+  forward(data, control, ports, all, mempool, idle);
+  for (const mp of pools.values()) mp.flushCache();
+}
+
+function firstPool(pools: Map<string, Mempool>): Mempool | null {
+  for (const mp of pools.values()) return mp;
+  return null;
+}
+
+/** The loop. Exported for the benchmark, which runs it on the main thread. */
+export function forward(data: FwdThreadData, control: ThreadControl, ports: Lport[], all: Lport[], mempool: Mempool | null, idle: IdleManager | null): void {
+  const ctl = control.ctl;
+  const tc = control.counters;
+  const burst = data.burst;
+  const mode = data.mode;
+  const bufs = new Uint32Array(burst);
+  const nports = ports.length;
+  const u8 = mempool?.umem.u8 ?? new Uint8Array(0);
+  const u16 = mempool?.umem.u16 ?? new Uint16Array(0);
+  const u32 = mempool?.umem.u32 ?? new Uint32Array(0);
+  const shift = mempool?.umem.shift ?? 11;
+  const dataOff = mempool?.mbufs.dataOff ?? new Uint16Array(0);
+  const dataLen = mempool?.mbufs.dataLen ?? new Uint16Array(0);
+  const tpl = data.template ?? new Uint32Array(16);
+  const pktSize = data.pktSize;
+  // fwd mode: one pending burst per destination port.
+  const nall = all.length;
+  const fwdBufs: Uint32Array[] = [];
+  const fwdCount = new Int32Array(nall);
+  for (let i = 0; i < nall; i++) fwdBufs.push(new Uint32Array(burst));
+  const dropBuf = new Uint32Array(burst);
+
+  control.setStatus(STATUS_RUNNING);
+  let loops = 0;
+  let rxTotal = 0, txTotal = 0, dropTotal = 0;
+  for (;;) {
+    const state = Atomics.load(ctl, CTL_STATE);
+    if (state !== STATE_RUN) {
+      if (state === STATE_PAUSE) {
+        Atomics.wait(ctl, CTL_STATE, STATE_PAUSE, 100);
+        continue;
+      }
+      break;
+    }
+    let received = 0;
+    for (let p = 0; p < nports; p++) {
+      const port = ports[p]!;
+      const pool = port.pool ?? mempool!;
+      if (mode === M_TXONLY || mode === M_TXONLY_RX) {
+        if (mode === M_TXONLY_RX) {
+          const r = port.rxBurst(bufs, burst);
+          if (r > 0) {
+            received += r;
+            rxTotal += r;
+            pool.freeBulk(bufs, r);
+          }
+        }
+        const n = pool.allocBulk(bufs, burst);
+        if (n === 0) continue;
+        fillTemplate(u32, dataOff, dataLen, shift, tpl, pktSize, bufs, n);
+        const sent = port.txBurst(bufs, n);
+        txTotal += sent;
+        if (sent < n) pool.freeBulk(bufs, n - sent, sent);
+        if (mode === M_TXONLY) received += sent;
+        continue;
+      }
+      const n = port.rxBurst(bufs, burst);
+      if (n === 0) continue;
+      received += n;
+      rxTotal += n;
+      if (mode === M_DROP) {
+        pool.freeBulk(bufs, n);
+        dropTotal += n;
+      } else if (mode === M_LB) {
+        macSwap(u8, u16, dataOff, shift, bufs, n);
+        const sent = port.txBurst(bufs, n);
+        txTotal += sent;
+        if (sent < n) {
+          pool.freeBulk(bufs, n - sent, sent);
+          dropTotal += n - sent;
+        }
+      } else if (mode === M_FWD) {
+        let nd = 0;
+        for (let i = 0; i < n; i++) {
+          const h = bufs[i]!;
+          const dst = fwdPort(u8, dataOff, shift, h);
+          if (dst >= nall) {
+            dropBuf[nd++] = h;
+            continue;
+          }
+          const fb = fwdBufs[dst]!;
+          fb[fwdCount[dst]!] = h;
+          fwdCount[dst] = fwdCount[dst]! + 1;
+        }
+        if (nd > 0) {
+          pool.freeBulk(dropBuf, nd);
+          dropTotal += nd;
+        }
+        for (let d = 0; d < nall; d++) {
+          const c = fwdCount[d]!;
+          if (c === 0) continue;
+          const fb = fwdBufs[d]!;
+          const sent = all[d]!.txBurst(fb, c);
+          txTotal += sent;
+          if (sent < c) {
+            pool.freeBulk(fb, c - sent, sent);
+            dropTotal += c - sent;
+          }
+          fwdCount[d] = 0;
+        }
+      }
+    }
+    if ((++loops & 1023) === 0) {
+      tc[TC_LOOPS] = loops;
+      tc[TC_RX] = rxTotal;
+      tc[TC_TX] = txTotal;
+      tc[TC_DROP] = dropTotal;
+      Atomics.add(ctl, CTL_HEARTBEAT, 1);
+    }
+    if (idle !== null && idle.update(received)) {
+      control.setStatus(STATUS_IDLE);
+      tc[TC_IDLE_ENTRIES] = idle.entries;
+      tc[TC_IDLE_MS] = idle.idleMs;
+      control.setStatus(STATUS_RUNNING);
+    }
+  }
+  // Drain: let TX rings finish, so stats and frames settle before the main thread closes the ports.
+  for (let p = 0; p < nports; p++) {
+    const port = ports[p]!;
+    for (let i = 0; i < 4; i++) port.txBurst(bufs, 0);
+  }
+  tc[TC_LOOPS] = loops;
+  tc[TC_RX] = rxTotal;
+  tc[TC_TX] = txTotal;
+  tc[TC_DROP] = dropTotal;
+}

@@ -1,0 +1,101 @@
+/**
+ * The forwarder's modes as per-burst functions (CNDP cndpfwd): drop/rx-only, lb/loopback (MAC swap and
+ * send back), tx-only (64-byte UDP), tx-only-rx, fwd (destination port from the last octet of the
+ * destination MAC). They work on handles in place through the UMEM views; none allocates.
+ */
+
+export const MODES = ["drop", "rx-only", "lb", "loopback", "tx-only", "tx-only-rx", "fwd"] as const;
+export type FwdMode = (typeof MODES)[number];
+
+export const M_DROP = 0;
+export const M_LB = 1;
+export const M_TXONLY = 2;
+export const M_TXONLY_RX = 3;
+export const M_FWD = 4;
+
+/** The mode's number for the loop's switch; throws a clear error for an unknown name. */
+export function modeId(mode: string): number {
+  switch (mode) {
+    case "drop": case "rx-only": return M_DROP;
+    case "lb": case "loopback": return M_LB;
+    case "tx-only": return M_TXONLY;
+    case "tx-only-rx": return M_TXONLY_RX;
+    case "fwd": return M_FWD;
+    default:
+      throw new RangeError(`Unknown forwarding mode '${mode}': expected one of ${MODES.join(", ")}`);
+  }
+}
+
+/**
+ * Swaps source and destination MAC addresses of `n` packets in place. `u16` and `u8` view the UMEM;
+ * Ethernet headers at even offsets (the usual 256) use three 16-bit swaps, odd ones bytes.
+ */
+export function macSwap(u8: Uint8Array, u16: Uint16Array, dataOff: Uint16Array, shift: number, bufs: Uint32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const h = bufs[i]!;
+    const o = (h << shift) + dataOff[h]!;
+    if ((o & 1) === 0) {
+      const w = o >>> 1;
+      const a0 = u16[w]!, a1 = u16[w + 1]!, a2 = u16[w + 2]!;
+      u16[w] = u16[w + 3]!; u16[w + 1] = u16[w + 4]!; u16[w + 2] = u16[w + 5]!;
+      u16[w + 3] = a0; u16[w + 4] = a1; u16[w + 5] = a2;
+    } else {
+      for (let j = 0; j < 6; j++) {
+        const t = u8[o + j]!;
+        u8[o + j] = u8[o + 6 + j]!;
+        u8[o + 6 + j] = t;
+      }
+    }
+  }
+}
+
+/**
+ * The template for tx-only: a UDP/IPv4 frame of `size` bytes (64 by default, as cndpfwd), padded to a
+ * multiple of 4 so it is copied with 32-bit stores.
+ */
+export function txTemplate(opts: { size?: number; dst?: string; src?: string; srcIp?: string; dstIp?: string; sport?: number; dport?: number } = {}): Uint32Array {
+  const size = opts.size ?? 64;
+  if (size < 60 || size > 1514) throw new RangeError(`Invalid tx-only packet size ${size}: 60 to 1514`);
+  const words = new Uint32Array(Math.ceil(size / 4));
+  const f = new Uint8Array(words.buffer, 0, size);
+  const dv = new DataView(words.buffer);
+  const mac = (s: string, off: number) => s.split(":").forEach((h, i) => (f[off + i] = parseInt(h, 16)));
+  mac(opts.dst ?? "ff:ff:ff:ff:ff:ff", 0);
+  mac(opts.src ?? "02:00:00:00:00:01", 6);
+  dv.setUint16(12, 0x0800);
+  const ipLen = size - 14;
+  f[14] = 0x45;
+  dv.setUint16(16, ipLen);
+  f[22] = 64;
+  f[23] = 17;
+  const ip = (s: string, off: number) => s.split(".").forEach((o, i) => (f[off + i] = Number(o)));
+  ip(opts.srcIp ?? "198.18.0.1", 26);
+  ip(opts.dstIp ?? "198.18.1.1", 30);
+  let sum = 0;
+  for (let i = 14; i < 34; i += 2) sum += dv.getUint16(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  dv.setUint16(24, ~sum & 0xffff);
+  dv.setUint16(34, opts.sport ?? 1234);
+  dv.setUint16(36, opts.dport ?? 5678);
+  dv.setUint16(38, ipLen - 20);
+  return words;
+}
+
+/** Writes the template into `n` fresh buffers and sets their length. */
+export function fillTemplate(u32: Uint32Array, dataOff: Uint16Array, dataLen: Uint16Array, shift: number, tpl: Uint32Array, size: number, bufs: Uint32Array, n: number): void {
+  const words = tpl.length;
+  for (let i = 0; i < n; i++) {
+    const h = bufs[i]!;
+    const o = (h << shift) + dataOff[h]!;
+    if ((o & 3) === 0) {
+      const w = o >>> 2;
+      for (let j = 0; j < words; j++) u32[w + j] = tpl[j]!;
+    }
+    dataLen[h] = size;
+  }
+}
+
+/** The destination port of a packet in fwd mode: the last octet of its destination MAC. */
+export function fwdPort(u8: Uint8Array, dataOff: Uint16Array, shift: number, h: number): number {
+  return u8[(h << shift) + dataOff[h]! + 5]!;
+}

@@ -1,0 +1,171 @@
+/**
+ * net_af_xdp: a port over an AF_XDP socket (xsk/socket.ts) on one netdev queue.
+ *
+ * Privileged mode loads the XSK redirect program on the netdev (one per netdev, shared by its queues,
+ * drv mode unless `skbMode`) and inserts the socket into its XSKMAP. Unprivileged mode (CNDP's
+ * `xsk_pin_path` / `uds_path`) takes the XSKMAP from the caller, as an fd, and loads no program: only
+ * CAP_NET_RAW (socket) and CAP_IPC_LOCK (UMEM) are needed.
+ */
+import { Lport, newPortState, type LportInfo, type LportShared } from "./lport.js";
+import { XskSocket, type XskShared, type CopyMode } from "../xsk/socket.js";
+import { XskMapSlot, type XdpProgramRef, acquireXdpProgram } from "../xsk/xdp-prog.js";
+import { Mempool, type MempoolShared } from "../mem/mempool.js";
+import { readFileSync } from "node:fs";
+
+export interface AfXdpOptions {
+  name: string;
+  pid: number;
+  ifname: string;
+  qid: number;
+  mempool: Mempool;
+  rxSize?: number;
+  txSize?: number;
+  /** Attach the program in skb (generic) mode instead of drv (native) mode. */
+  skbMode?: boolean;
+  copyMode?: CopyMode;
+  busyPoll?: { timeoutUs: number; budget: number };
+  forceWakeup?: boolean;
+  needWakeup?: boolean;
+  /** Share the UMEM with this port's socket (XDP_SHARED_UMEM). */
+  shareUmemWith?: AfXdpPort;
+  /**
+   * Unprivileged mode: the XSKMAP fd (from the device plugin's UDS or a pinned map). The caller keeps
+   * ownership of the fd.
+   */
+  xskMapFd?: number;
+  log?: (msg: string) => void;
+}
+
+export interface AfXdpShared extends LportShared {
+  xsk: XskShared;
+  mempool: MempoolShared;
+  ifname: string;
+  qid: number;
+  skbMode: boolean;
+  unprivileged: boolean;
+}
+
+function readMac(ifname: string): string {
+  try {
+    return readFileSync(`/sys/class/net/${ifname}/address`, "utf8").trim();
+  } catch {
+    return "00:00:00:00:00:00";
+  }
+}
+
+export class AfXdpPort extends Lport {
+  readonly xsk: XskSocket;
+  readonly ifname: string;
+  readonly qid: number;
+  readonly skbMode: boolean;
+  readonly unprivileged: boolean;
+  private prog: XdpProgramRef | null = null;
+  private slot: XskMapSlot | null = null;
+  private readonly mempool: Mempool;
+  readonly pool: Mempool;
+
+  private constructor(s: AfXdpShared, xsk: XskSocket, mempool: Mempool) {
+    super(s);
+    this.xsk = xsk;
+    this.ifname = s.ifname;
+    this.qid = s.qid;
+    this.skbMode = s.skbMode;
+    this.unprivileged = s.unprivileged;
+    this.mempool = mempool;
+    this.pool = mempool;
+  }
+
+  /** Opens the socket and wires it to the netdev queue; releases everything it did on failure. */
+  static create(o: AfXdpOptions): AfXdpPort {
+    const skbMode = o.skbMode ?? false;
+    let prog: XdpProgramRef | null = null;
+    let xsk: XskSocket | null = null;
+    let slot: XskMapSlot | null = null;
+    try {
+      const mapFd = o.xskMapFd ?? (prog = acquireXdpProgram(o.ifname, skbMode ? "skb" : "drv", o.log)).mapFd;
+      xsk = XskSocket.create({
+        ifname: o.ifname, qid: o.qid, mempool: o.mempool, name: o.name, portId: o.pid,
+        ...(o.rxSize !== undefined ? { rxSize: o.rxSize } : {}),
+        ...(o.txSize !== undefined ? { txSize: o.txSize } : {}),
+        ...(o.copyMode !== undefined ? { copyMode: o.copyMode } : {}),
+        ...(o.busyPoll !== undefined ? { busyPoll: o.busyPoll } : {}),
+        ...(o.forceWakeup !== undefined ? { forceWakeup: o.forceWakeup } : {}),
+        ...(o.needWakeup !== undefined ? { needWakeup: o.needWakeup } : {}),
+        ...(o.shareUmemWith !== undefined ? { shareUmemWith: o.shareUmemWith.xsk } : {}),
+        ...(o.log !== undefined ? { log: o.log } : {}),
+      });
+      slot = XskMapSlot.insert(mapFd, o.qid, xsk.fd, o.name);
+      const port = new AfXdpPort({
+        driver: "net_af_xdp", name: o.name, pid: o.pid, mac: readMac(o.ifname),
+        admin: newPortState().admin, stats: xsk.stats.buffer as SharedArrayBuffer,
+        xsk: xsk.toShared(), mempool: o.mempool.toShared(), ifname: o.ifname, qid: o.qid, skbMode,
+        unprivileged: o.xskMapFd !== undefined,
+      }, xsk, o.mempool);
+      port.prog = prog;
+      port.slot = slot;
+      return port;
+    } catch (e) {
+      slot?.remove();
+      xsk?.close();
+      prog?.release();
+      throw e;
+    }
+  }
+
+  /** Opens the port in a worker thread: the data path moves there; close() stays with the creator. */
+  static fromShared(s: AfXdpShared, mempool?: Mempool): AfXdpPort {
+    const mp = mempool ?? Mempool.fromShared(s.mempool);
+    return new AfXdpPort(s, XskSocket.fromShared(s.xsk, mp), mp);
+  }
+
+  toShared(): AfXdpShared {
+    return {
+      driver: this.driver, name: this.name, pid: this.pid, mac: this.mac,
+      stats: this.stats.buffer as SharedArrayBuffer, admin: this.admin.buffer as SharedArrayBuffer,
+      xsk: this.xsk.toShared(), mempool: this.mempool.toShared(), ifname: this.ifname, qid: this.qid,
+      skbMode: this.skbMode, unprivileged: this.unprivileged,
+    };
+  }
+
+  rxBurst(bufs: Uint32Array, max: number): number {
+    if (this.admin[0] !== 1) return 0;
+    return this.xsk.rxBurst(bufs, max);
+  }
+
+  txBurst(bufs: Uint32Array, n: number): number {
+    if (this.admin[0] !== 1) return 0;
+    return this.xsk.txBurst(bufs, n);
+  }
+
+  override readStats(): Record<string, number> {
+    return this.xsk.readStats();
+  }
+
+  override pollFd(): number {
+    return this.xsk.fd;
+  }
+
+  override waitRx(ms: number): boolean {
+    return this.xsk.waitReadable(ms);
+  }
+
+  override info(): LportInfo {
+    return {
+      ...super.info(), netdev: this.ifname, qid: this.qid, zeroCopy: this.xsk.zeroCopy,
+      xdpMode: this.skbMode ? "skb" : "drv", unprivileged: this.unprivileged, busyPoll: this.xsk.busyPoll,
+      fd: this.xsk.fd,
+    };
+  }
+
+  /** Removes the socket from the XSKMAP, closes it (returning its frames), and drops the program reference. */
+  close(): void {
+    this.slot?.remove();
+    this.slot = null;
+    this.xsk.close();
+    this.prog?.release();
+    this.prog = null;
+  }
+}
+
+/** The port stats object also exposes the socket's own counters. */
+export { XskSocket };

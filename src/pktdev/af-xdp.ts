@@ -9,6 +9,7 @@
 import { Lport, newPortState, type LportInfo, type LportShared } from "./lport.js";
 import { XskSocket, type XskShared, type CopyMode } from "../xsk/socket.js";
 import { XskMapSlot, type XdpProgramRef, acquireXdpProgram } from "../xsk/xdp-prog.js";
+import "../xsk/xdp-attach.js";
 import { Mempool, type MempoolShared } from "../mem/mempool.js";
 import { readFileSync } from "node:fs";
 

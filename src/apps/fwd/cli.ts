@@ -1,0 +1,125 @@
+/**
+ * `xdplane fwd -c <cfg.jsonc> [mode]`: command line of the forwarder (as cndpfwd's).
+ */
+import { parseArgs } from "node:util";
+import { loadConfig } from "../../config/index.js";
+import { FwdApp } from "./app.js";
+import { MODES } from "./modes.js";
+
+export const usage = `Usage: xdplane fwd -c <cfg.jsonc> [mode] [options]
+
+Forwards packets between the config's lports with one pinned worker thread per configured thread.
+
+Modes (as CNDP cndpfwd; default: the config's options.mode, else drop):
+  drop | rx-only    receive and free
+  lb | loopback     swap MAC addresses and send back on the same port
+  tx-only           send 64-byte UDP frames
+  tx-only-rx        send 64-byte UDP frames and count what comes back
+  fwd               send to the port numbered by the last octet of the destination MAC
+
+Options:
+  -c, --config <file>     jsonc configuration (CNDP jcfg format)
+  -b, --burst <n>         packets per burst, 1-256 (default: config defaults.burst, 64)
+      --duration <s>      stop after this many seconds (default: run until SIGINT/SIGTERM)
+      --interval <ms>     stats interval (default 1000); 0 prints no periodic stats
+      --json              print stats lines and the final summary as JSON
+      --debug-frames      track frame ownership; report leaks and double frees at exit
+      --tx-dst-mac <mac>  destination MAC of tx-only frames
+  -h, --help              this text
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: "string", short: "c" },
+      burst: { type: "string", short: "b" },
+      duration: { type: "string" },
+      interval: { type: "string" },
+      json: { type: "boolean" },
+      "debug-frames": { type: "boolean" },
+      "tx-dst-mac": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (!values.config) {
+    process.stderr.write(`xdplane fwd: missing -c <cfg.jsonc>\n\n${usage}`);
+    return 2;
+  }
+  if (positionals.length > 1) {
+    process.stderr.write(`xdplane fwd: one mode expected, got ${positionals.join(" ")}\n`);
+    return 2;
+  }
+  const mode = positionals[0];
+  if (mode !== undefined && !(MODES as readonly string[]).includes(mode)) {
+    process.stderr.write(`xdplane fwd: unknown mode '${mode}': expected one of ${MODES.join(", ")}\n`);
+    return 2;
+  }
+  const json = values.json ?? false;
+  const { config, warnings } = loadConfig(values.config);
+  for (const w of warnings) process.stderr.write(`warning: ${typeof w === "string" ? w : (w as { message: string }).message}\n`);
+  const num = (v: string | undefined, what: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new RangeError(`Invalid ${what} '${v}': a non-negative number`);
+    return n;
+  };
+  const burst = num(values.burst, "--burst");
+  const duration = num(values.duration, "--duration");
+  const interval = num(values.interval, "--interval") ?? 1000;
+  const log = (m: string) => process.stderr.write(json ? `${JSON.stringify({ level: "info", msg: m })}\n` : `${m}\n`);
+  const app = await FwdApp.start({
+    config, log,
+    ...(mode !== undefined ? { mode } : {}),
+    ...(burst !== undefined ? { burst } : {}),
+    ...(values["debug-frames"] ? { debugFrames: true } : {}),
+    ...(values["tx-dst-mac"] ? { txDstMac: values["tx-dst-mac"] } : {}),
+  });
+  log(`xdplane fwd: mode ${app.mode}, ${app.ports.length} port(s), ${app.threads.length} thread(s)`);
+  app.rates();
+  let stopping: Promise<number> | null = null;
+  const stop = async (): Promise<number> => {
+    clearInterval(timer);
+    const final = app.rates();
+    const threads = app.threadStats();
+    const report = await app.stop();
+    const summary = { mode: app.mode, ports: final, threads, ...report };
+    if (json) process.stdout.write(`${JSON.stringify({ type: "summary", ...summary })}\n`);
+    else {
+      for (const p of final) process.stdout.write(`${p.name}: rx ${p.ipackets} tx ${p.opackets} drops ${p.drops}\n`);
+      if (report.leakedFrames !== null) process.stdout.write(`frames leaked: ${report.leakedFrames}, double frees: ${report.doubleFrees}\n`);
+    }
+    for (const e of report.threadErrors) process.stderr.write(`error: ${e}\n`);
+    return report.threadErrors.length > 0 || (report.leakedFrames ?? 0) > 0 ? 1 : 0;
+  };
+  const timer = setInterval(() => {
+    const rates = app.rates();
+    if (json) process.stdout.write(`${JSON.stringify({ type: "stats", t: Date.now(), ports: rates })}\n`);
+    else {
+      for (const r of rates) {
+        process.stdout.write(`${r.name.padEnd(16)} rx ${fmt(r.rxPps)} pps ${r.rxMbps.toFixed(1).padStart(8)} Mbps  tx ${fmt(r.txPps)} pps ${r.txMbps.toFixed(1).padStart(8)} Mbps  drops ${r.drops}\n`);
+      }
+    }
+  }, interval > 0 ? interval : 2 ** 30);
+  return await new Promise<number>((resolve) => {
+    const done = () => {
+      stopping ??= stop();
+      stopping.then(resolve, (e: Error) => {
+        process.stderr.write(`error: ${e.message}\n`);
+        resolve(1);
+      });
+    };
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+    if (duration !== undefined) setTimeout(done, duration * 1000);
+  });
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US").padStart(12);
+}

@@ -13,6 +13,9 @@ for (const [name, num] of Object.entries(constants.errno)) {
 }
 // A few that os.constants leaves out or names differently.
 const extra: Record<number, string> = { 95: "EOPNOTSUPP", 524: "ENOTSUPP", 512: "ERESTARTSYS" };
+// Prefer the names the kernel documentation uses where Node lists an alias first.
+names[95] = "EOPNOTSUPP";
+names[11] = "EAGAIN";
 
 const messages: Record<string, string> = {
   EPERM: "Operation not permitted",

@@ -103,6 +103,9 @@ export function createVethPair(opts: VethOptions = {}): VethPair {
       ip("link", "set", a, "mtu", String(opts.mtu));
       nsExec(ns, "ip", "link", "set", b, "mtu", String(opts.mtu));
     }
+    // No IPv6 on test veths: router solicitations and MLD reports would add frames tests do not send.
+    execFileSync("sysctl", ["-qw", `net.ipv6.conf.${a}.disable_ipv6=1`]);
+    nsExec(ns, "sysctl", "-qw", `net.ipv6.conf.${b}.disable_ipv6=1`);
     ip("link", "set", a, "up");
     nsExec(ns, "ip", "link", "set", b, "up");
     nsExec(ns, "ip", "link", "set", "lo", "up");

@@ -171,14 +171,7 @@ export class XskSocket {
     this.txU32 = new Uint32Array(tx.buf); this.txProd = tx.prod; this.txCons = tx.cons; this.txDesc = tx.desc; this.txMask = tx.mask; this.txSize = tx.size; this.txFlags = tx.flags;
     this.fqU32 = new Uint32Array(fill.buf); this.fqProd = fill.prod; this.fqCons = fill.cons; this.fqDesc = fill.desc; this.fqMask = fill.mask; this.fqSize = fill.size; this.fqFlags = fill.flags;
     this.cqU32 = new Uint32Array(comp.buf); this.cqProd = comp.prod; this.cqCons = comp.cons; this.cqDesc = comp.desc; this.cqMask = comp.mask;
-    // Resume from the kernel-visible indices (a socket opened in a worker continues where setup left off).
-    this.rxHead = Atomics.load(this.rxU32, this.rxCons);
-    this.txHead = Atomics.load(this.txU32, this.txProd);
-    this.txConsCache = Atomics.load(this.txU32, this.txCons);
-    this.fqHead = Atomics.load(this.fqU32, this.fqProd);
-    this.fqConsCache = Atomics.load(this.fqU32, this.fqCons);
-    this.cqHead = Atomics.load(this.cqU32, this.cqCons);
-    this.txOutstanding = (this.txHead - this.cqHead) >>> 0;
+    this.resync();
     this.scratch = new Uint32Array(Math.max(fill.size, comp.size, 1024));
     this.dataOff = mempool.mbufs.dataOff;
     this.dataLen = mempool.mbufs.dataLen;
@@ -273,6 +266,20 @@ export class XskSocket {
       sys.close(fd);
       throw e;
     }
+  }
+
+  /**
+   * Reloads the cached ring positions from the shared ring words: a socket object picks up where
+   * another thread's object on the same socket left off (worker start, and close() in the main thread).
+   */
+  private resync(): void {
+    this.rxHead = Atomics.load(this.rxU32, this.rxCons);
+    this.txHead = Atomics.load(this.txU32, this.txProd);
+    this.txConsCache = Atomics.load(this.txU32, this.txCons);
+    this.fqHead = Atomics.load(this.fqU32, this.fqProd);
+    this.fqConsCache = Atomics.load(this.fqU32, this.fqCons);
+    this.cqHead = Atomics.load(this.cqU32, this.cqCons);
+    this.txOutstanding = (this.txHead - this.cqHead) >>> 0;
   }
 
   /** Opens this socket in another thread (it then owns the data path; do not use both at once). */
@@ -520,6 +527,7 @@ export class XskSocket {
     if (this.closed) return;
     this.closed = true;
     if (!this.owner) return;
+    this.resync();
     for (let i = 0; i < 100 && this.txOutstanding > 0; i++) {
       this.reclaim();
       if (this.txOutstanding > 0) sys.sendto(this.fd, null, MSG_DONTWAIT, null);
@@ -548,14 +556,11 @@ export class XskSocket {
       for (let h = 0; h < owner.length; h++) if (owner[h] === k) out.push(h);
       return Uint32Array.from(out);
     }
-    // Without tracking: every frame this socket took from the pool and did not hand back is either in the
-    // fill ring (consumed or not) or in flight. The kernel consumes fill entries into its own cache, so
-    // the exact set is the fill ring's history: take the last fqSize addresses posted (all of them were
-    // given to the kernel and none has been received since the ring's consumer passed them... unknown),
-    // so only the unconsumed slots are safe to reclaim.
+    // Without tracking, only the fill ring's unconsumed slots are known to be ours; frames the kernel
+    // already took into its own cache are not (the UMEM is usually freed with the socket anyway).
     const u32 = this.fqU32;
     const cons = Atomics.load(u32, this.fqCons);
-    const n = (this.fqHead - cons) >>> 0;
+    const n = Math.min((this.fqHead - cons) >>> 0, this.fqSize);
     const out = new Uint32Array(n);
     for (let i = 0; i < n; i++) out[i] = u32[this.fqDesc + (((cons + i) & this.fqMask) << 1)]! >>> this.shift;
     return out;

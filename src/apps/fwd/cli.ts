@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = values.json ?? false;
   const { config, warnings } = loadConfig(values.config);
-  for (const w of warnings) process.stderr.write(`warning: ${typeof w === "string" ? w : (w as { message: string }).message}\n`);
+  for (const w of warnings) process.stderr.write(`warning: ${w.text}\n`);
   const num = (v: string | undefined, what: string): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);

@@ -1,0 +1,171 @@
+/**
+ * XDP programs attached to a netdev through a BPF link (BPF_LINK_CREATE with attach type BPF_XDP): the
+ * program stays attached while an fd or a pin holds the link, and detaches by itself when the last one
+ * goes (so a crashed process leaves nothing behind unless it pinned the link).
+ *
+ * Layouts: uapi/linux/bpf.h (`link_create`, `link_detach` in `union bpf_attr`, `struct bpf_link_info`),
+ * if_link.h (XDP_FLAGS_*). The kernel side is net/core/dev.c (dev_xdp_attach_link, bpf_xdp_link_*).
+ *
+ * @example
+ * const link = XdpLink.attach(prog, "eth1", { mode: "drv" });
+ * link.pin("/sys/fs/bpf/eth1_link");    // keep it after exit; XdpLink.fromPin() to reopen
+ * link.close();
+ */
+import { unlinkSync } from "node:fs";
+import { sys } from "../sys/native.js";
+import { SysError } from "../sys/errno.js";
+import { ifIndex } from "../sys/netdev.js";
+import type { Program } from "./prog.js";
+import { BpfCmd, bpfCall, expectFdKind, fdById, newAttr, objGet, objPin } from "./syscall.js";
+import { LinkType, describeAttached, linkInfoByFd, xdpAttachments, xdpModeFlags, type LinkInfo, type XdpMode } from "./query.js";
+
+/** BPF_XDP (enum bpf_attach_type). */
+export const BPF_XDP = 37;
+
+export interface AttachOptions {
+  /** Default "auto": drv when the driver has native XDP, else skb. */
+  mode?: XdpMode | "auto";
+}
+
+/** A BPF link holding an XDP program on a netdev. */
+export class XdpLink {
+  readonly fd: number;
+  /** The netdev's ifindex in the namespace the link was made in. */
+  readonly ifindex: number;
+  private pinned: string | undefined;
+  private closed = false;
+
+  private constructor(fd: number, ifindex: number) {
+    this.fd = fd;
+    this.ifindex = ifindex;
+  }
+
+  /**
+   * Attaches `prog` to netdev `dev` (name or ifindex, in the calling thread's namespace). Errors say what
+   * is in the way: EBUSY/EEXIST name the program already attached and its mode, EOPNOTSUPP in drv mode
+   * means the driver has no native XDP, ENODEV a missing netdev.
+   */
+  static attach(prog: Program | number, dev: string | number, opts: AttachOptions = {}): XdpLink {
+    const ifindex = typeof dev === "number" ? dev : ifIndex(dev);
+    const name = typeof dev === "string" ? dev : sys.ifIndexToName(ifindex);
+    if (typeof name === "number") {
+      // The kernel answers EINVAL for an unknown ifindex; say what it means.
+      throw new SysError(`attach xdp (BPF_LINK_CREATE) to netdev ifindex ${ifindex}`, 19 /* ENODEV */, "no netdev with that ifindex in this network namespace");
+    }
+    const mode = opts.mode ?? "auto";
+    const progFd = typeof prog === "number" ? prog : prog.fd;
+    const { attr, dv } = newAttr();
+    dv.setUint32(0, progFd, true); // link_create.prog_fd
+    dv.setUint32(4, ifindex, true); // link_create.target_ifindex
+    dv.setUint32(8, BPF_XDP, true); // link_create.attach_type
+    dv.setUint32(12, xdpModeFlags(mode), true); // link_create.flags
+    const fd = bpfCall(BpfCmd.LINK_CREATE, attr, () => `attach xdp (BPF_LINK_CREATE) to netdev ${name} (ifindex ${ifindex}) mode ${mode}`,
+      (code) => attachHint(code, ifindex, name, mode));
+    return new XdpLink(fd, ifindex);
+  }
+
+  /** Takes ownership of an XDP link fd after checking it is one. */
+  static fromFd(fd: number): XdpLink {
+    expectFdKind(fd, "link", "XdpLink.fromFd");
+    const info = linkInfoByFd(fd);
+    if (info.type !== LinkType.XDP) throw new TypeError(`XdpLink.fromFd: fd ${fd} is a BPF link of type ${info.type}, not XDP (${LinkType.XDP})`);
+    return new XdpLink(fd, info.ifindex);
+  }
+
+  /** Opens the XDP link pinned at `path`. */
+  static fromPin(path: string): XdpLink {
+    const fd = objGet(path, "link");
+    try {
+      const l = XdpLink.fromFd(fd);
+      l.pinned = path;
+      return l;
+    } catch (e) {
+      sys.close(fd);
+      throw e;
+    }
+  }
+
+  /** Opens an XDP link by id (BPF_LINK_GET_FD_BY_ID). */
+  static fromId(id: number): XdpLink {
+    const fd = fdById(BpfCmd.LINK_GET_FD_BY_ID, id, "link");
+    try {
+      return XdpLink.fromFd(fd);
+    } catch (e) {
+      sys.close(fd);
+      throw e;
+    }
+  }
+
+  /** The kernel's view: link id, program id, ifindex (0 after detach or when the netdev is gone). */
+  info(): LinkInfo {
+    return linkInfoByFd(this.fd);
+  }
+
+  /** Pins the link at `path` in a bpffs: the program then stays attached after close() and exit. */
+  pin(path: string): void {
+    objPin(this.fd, path, `xdp link (ifindex ${this.ifindex})`);
+    this.pinned = path;
+  }
+
+  /** Removes the pin made by {@link pin} or opened by {@link fromPin} (or the one at `path`). */
+  unpin(path = this.pinned): void {
+    if (path === undefined) return;
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    if (path === this.pinned) this.pinned = undefined;
+  }
+
+  /**
+   * Detaches the program now (BPF_LINK_DETACH), whoever else holds the link; the fd stays open (a
+   * defunct link) until close().
+   */
+  detach(): void {
+    const { attr, dv } = newAttr();
+    dv.setUint32(0, this.fd, true); // link_detach.link_fd
+    bpfCall(BpfCmd.LINK_DETACH, attr, () => `detach xdp link fd ${this.fd} (ifindex ${this.ifindex})`);
+  }
+
+  /** Replaces the attached program atomically (BPF_LINK_UPDATE). */
+  update(prog: Program | number): void {
+    const { attr, dv } = newAttr();
+    dv.setUint32(0, this.fd, true); // link_update.link_fd
+    dv.setUint32(4, typeof prog === "number" ? prog : prog.fd, true); // new_prog_fd
+    bpfCall(BpfCmd.LINK_UPDATE, attr, () => `update xdp link fd ${this.fd} (ifindex ${this.ifindex})`);
+  }
+
+  /** Closes the fd; without a pin or other fds this detaches the program. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    sys.close(this.fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function attachHint(code: string, ifindex: number, name: string, mode: string): string | undefined {
+  switch (code) {
+    case "EBUSY":
+    case "EEXIST": {
+      let what = "";
+      try {
+        what = describeAttached(xdpAttachments(ifindex));
+      } catch { /* the query is only for the message */ }
+      return what ? `netdev ${name} already has an XDP program attached (${what})` : `netdev ${name} already has an XDP program attached`;
+    }
+    case "ENODEV":
+      return `netdev ${name} (ifindex ${ifindex}) does not exist in this network namespace`;
+    case "EOPNOTSUPP":
+    case "ENOTSUP": // errno 95 under Node's name
+      return mode === "drv" ? `netdev ${name} has no native (drv) XDP support; use mode "skb"` : `netdev ${name} does not support XDP mode ${mode}`;
+    case "EINVAL":
+      return "is the program an XDP program loaded with expected_attach_type BPF_XDP?";
+    default:
+      return undefined;
+  }
+}

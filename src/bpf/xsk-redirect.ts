@@ -1,0 +1,78 @@
+/**
+ * The XSK redirect program as libxdp (`xsk_def_prog`), CNDP and the AF_XDP device plugin use it: send each
+ * frame to the AF_XDP socket registered in `xsks_map` at the frame's receive queue, or let it pass to the
+ * kernel stack when that slot is empty:
+ *
+ *   return bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+ *
+ * bpf_redirect_map's flags argument carries the action for a failed lookup in its low bits (kernel 5.3+:
+ * include/uapi/linux/bpf.h, "the lower two bits of *flags* are used as the return code if the map lookup
+ * fails"). The map is an XSKMAP, u32 queue id -> u32 AF_XDP socket fd, 64 entries by default.
+ *
+ * @example
+ * const { map, prog } = loadXskRedirect();
+ * const link = XdpLink.attach(prog, "eth1", { mode: "drv" });
+ * map.updateU32(queueId, xskFd);
+ */
+import { Asm, Helper, R1, R2, R3, XdpAction, XdpMd } from "./asm.js";
+import { BpfMap, MapType, type MapSpec } from "./map.js";
+import { Program, ProgType } from "./prog.js";
+
+/** The map's name in libxdp, CNDP and the device plugin (also the pin's file name). */
+export const XSKS_MAP_NAME = "xsks_map";
+/** libxdp's name for the program. */
+export const XSK_PROG_NAME = "xsk_def_prog";
+/** Default XSKMAP size (queues). */
+export const XSKS_MAP_ENTRIES = 64;
+
+/** The XSKMAP spec: u32 -> u32, `maxEntries` slots (default 64). */
+export function xsksMapSpec(maxEntries = XSKS_MAP_ENTRIES): MapSpec {
+  return { type: MapType.XSKMAP, keySize: 4, valueSize: 4, maxEntries, name: XSKS_MAP_NAME };
+}
+
+/** The program's instructions for an XSKMAP fd. */
+export function xskRedirectAsm(mapFd: number): Asm {
+  return new Asm()
+    .ldx("w", R2, R1, XdpMd.rx_queue_index) // r2 = ctx->rx_queue_index
+    .ldMapFd(R1, mapFd) // r1 = &xsks_map
+    .mov64(R3, XdpAction.PASS) // r3 = XDP_PASS: the action when the slot is empty
+    .call(Helper.redirect_map) // r0 = bpf_redirect_map(r1, r2, r3)
+    .exit();
+}
+
+export interface XskRedirectOptions {
+  /** Slots of a new map (queues), default 64. Ignored when `map` is given. */
+  maxEntries?: number;
+  /** Use this XSKMAP instead of creating one (the caller keeps owning it). */
+  map?: BpfMap;
+  /** Program name, default "xsk_def_prog". */
+  name?: string;
+}
+
+/** The loaded program and its map. `close()` closes both fds (attachments and pins keep them alive). */
+export interface XskRedirect {
+  map: BpfMap;
+  prog: Program;
+  close(): void;
+}
+
+/** Creates the XSKMAP (unless given) and loads the redirect program over it. */
+export function loadXskRedirect(opts: XskRedirectOptions = {}): XskRedirect {
+  const own = opts.map === undefined;
+  const map = opts.map ?? BpfMap.create(xsksMapSpec(opts.maxEntries));
+  try {
+    if (map.type !== MapType.XSKMAP) throw new TypeError(`loadXskRedirect: map '${map.name}' is not an XSKMAP (type ${map.type})`);
+    const prog = Program.load({ type: ProgType.XDP, name: opts.name ?? XSK_PROG_NAME, insns: xskRedirectAsm(map.fd) });
+    return {
+      map,
+      prog,
+      close() {
+        prog.close();
+        if (own) map.close();
+      },
+    };
+  } catch (e) {
+    if (own) map.close();
+    throw e;
+  }
+}

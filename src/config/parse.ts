@@ -1,0 +1,251 @@
+/**
+ * Parses a CNDP jcfg file (JSON with comments, e.g. `fwd.jsonc`) into the typed AppConfig.
+ *
+ * Compatible with CNDP's lib/usr/app/jcfg: same sections and keys, same units (counts in 1024s), same
+ * defaults, sections in any order, lport-groups expanded the same way. Stricter where CNDP silently
+ * misreads: every wrong type, missing key or dangling reference is an error naming file:line:column and
+ * the key path; unknown keys are warnings.
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { cpus as osCpus } from "node:os";
+import { getLocation, parseTree, ParseErrorCode, stripComments, type Node, type ParseError } from "jsonc-parser";
+import { ConfigError, diagnostic, type ConfigDiagnostic } from "./errors.js";
+import { Reader } from "./reader.js";
+import { formatRangeList, parseRangeList } from "./ranges.js";
+import { resolve, type QueueCounter } from "./resolve.js";
+import {
+  decodeApplication,
+  decodeDefaults,
+  decodeLcoreGroups,
+  decodeLportGroups,
+  decodeLports,
+  decodeOptions,
+  decodeThreads,
+  decodeUmems,
+  type CpuCheck,
+  type Draft,
+} from "./sections.js";
+import { formatPath, LineIndex, type KeyPath, type SourceLocation } from "./source.js";
+import type { AppConfig, ConfigSource, JsonValue, Lport, Thread } from "./types.js";
+
+/** Choices for parsing; all optional. */
+export interface ParseOptions {
+  /**
+   * What to do with CPUs in lcore-groups that are not online here: "warn" (default), "error" (what
+   * CNDP does) or "off".
+   */
+  readonly cpuCheck?: "error" | "warn" | "off";
+  /** The CPUs online on this machine (default: /sys/devices/system/cpu/online). */
+  readonly onlineCpus?: readonly number[];
+  /**
+   * Counts the queues of a netdev, for lport-groups that use every queue (default: the rx-N entries of
+   * /sys/class/net/NETDEV/queues). Undefined means the netdev does not exist.
+   */
+  readonly netdevQueueCount?: QueueCounter;
+  /** Extra top-level sections the app understands: kept in `sections` without a warning. */
+  readonly sections?: readonly string[];
+}
+
+/** A parsed configuration and the warnings about it (unknown keys, CPUs not online, ...). */
+export interface ParseResult {
+  readonly config: AppConfig;
+  readonly warnings: readonly ConfigDiagnostic[];
+}
+
+const SECTIONS = [
+  "application", "defaults", "umems", "lports", "lcore-groups", "options", "threads", "lport-groups", "users",
+] as const;
+type Section = (typeof SECTIONS)[number];
+
+const SYNTAX: Record<number, string> = {
+  [ParseErrorCode.InvalidSymbol]: "unexpected character",
+  [ParseErrorCode.InvalidNumberFormat]: "invalid number",
+  [ParseErrorCode.PropertyNameExpected]: "expected a key in double quotes",
+  [ParseErrorCode.ValueExpected]: "expected a value",
+  [ParseErrorCode.ColonExpected]: "expected ':'",
+  [ParseErrorCode.CommaExpected]: "expected ','",
+  [ParseErrorCode.CloseBraceExpected]: "expected '}'",
+  [ParseErrorCode.CloseBracketExpected]: "expected ']'",
+  [ParseErrorCode.EndOfFileExpected]: "expected the end of the file after the top-level object",
+  [ParseErrorCode.InvalidCommentToken]: "invalid comment",
+  [ParseErrorCode.UnexpectedEndOfComment]: "unterminated comment",
+  [ParseErrorCode.UnexpectedEndOfString]: "unterminated string",
+  [ParseErrorCode.UnexpectedEndOfNumber]: "unterminated number",
+  [ParseErrorCode.InvalidUnicode]: "invalid unicode escape",
+  [ParseErrorCode.InvalidEscapeCharacter]: "invalid escape character in string",
+  [ParseErrorCode.InvalidCharacter]: "invalid character in string (control characters must be escaped)",
+};
+
+/** Counts rx-N queues in sysfs; undefined when the netdev does not exist in this namespace. */
+export function sysfsQueueCount(netdev: string): number | undefined {
+  try {
+    return readdirSync(`/sys/class/net/${netdev}/queues`).filter((n) => n.startsWith("rx-")).length;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CPUs online here, from sysfs, or 0..n-1 from os.cpus() if that cannot be read. */
+function onlineCpus(): number[] {
+  try {
+    const r = parseRangeList(readFileSync("/sys/devices/system/cpu/online", "utf8").trim(), 1 << 20);
+    if (r.ok) return r.values;
+  } catch {
+    // fall through
+  }
+  return osCpus().map((_, i) => i);
+}
+
+/** Locations of every key and value in the tree, by printed key path (first occurrence wins). */
+function sourceMap(root: Node, file: string, lines: LineIndex): ConfigSource {
+  const values = new Map<string, number>();
+  const keys = new Map<string, number>();
+  const walk = (node: Node, path: (string | number)[]): void => {
+    const p = formatPath(path);
+    if (!values.has(p)) values.set(p, node.offset);
+    if (node.type === "object") {
+      for (const prop of node.children ?? []) {
+        const [k, v] = [prop.children?.[0], prop.children?.[1]];
+        if (k === undefined || v === undefined) continue;
+        const kp = [...path, k.value as string];
+        if (!keys.has(formatPath(kp))) keys.set(formatPath(kp), k.offset);
+        walk(v, kp);
+      }
+    } else if (node.type === "array") {
+      (node.children ?? []).forEach((el, i) => walk(el, [...path, i]));
+    }
+  };
+  walk(root, []);
+  return {
+    file,
+    locate(path: KeyPath, key = false): SourceLocation | undefined {
+      const p = formatPath(path);
+      const off = key ? keys.get(p) : values.get(p);
+      if (off === undefined) return undefined;
+      return { file, ...lines.position(off) };
+    },
+  };
+}
+
+function syntaxErrors(text: string, file: string, lines: LineIndex, errors: ParseError[]): ConfigDiagnostic[] {
+  if (errors.length === 0) return [diagnostic({ file, line: 1, column: 1 }, "", "expected an object")];
+  return errors.map((e) => {
+    const path = formatPath(getLocation(text, e.offset).path);
+    return diagnostic({ file, ...lines.position(e.offset) }, path, SYNTAX[e.error] ?? `syntax error ${e.error}`);
+  });
+}
+
+/** Diagnostics in file order (stable for equal positions). */
+function byPosition(ds: readonly ConfigDiagnostic[]): ConfigDiagnostic[] {
+  return [...ds].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/**
+ * Parses jcfg text. `file` names the file in messages. Throws ConfigError listing every problem when the
+ * configuration cannot be used; returns the typed config and the warnings otherwise.
+ *
+ * @example
+ * const { config, warnings } = parseConfig(text, "fwd.jsonc");
+ * for (const w of warnings) console.warn(w.text);
+ * config.lports.get("eth0:0")?.qid; // 11
+ */
+export function parseConfig(text: string, file = "<config>", opts: ParseOptions = {}): ParseResult {
+  const lines = new LineIndex(text);
+  const parseErrors: ParseError[] = [];
+  const root = parseTree(text, parseErrors, { allowTrailingComma: true, disallowComments: false });
+  if (root === undefined && stripComments(text).trim() === "") {
+    throw new ConfigError([diagnostic({ file, line: 1, column: 1 }, "", "the file is empty: expected an object")]);
+  }
+  if (parseErrors.length > 0 || root === undefined) throw new ConfigError(syntaxErrors(text, file, lines, parseErrors));
+
+  const r = new Reader(file, lines);
+  if (!r.isObject(root, [], "an object with sections such as \"lports\" and \"threads\"")) throw new ConfigError(r.errors);
+
+  const found = new Map<Section, { node: Node; path: KeyPath }>();
+  const custom = new Set((opts.sections ?? []).map((s) => s.toLowerCase()));
+  const sections = new Map<string, JsonValue>();
+  for (const e of r.entries(root, [])) {
+    const name = SECTIONS.find((s) => s === e.key.toLowerCase());
+    if (name !== undefined) {
+      const first = found.get(name);
+      if (first !== undefined) r.error(e.keyNode, e.path, `section "${name}" is given twice (first at ${r.where(first.node.parent ?? first.node)})`);
+      else found.set(name, { node: e.value, path: e.path });
+      continue;
+    }
+    if (!custom.has(e.key.toLowerCase())) r.unknownKey(e, SECTIONS, "kept in sections for the app");
+    sections.set(e.key, r.json(e.value));
+  }
+
+  const sec = (s: Section) => found.get(s);
+  const cpuList = opts.onlineCpus ?? onlineCpus();
+  const cpus: CpuCheck = { mode: opts.cpuCheck ?? "warn", online: new Set(cpuList), onlineText: formatRangeList([...cpuList].sort((a, b) => a - b)) };
+  const app = sec("application");
+  const def = sec("defaults");
+  const { defaults, given } = decodeDefaults(r, def?.node, def?.path ?? ["defaults"]);
+  const umems = sec("umems");
+  const lports = sec("lports");
+  const lgroups = sec("lcore-groups");
+  const options = sec("options");
+  const threads = sec("threads");
+  const lpgroups = sec("lport-groups");
+  const users = sec("users");
+  const draft: Draft = {
+    application: app ? decodeApplication(r, app.node, app.path) : { name: "", description: "", extra: new Map() },
+    defaults,
+    defaultsGiven: given,
+    umems: umems ? decodeUmems(r, umems.node, umems.path, defaults) : new Map(),
+    lports: lports ? decodeLports(r, lports.node, lports.path) : new Map(),
+    lcoreGroups: lgroups ? decodeLcoreGroups(r, lgroups.node, lgroups.path, cpus) : new Map(),
+    options: options ? decodeOptions(r, options.node, options.path) : new Map(),
+    threads: threads ? decodeThreads(r, threads.node, threads.path) : new Map(),
+    lportGroups: lpgroups ? decodeLportGroups(r, lpgroups.node, lpgroups.path) : [],
+    users: new Map(),
+    broken: { umems: new Set(), lports: new Set(), lcoreGroups: new Set(), threads: new Set() },
+  };
+  const broken = (sec: { node: Node } | undefined, ok: ReadonlyMap<string, unknown>, out: Set<string>): void => {
+    for (const prop of sec?.node.type === "object" ? sec.node.children ?? [] : []) {
+      const key = prop.children?.[0]?.value as string | undefined;
+      if (key !== undefined && !ok.has(key)) out.add(key);
+    }
+  };
+  broken(umems, draft.umems, draft.broken.umems);
+  broken(lports, draft.lports, draft.broken.lports);
+  broken(lgroups, draft.lcoreGroups, draft.broken.lcoreGroups);
+  broken(threads, draft.threads, draft.broken.threads);
+  if (users && r.isObject(users.node, users.path)) {
+    for (const e of r.entries(users.node, users.path)) draft.users.set(e.key, r.json(e.value));
+  }
+  const groups = resolve(r, draft, opts.netdevQueueCount ?? sysfsQueueCount);
+  if (r.errors.length > 0) throw new ConfigError(byPosition(r.errors));
+
+  const config: AppConfig = {
+    application: draft.application,
+    defaults: draft.defaults,
+    umems: draft.umems,
+    lports: new Map<string, Lport>([...draft.lports].map(([k, v]) => [k, v.value])),
+    lcoreGroups: draft.lcoreGroups,
+    options: draft.options,
+    threads: new Map<string, Thread>([...draft.threads].map(([k, v]) => [k, v.value])),
+    lportGroups: new Map(groups.map((g) => [g.name, g])),
+    users: draft.users,
+    sections,
+    source: sourceMap(root, file, lines),
+  };
+  return { config, warnings: byPosition(r.warnings) };
+}
+
+/**
+ * Reads and parses a jcfg file. Messages name the file as given in `path`.
+ *
+ * @example
+ * const { config, warnings } = loadConfig("examples/fwd.jsonc");
+ */
+export function loadConfig(path: string, opts: ParseOptions = {}): ParseResult {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new Error(`Cannot read configuration file '${path}': ${(e as Error).message}`, { cause: e });
+  }
+  return parseConfig(text, path, opts);
+}

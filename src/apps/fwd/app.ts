@@ -14,7 +14,7 @@ import { AfXdpPort } from "../../pktdev/af-xdp.js";
 import { startThreads, stopThreads, pauseThread, type RunningThread } from "../../runtime/threads.js";
 import { modeId, txTemplate, M_FWD, M_TXONLY, M_TXONLY_RX, type FwdMode } from "./modes.js";
 import type { FwdThreadData } from "./loop.js";
-import { openXskMap, type XskMapSource } from "./xskmap-source.js";
+import { XskMapSources } from "./xskmap-source.js";
 import { TC_RX, TC_TX, TC_DROP, TC_IDLE_ENTRIES } from "../../runtime/control.js";
 
 export interface FwdAppOptions {
@@ -57,7 +57,7 @@ export class FwdApp {
   threads: RunningThread[] = [];
   private readonly umems: Umem[] = [];
   private readonly pools = new Map<string, Mempool>();
-  private readonly mapSources: XskMapSource[] = [];
+  private readonly mapSources = new XskMapSources();
   private last = new Map<string, { t: number; ip: number; op: number; ib: number; ob: number }>();
   private stopped = false;
 
@@ -134,12 +134,8 @@ export class FwdApp {
     const u = this.config.umems.get(lp.umem)!;
     switch (lp.pmd) {
       case "net_af_xdp": {
-        let xskMapFd: number | undefined;
-        if (lp.unprivileged) {
-          const src = openXskMap(lp);
-          this.mapSources.push(src);
-          xskMapFd = src.fd;
-        }
+        const src = lp.unprivileged ? this.mapSources.open(lp) : null;
+        const xskMapFd = src?.fd;
         const share = u.sharedUmem ? firstOnUmem.get(lp.umem) : undefined;
         const port = AfXdpPort.create({
           name: lp.name, pid: lp.index, ifname: lp.netdev, qid: lp.qid, mempool: pool,
@@ -150,6 +146,12 @@ export class FwdApp {
           ...(xskMapFd !== undefined ? { xskMapFd } : {}),
         });
         if (!firstOnUmem.has(lp.umem)) firstOnUmem.set(lp.umem, port);
+        try {
+          src?.afterSocket(port.xsk.fd);
+        } catch (e) {
+          port.close();
+          throw e;
+        }
         return port;
       }
       case "net_null":
@@ -215,7 +217,7 @@ export class FwdApp {
     for (const p of this.ports) {
       try { p.close(); } catch (e) { errs.push(e as Error); }
     }
-    for (const s of this.mapSources) s.close();
+    this.mapSources.close();
     let leaked: number | null = null;
     let doubleFrees: number | null = null;
     for (const mp of this.pools.values()) {

@@ -23,7 +23,11 @@ export const K_LIVE_DONE = 3;
 export const K_CAPTURE = 4;
 /** The plan generation the sender runs (acknowledges K_PLAN). */
 export const K_PLAN_ACK = 5;
-export const CTL_WORDS = 8;
+/** The errno of the last failed live-frames run (0: none). */
+export const K_LIVE_ERRNO = 6;
+/** Live-frames thread i: state at K_LIVE + 2i (TX_* values), plan generation it ran at K_LIVE + 2i + 1. */
+export const K_LIVE = 8;
+export const CTL_WORDS = 8 + 2 * 8;
 
 export const TX_IDLE = 0;
 export const TX_SENDING = 1;

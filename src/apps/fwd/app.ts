@@ -137,11 +137,15 @@ export class FwdApp {
         const src = lp.unprivileged ? this.mapSources.open(lp) : null;
         const xskMapFd = src?.fd;
         const share = u.sharedUmem ? firstOnUmem.get(lp.umem) : undefined;
+        const busy = lp.busyPoll && lp.busyBudget !== 0xffff;
         const port = AfXdpPort.create({
           name: lp.name, pid: lp.index, ifname: lp.netdev, qid: lp.qid, mempool: pool,
-          rxSize: u.rxdesc, txSize: u.txdesc, skbMode: lp.skbMode, forceWakeup: lp.forceWakeup, log,
+          rxSize: u.rxdesc, txSize: u.txdesc, skbMode: lp.skbMode, log,
+          // Unprivileged ports get busy poll from the device plugin (/config_busy_poll): SO_BUSY_POLL
+          // needs CAP_NET_ADMIN. They still kick RX with recvfrom() on every empty poll to drive NAPI.
+          forceWakeup: lp.forceWakeup || (busy && lp.unprivileged),
           ...(lp.skbMode ? { copyMode: "copy" as const } : {}),
-          ...(lp.busyPoll && lp.busyBudget !== 0xffff ? { busyPoll: { timeoutUs: lp.busyTimeout, budget: lp.busyBudget } } : {}),
+          ...(busy && !lp.unprivileged ? { busyPoll: { timeoutUs: lp.busyTimeout, budget: lp.busyBudget } } : {}),
           ...(share ? { shareUmemWith: share } : {}),
           ...(xskMapFd !== undefined ? { xskMapFd } : {}),
         });

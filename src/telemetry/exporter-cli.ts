@@ -1,0 +1,159 @@
+/**
+ * `xdplane exporter [--socket-dir <dir>] [--listen <host:port>] [--interval <ms>] [--log-level <level>]`:
+ * the Prometheus exporter sidecar. Runs until SIGINT or SIGTERM.
+ */
+import type { Server } from "node:http";
+import { Exporter } from "./exporter.js";
+import { createExporterServer, listen, parseListen } from "./exporter-http.js";
+import { DEFAULT_SOCKET_DIR } from "./app-socket.js";
+import { createLogger, parseLogLevel, type Logger, type LogLevelName } from "./log.js";
+
+export const EXPORTER_USAGE = `Usage: xdplane exporter [options]
+
+Watches the app sockets in a folder, polls every app and serves:
+  /metrics   Prometheus text format          /healthz, /readyz   probes
+  /apps/...  a REST API mirroring the app command socket
+
+Options:
+  --socket-dir <dir>    app socket folder (default ${DEFAULT_SOCKET_DIR})
+  --listen <host:port>  HTTP address (default 0.0.0.0:2112; port 0 picks one)
+  --interval <ms>       poll interval (default 1000)
+  --timeout <ms>        reply timeout per command (default 2000)
+  --log-level <level>   emerg..debug (default info, or XDPLANE_LOG_LEVEL)
+  -h, --help            this text
+`;
+
+export interface ExporterArgs {
+  socketDir: string;
+  host: string;
+  port: number;
+  intervalMs: number;
+  timeoutMs: number;
+  logLevel?: LogLevelName;
+  help: boolean;
+}
+
+/** Parses the exporter's arguments; throws RangeError with a message for the user. */
+export function parseExporterArgs(argv: readonly string[]): ExporterArgs {
+  const a: ExporterArgs = { socketDir: DEFAULT_SOCKET_DIR, host: "0.0.0.0", port: 2112, intervalMs: 1000, timeoutMs: 2000, help: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf("=");
+    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      const v = arg.startsWith("--") && eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (v === undefined || v === "") throw new RangeError(`Option ${name} needs a value`);
+      return v;
+    };
+    const ms = (v: string): number => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 10 || n > 3_600_000) throw new RangeError(`Invalid ${name} '${v}': milliseconds, 10 to 3600000`);
+      return n;
+    };
+    switch (name) {
+      case "--socket-dir":
+        a.socketDir = value();
+        break;
+      case "--listen": {
+        const l = parseListen(value());
+        a.host = l.host;
+        a.port = l.port;
+        break;
+      }
+      case "--interval":
+        a.intervalMs = ms(value());
+        break;
+      case "--timeout":
+        a.timeoutMs = ms(value());
+        break;
+      case "--log-level":
+        a.logLevel = parseLogLevel(value());
+        break;
+      case "-h":
+      case "--help":
+        a.help = true;
+        break;
+      default:
+        throw new RangeError(`Unknown option '${arg}'`);
+    }
+  }
+  return a;
+}
+
+/** A running exporter: its HTTP address and a way to stop it. */
+export interface RunningExporter {
+  exporter: Exporter;
+  server: Server;
+  host: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts an exporter with parsed arguments (no signal handling). */
+export async function startExporter(args: ExporterArgs, log: Logger): Promise<RunningExporter> {
+  const exporter = new Exporter({ socketDir: args.socketDir, intervalMs: args.intervalMs, requestTimeoutMs: args.timeoutMs, log });
+  exporter.start();
+  const server = createExporterServer(exporter, log);
+  let addr;
+  try {
+    addr = await listen(server, args.host, args.port);
+  } catch (e) {
+    await exporter.close();
+    throw e;
+  }
+  log.info("exporter listening", { address: `${addr.address}:${addr.port}`, socket_dir: args.socketDir });
+  return {
+    exporter,
+    server,
+    host: addr.address,
+    port: addr.port,
+    async stop() {
+      await exporter.close();
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      log.info("exporter stopped");
+    },
+  };
+}
+
+/**
+ * Runs `xdplane exporter` until SIGINT or SIGTERM; resolves with the exit code (0, 1 on failure to start,
+ * 2 on bad arguments).
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  let args: ExporterArgs;
+  try {
+    args = parseExporterArgs(argv);
+  } catch (e) {
+    process.stderr.write(`xdplane exporter: ${(e as Error).message}\n\n${EXPORTER_USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(EXPORTER_USAGE);
+    return 0;
+  }
+  const log = createLogger({ name: "exporter", ...(args.logLevel !== undefined ? { level: args.logLevel } : {}) });
+  let running: RunningExporter;
+  try {
+    running = await startExporter(args, log);
+  } catch (e) {
+    log.err("cannot start", { error: e });
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      log.info("stopping", { signal: sig });
+      resolve();
+    };
+    const onInt = (): void => stop("SIGINT");
+    const onTerm = (): void => stop("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+  });
+  await running.stop();
+  return 0;
+}

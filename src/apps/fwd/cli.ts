@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../../config/index.js";
 import { FwdApp } from "./app.js";
 import { MODES } from "./modes.js";
+import { openFwdSocket } from "./telemetry.js";
 
 export const usage = `Usage: xdplane fwd -c <cfg.jsonc> [mode] [options]
 
@@ -25,6 +26,8 @@ Options:
       --json              print stats lines and the final summary as JSON
       --debug-frames      track frame ownership; report leaks and double frees at exit
       --tx-dst-mac <mac>  destination MAC of tx-only frames
+      --socket-dir <dir>  where the command socket app_socket.<pid> goes (default /var/run/cndp)
+      --no-socket         open no command socket
   -h, --help              this text
 `;
 
@@ -40,6 +43,8 @@ export async function main(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       "debug-frames": { type: "boolean" },
       "tx-dst-mac": { type: "string" },
+      "socket-dir": { type: "string" },
+      "no-socket": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -80,11 +85,13 @@ export async function main(argv: string[]): Promise<number> {
     ...(values["debug-frames"] ? { debugFrames: true } : {}),
     ...(values["tx-dst-mac"] ? { txDstMac: values["tx-dst-mac"] } : {}),
   });
-  log(`xdplane fwd: mode ${app.mode}, ${app.ports.length} port(s), ${app.threads.length} thread(s)`);
+  const sock = values["no-socket"] ? null : openFwdSocket(app, { ...(values["socket-dir"] ? { socketDir: values["socket-dir"] } : {}) });
+  log(`xdplane fwd: mode ${app.mode}, ${app.ports.length} port(s), ${app.threads.length} thread(s)${sock ? `, socket ${sock.path}` : ""}`);
   app.rates();
   let stopping: Promise<number> | null = null;
   const stop = async (): Promise<number> => {
     clearInterval(timer);
+    sock?.close();
     const final = app.rates();
     const threads = app.threadStats();
     const report = await app.stop();

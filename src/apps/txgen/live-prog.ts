@@ -150,9 +150,19 @@ export class LiveProgram {
 /** xdp_get_buff_len (enum bpf_func_id). */
 const HELPER_XDP_GET_BUFF_LEN = 188;
 
-/** The `rx count` program: packets and bytes into `mapFd` (ARRAY, value {u64 pkts, u64 bytes}), then drop. */
+/**
+ * The `rx count` program: IPv4 frames are counted (packets and bytes into `mapFd`, an ARRAY with value
+ * {u64 pkts, u64 bytes}) and dropped; anything else (ARP, IPv6 neighbour discovery) goes to the stack.
+ */
 export function countProgramAsm(mapFd: number): Asm {
   return new Asm()
+    .ldx("w", R2, R1, XdpMd.data)
+    .ldx("w", R3, R1, XdpMd.data_end)
+    .mov64(R4, R2)
+    .add64(R4, 14)
+    .jgt(R4, R3, "pass")
+    .ldx("h", R4, R2, 12)
+    .jne(R4, 0x0008, "pass") // ETH_P_IP, big-endian as loaded on a little-endian CPU
     .mov64(R6, R1)
     .call(HELPER_XDP_GET_BUFF_LEN)
     .mov64(R7, R0)
@@ -167,6 +177,9 @@ export function countProgramAsm(mapFd: number): Asm {
     .atomicAdd("dw", R0, 8, R7)
     .label("out")
     .mov64(R0, XdpAction.DROP)
+    .exit()
+    .label("pass")
+    .mov64(R0, XdpAction.PASS)
     .exit();
 }
 

@@ -151,10 +151,11 @@ export function macBytes(mac: string): number[] {
   return mac.split(":").map((h) => parseInt(h, 16));
 }
 
-function parseUint(s: string, what: string, min: number, max: number): number {
-  if (!/^\d+$/.test(s)) throw new SyntaxError(`Invalid ${what} '${s}': expected a whole number from ${min} to ${max}`);
+function parseUint(s: string, what: string, min: number, max: number, hint = ""): number {
+  const h = hint ? ` (${hint})` : "";
+  if (!/^\d+$/.test(s)) throw new SyntaxError(`Invalid ${what} '${s}': expected a whole number from ${min} to ${max}${h}`);
   const v = Number(s);
-  if (v < min || v > max) throw new RangeError(`Invalid ${what} ${s}: expected ${min} to ${max}`);
+  if (v < min || v > max) throw new RangeError(`Invalid ${what} ${s}: expected ${min} to ${max}${h}`);
   return v;
 }
 
@@ -271,7 +272,7 @@ export function applySet(s: PortSettings, words: string[], limits: PortLimits): 
       return;
     case "size":
       need(args, 1, "size <bytes>");
-      s.size = parseUint(args[0]!, `size (frame bytes with FCS; MTU ${limits.mtu} + 18)`, MIN_SIZE, maxSize);
+      s.size = parseUint(args[0]!, "size", MIN_SIZE, maxSize, `frame bytes with the 4-byte FCS; at most MTU ${limits.mtu} + 18`);
       return;
     case "rate":
       need(args, 1, "rate <percent>|<n>pps");
@@ -370,7 +371,7 @@ export function applySet(s: PortSettings, words: string[], limits: PortLimits): 
     }
     case "threads":
       need(args, 1, "threads <n>");
-      s.threads = parseUint(args[0]!, "threads (live-frames senders per port)", 1, MAX_LIVE_THREADS);
+      s.threads = parseUint(args[0]!, "threads", 1, MAX_LIVE_THREADS, "live-frames sender threads per port");
       return;
     case "pcap":
       need(args, 1, "pcap <file>|off");

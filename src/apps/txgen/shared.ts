@@ -53,6 +53,8 @@ export const C_CAP_PKTS = 11;
 export const C_CAP_DROPPED = 12;
 /** Loop iterations of the RX/TX thread / 1024 (liveness). */
 export const C_LOOPS = 13;
+/** Received IPv4 frames (what a return path of txgen traffic carries; IPv6 neighbour chatter is not). */
+export const C_RX_IP4 = 14;
 /** Live-frames threads: pkts, bytes, calls, errors for thread i at C_LIVE + i * 4. */
 export const C_LIVE = 16;
 export const LIVE_SLOTS = 8;

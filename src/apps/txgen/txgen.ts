@@ -34,7 +34,7 @@ import {
   type PortShm, newPortShm, newCaptureBuffer, readCapture, quantile, monotonicOffsetNs,
   K_RUN, K_PLAN, K_TX_STATUS, K_PLAN_ACK, K_CAPTURE, K_LIVE, K_LIVE_ERRNO, TX_SENDING, TX_DONE,
   C_TX_PKTS, C_TX_BYTES, C_TX_ERRORS, C_TX_SEQ, C_RX_PKTS, C_RX_BYTES, C_RX_TAGGED, C_RX_REORDER,
-  C_LAT_SUM, C_LAT_MIN, C_LAT_MAX, C_CAP_PKTS, C_CAP_DROPPED, C_LIVE, LIVE_SLOTS, HIST_BASE, HIST_BUCKETS,
+  C_LAT_SUM, C_LAT_MIN, C_LAT_MAX, C_CAP_PKTS, C_RX_IP4, C_CAP_DROPPED, C_LIVE, LIVE_SLOTS, HIST_BASE, HIST_BUCKETS,
   FROM_BASE, MAX_PORTS, COUNTER_WORDS,
 } from "./shared.js";
 import type { AfxdpPlan, RxTxThreadData, WorkerMsg } from "./worker.js";
@@ -103,6 +103,8 @@ export interface PortStats {
   txErrors: number;
   rxPkts: number;
   rxBytes: number;
+  /** Received IPv4 frames (all of them with rx count, which counts only IPv4). */
+  rxIp4: number;
   /** Tagged frames this port sent (latency on) that no port received (meaningful once stopped). */
   loss: number | null;
   /** Tagged frames received out of order on this port. */
@@ -677,6 +679,7 @@ export class Txgen {
         pid: p.pid, name: p.name, engine: p.settings.engine, running: p.running,
         txPkts: tx - b[C_TX_PKTS]!, txBytes: txb - b[C_TX_BYTES]!, txErrors: txe - b[C_TX_ERRORS]!,
         rxPkts: rx - p.countBase[0], rxBytes: rxb - p.countBase[1],
+        rxIp4: p.countProg ? rx - p.countBase[0] : d(C_RX_IP4),
         loss: tagged > 0 ? Math.max(0, tagged - received) : null,
         reordered: d(C_RX_REORDER),
         latency,

@@ -16,7 +16,7 @@ import { ThreadControl, STATE_RUN, STATUS_RUNNING, CTL_STATE } from "../../runti
 import {
   type PortShm, K_RUN, K_PLAN, K_TX_STATUS, K_PLAN_ACK, K_CAPTURE, TX_IDLE, TX_SENDING, TX_DONE,
   C_TX_PKTS, C_TX_BYTES, C_TX_ERRORS, C_TX_SEQ, C_RX_PKTS, C_RX_BYTES, C_RX_TAGGED, C_RX_REORDER,
-  C_LAT_SUM, C_LAT_MIN, C_LAT_MAX, C_CAP_PKTS, C_CAP_DROPPED, C_LOOPS, HIST_BASE, FROM_BASE, MAX_PORTS,
+  C_LAT_SUM, C_LAT_MIN, C_LAT_MAX, C_CAP_PKTS, C_CAP_DROPPED, C_LOOPS, C_RX_IP4, HIST_BASE, FROM_BASE, MAX_PORTS,
   CAP_HDR, CAP_REC_HDR, CAP_SNAPLEN, histBucket, monotonicOffsetNs,
 } from "./shared.js";
 import { TAG_MAGIC } from "./settings.js";
@@ -307,11 +307,17 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
   const dataLen = mbufs.dataLen;
   const shift = pool.umem.shift;
   const c = st.c;
+  const u8 = pool.umem.u8;
   let bytes = 0;
+  let ip4 = 0;
   if (!st.parse) {
-    for (let i = 0; i < n; i++) bytes += dataLen[bufs[i]!]!;
+    for (let i = 0; i < n; i++) {
+      const h = bufs[i]!;
+      const o = (h << shift) + dataOff[h]!;
+      bytes += dataLen[h]!;
+      if (u8[o + 12] === 0x08 && u8[o + 13] === 0x00) ip4++;
+    }
   } else {
-    const u8 = pool.umem.u8;
     const dv = pool.umem.view;
     const nowNs = performance.now() * 1e6 + offNs;
     const lastSeq = st.lastSeq;
@@ -324,8 +330,10 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
       const len = dataLen[h]!;
       bytes += len;
       if (capOn) capture(st, u8, o, len, nowNs);
+      if (u8[o + 12] !== 0x08 || u8[o + 13] !== 0x00) continue;
+      ip4++;
       // A txgen tag: IPv4 without options, UDP/ICMP (payload at 42) or TCP (at 54).
-      if (len < 58 || u8[o + 12] !== 0x08 || u8[o + 13] !== 0x00 || u8[o + 14] !== 0x45) continue;
+      if (len < 58 || u8[o + 14] !== 0x45) continue;
       const proto = u8[o + 23]!;
       const to = proto === 6 ? 54 : proto === 17 || proto === 1 ? 42 : 0;
       if (to === 0 || to + 16 > len) continue;
@@ -357,6 +365,7 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
   }
   c[C_RX_PKTS]! += n;
   c[C_RX_BYTES]! += bytes;
+  c[C_RX_IP4]! += ip4;
   pool.freeBulk(bufs, n);
   return n;
 }

@@ -6,6 +6,7 @@ import { loadConfig } from "../../config/index.js";
 import { FwdApp } from "./app.js";
 import { MODES } from "./modes.js";
 import { openFwdSocket } from "./telemetry.js";
+import { createLogger } from "../../telemetry/log.js";
 
 export const usage = `Usage: xdplane fwd -c <cfg.jsonc> [mode] [options]
 
@@ -67,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = values.json ?? false;
   const { config, warnings } = loadConfig(values.config);
-  for (const w of warnings) process.stderr.write(`warning: ${w.text}\n`);
+  for (const w of warnings) createLogger({ name: "config" }).log("warning", w.text);
   const num = (v: string | undefined, what: string): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -77,7 +78,9 @@ export async function main(argv: string[]): Promise<number> {
   const burst = num(values.burst, "--burst");
   const duration = num(values.duration, "--duration");
   const interval = num(values.interval, "--interval") ?? 1000;
-  const log = (m: string) => process.stderr.write(json ? `${JSON.stringify({ level: "info", msg: m })}\n` : `${m}\n`);
+  // CNDP's levels; JSON lines when stderr is not a terminal (XDPLANE_LOG_LEVEL, XDPLANE_LOG_FORMAT).
+  const logger = createLogger({ name: "fwd" });
+  const log = (m: string) => logger.log("info", m);
   const app = await FwdApp.start({
     config, log,
     ...(mode !== undefined ? { mode } : {}),
@@ -101,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
       for (const p of final) process.stdout.write(`${p.name}: rx ${p.ipackets} tx ${p.opackets} drops ${p.drops}\n`);
       if (report.leakedFrames !== null) process.stdout.write(`frames leaked: ${report.leakedFrames}, double frees: ${report.doubleFrees}\n`);
     }
-    for (const e of report.threadErrors) process.stderr.write(`error: ${e}\n`);
+    for (const e of report.threadErrors) logger.log("err", e);
     return report.threadErrors.length > 0 || (report.leakedFrames ?? 0) > 0 ? 1 : 0;
   };
   const timer = setInterval(() => {

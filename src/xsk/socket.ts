@@ -41,6 +41,11 @@ export interface XskOptions {
   compSize?: number;
   /** Zero-copy when the driver has it ("auto", default), or force one mode. */
   copyMode?: CopyMode;
+  /**
+   * Frames kept on the fill ring (default: the RX ring size, at most half the mempool), so that TX and
+   * the application keep buffers of their own.
+   */
+  fillLevel?: number;
   /** Use the need_wakeup flags (default true). */
   needWakeup?: boolean;
   /** Another socket on the same UMEM: this one binds with XDP_SHARED_UMEM to it. */
@@ -84,6 +89,7 @@ export interface XskShared {
   busyPoll: boolean;
   forceWakeup: boolean;
   portId: number;
+  fillLevel: number;
   rings: { rx: RingMap; tx: RingMap; fill: RingMap; comp: RingMap };
   stats: SharedArrayBuffer;
 }
@@ -122,6 +128,7 @@ export class XskSocket {
   readonly busyPoll: boolean;
   readonly forceWakeup: boolean;
   readonly portId: number;
+  readonly fillLevel: number;
   readonly mempool: Mempool;
   /** Counters (see stats.ts), shared with other threads. */
   readonly stats: Float64Array;
@@ -162,6 +169,7 @@ export class XskSocket {
     this.busyPoll = s.busyPoll;
     this.forceWakeup = s.forceWakeup;
     this.portId = s.portId;
+    this.fillLevel = s.fillLevel;
     this.mempool = mempool;
     this.stats = new Float64Array(s.stats);
     this.owner = owner;
@@ -256,6 +264,7 @@ export class XskSocket {
       const s = new XskSocket({
         fd, id: nextSocketId++, name, ifname: o.ifname, ifindex, qid: o.qid, zeroCopy, needWakeup,
         busyPoll: !!o.busyPoll, forceWakeup: o.forceWakeup ?? false, portId: o.portId ?? 0,
+        fillLevel: Math.max(1, Math.min(fillSize, o.fillLevel ?? Math.min(rxSize, Math.floor(o.mempool.count / 2)))),
         rings: { rx, tx, fill, comp }, stats: S.newStats().buffer as SharedArrayBuffer,
       }, o.mempool, true);
       s.refill(fillSize);
@@ -291,7 +300,7 @@ export class XskSocket {
     return {
       fd: this.fd, id: this.id, name: this.name, ifname: this.ifname, ifindex: this.ifindex, qid: this.qid,
       zeroCopy: this.zeroCopy, needWakeup: this.needWakeup, busyPoll: this.busyPoll, forceWakeup: this.forceWakeup,
-      portId: this.portId, rings: this.rings, stats: this.stats.buffer as SharedArrayBuffer,
+      portId: this.portId, fillLevel: this.fillLevel, rings: this.rings, stats: this.stats.buffer as SharedArrayBuffer,
     };
   }
 
@@ -430,14 +439,16 @@ export class XskSocket {
     return n;
   }
 
-  /** Tops up the fill ring with up to `max` buffers from the mempool. */
+  /** Adds up to `max` buffers from the mempool to the fill ring, never above its fill level. */
   private refill(max: number): void {
     const u32 = this.fqU32;
-    let free = this.fqSize - ((this.fqHead - this.fqConsCache) >>> 0);
-    if (free < max) {
+    const target = this.fillLevel;
+    let level = (this.fqHead - this.fqConsCache) >>> 0;
+    if (target - level < max) {
       this.fqConsCache = Atomics.load(u32, this.fqCons);
-      free = this.fqSize - ((this.fqHead - this.fqConsCache) >>> 0);
+      level = (this.fqHead - this.fqConsCache) >>> 0;
     }
+    const free = level < target ? target - level : 0;
     let want = max < free ? max : free;
     if (want === 0) return;
     const scratch = this.scratch;

@@ -137,6 +137,68 @@ describe("xdplane fwd on a veth pair", { skip }, () => {
     }
   });
 
+  test("idle mode: an idle forwarder blocks in poll() instead of spinning, and wakes for traffic", async () => {
+    const v = createVethPair();
+    let app: FwdApp | null = null;
+    try {
+      const { config } = parseConfig(fwdConfig({ ports: [{ netdev: v.a }], idleTimeout: 10, intrTimeout: 100 }), "test.jsonc");
+      app = await FwdApp.start({ config, mode: "lb", log: quiet });
+      await new Promise((r) => setTimeout(r, 500));
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 1000));
+      const used = process.cpuUsage(c0);
+      const cpu = (used.user + used.system) / 1000 / (performance.now() - t0);
+      assert.ok(app.threadStats()[0]!.idleEntries > 0, "the thread went idle");
+      assert.ok(cpu < 0.3, `an idle forwarder uses ${(cpu * 100).toFixed(1)}% of a core (a spinning one uses 100%)`);
+      const back = await pingPong(v, Array.from({ length: 100 }, (_, i) => udpFrame({ dst: v.macA, src: v.macB, seq: i })));
+      assert.equal(back.length, 100, "traffic wakes it up");
+    } finally {
+      await app?.stop();
+      v.destroy();
+    }
+  });
+
+  test("fwd mode sends each frame to the port named by the last octet of its destination MAC", async () => {
+    const v0 = createVethPair();
+    const v1 = createVethPair();
+    let app: FwdApp | null = null;
+    try {
+      const { config } = parseConfig(fwdConfig({ ports: [{ netdev: v0.a }, { netdev: v1.a }] }), "test.jsonc");
+      app = await FwdApp.start({ config, mode: "fwd", debugFrames: true, log: quiet });
+      const out1 = PacketSocket.open(v1.b, v1.ns);
+      try {
+        const to = (last: number, seq: number) => udpFrame({ dst: `02:00:00:00:00:0${last}`, src: v0.macB, seq });
+        const frames = [...Array.from({ length: 50 }, (_, i) => to(1, i)), ...Array.from({ length: 20 }, (_, i) => to(7, 100 + i))];
+        const ps0 = PacketSocket.open(v0.b, v0.ns);
+        for (const f of frames) while (!ps0.send(f)) await new Promise((r) => setTimeout(r, 1));
+        ps0.close();
+        const got: Uint8Array[] = [];
+        const t0 = Date.now();
+        while (got.length < 50 && Date.now() - t0 < 3000) {
+          let f;
+          while ((f = out1.recv()) !== null) got.push(f);
+          out1.wait(20);
+        }
+        assert.equal(got.length, 50, "frames for port 1 left through port 1");
+        assert.deepEqual(got[0], frames[0], "unchanged");
+        const deadline = Date.now() + 2000;
+        while (app.ports[0]!.stats[0]! < 70 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(app.ports[0]!.stats[0], 70);
+        assert.equal(app.threadStats()[0]!.drop >= 0, true);
+      } finally {
+        out1.close();
+      }
+      const rep = await app.stop();
+      app = null;
+      assert.equal(rep.leakedFrames, 0, "frames for a port that does not exist were freed");
+    } finally {
+      await app?.stop();
+      v0.destroy();
+      v1.destroy();
+    }
+  });
+
   test("unknown modes and missing netdevs give clear errors and leave nothing behind", async () => {
     const v = createVethPair();
     try {

@@ -110,7 +110,7 @@ export class Screen {
   private layout(): void {
     const lines = renderPage(this.tg, this.page, this.group, this.tg.rates(), this.tg.stats());
     this.height = lines.length + 1;
-    const rows = process.stdout.rows ?? 40;
+    const rows = process.stdout.rows || 40;
     this.write(`\x1b[2J\x1b[H\x1b[${this.height + 1};${rows}r\x1b[${rows};1H`);
     this.draw(lines);
   }
@@ -121,7 +121,7 @@ export class Screen {
       this.layout();
       return;
     }
-    const cols = process.stdout.columns ?? 132;
+    const cols = process.stdout.columns || 132;
     let out = "\x1b7\x1b[H";
     for (const l of ls) out += `${l.slice(0, cols)}\x1b[K\n`;
     out += `${"-".repeat(Math.min(cols, 110))}\x1b[K\x1b8`;

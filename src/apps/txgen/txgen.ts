@@ -249,6 +249,8 @@ export class Txgen {
   private timer: NodeJS.Timeout | null = null;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
+  /** Ports and threads are up (settings changes then act on them). */
+  private opened = false;
   private readonly offNs = monotonicOffsetNs();
 
   private constructor(o: TxgenOptions) {
@@ -292,7 +294,11 @@ export class Txgen {
       const pools = new Map<string, Mempool>();
       tg.ports.forEach((p, i) => tg.openPort(p, specs![i]!, cfgPools?.[i] ?? null, o.config ?? null, pools));
       await tg.startRxTx(o.rxBurst ?? 64);
-      for (const p of tg.ports) tg.postRxMode(p);
+      tg.opened = true;
+      for (const p of tg.ports) {
+        tg.postRxMode(p);
+        if (p.settings.capture !== null) tg.startCapture(p, p.settings.capture);
+      }
       return tg;
     } catch (e) {
       await tg.close();
@@ -395,16 +401,26 @@ export class Txgen {
       const s = cloneSettings(p.settings);
       try {
         applySet(s, words.slice(1), { mtu: p.mtu });
+        if (this.opened && s.capture !== null && s.capture !== p.settings.capture && (s.rx !== "on" || !p.lport)) {
+          throw new RangeError(`capture needs rx on and an AF_XDP socket (port ${pid} has rx ${s.rx}${p.lport ? "" : " and no socket"})`);
+        }
       } catch (e) {
         (e as Error).message = `set ${pid} ${words.slice(1).join(" ")}: ${(e as Error).message}`;
         throw e;
       }
       return s;
     });
+    const key = words[1]!.toLowerCase();
     pids.forEach((pid, i) => {
       const p = this.ports[pid]!;
       p.settings = next[i]!;
-      if (words[1]!.toLowerCase() === "rx") this.postRxMode(p);
+      if (!this.opened) return;
+      if (key === "rx") this.postRxMode(p);
+      if (key === "capture") {
+        // Capture follows the setting at once (txgen's enable/disable capture): off writes the file.
+        if (p.settings.capture === null) this.endCapture(p);
+        else this.startCapture(p, p.settings.capture);
+      }
     });
     return pids;
   }
@@ -626,6 +642,7 @@ export class Txgen {
   // ---- capture ---------------------------------------------------------------------------------------
 
   private startCapture(p: TxgenPort, file: string): void {
+    if (p.settings.rx !== "on" || !p.lport) throw new RangeError(`port ${p.pid}: capture needs rx on and an AF_XDP socket`);
     if (p.captureBuf !== null) this.endCapture(p);
     p.captureBuf = newCaptureBuffer(this.captureBytes);
     p.captureFile = file;

@@ -116,6 +116,7 @@ class PortState {
   pps = 0;
   burst = 64;
   minSend = 1;
+  tokenCap = 128;
   seq = 0;
   sent = 0;
   tokens = 0;
@@ -173,6 +174,7 @@ class PortState {
     this.burst = p.burst;
     // Paced: send when a slice of the burst has accumulated (about every 100 us at most).
     this.minSend = p.pps > 0 ? Math.max(1, Math.min(p.burst, Math.floor(p.pps / 10000))) : 1;
+    this.tokenCap = Math.max(p.burst * 2, p.pps * 0.05);
     this.seq = p.seqStart;
     this.c[C_TX_SEQ] = p.seqStart;
     this.sent = 0;
@@ -400,7 +402,8 @@ function tx(st: PortState, bufs: Uint32Array, offNs: number): number {
     const now = performance.now();
     let tokens = st.tokens + ((now - st.lastT) * st.pps) / 1000;
     st.lastT = now;
-    const cap = st.burst * 2;
+    // Up to 50 ms of backlog: a thread that lost the CPU for a while catches up, so the average holds.
+    const cap = st.tokenCap;
     if (tokens > cap) tokens = cap;
     st.tokens = tokens;
     if (tokens < st.minSend) return 0;

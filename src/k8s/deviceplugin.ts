@@ -50,7 +50,7 @@ import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { ensureBpffs, unmountBpffs, isBpffs, BpfMap } from "../bpf/index.js";
 import type { DpConfig, PoolConfig } from "./dp-config.js";
-import { listNetdevs, selectPools, type LinkInfoSource, type Netdev } from "./discovery.js";
+import { listNetdevs, selectPools, type LinkInfoSource, type Netdev, type PoolDevices } from "./discovery.js";
 import {
   deviceApi,
   unary,
@@ -398,6 +398,7 @@ export class DevicePlugin {
     });
     const sel = selectPools(cfg, netdevs, this.nodeName);
     for (const n of sel.notes) this.log.info(n);
+    this.addHeldDevices(sel.pools, new Set(netdevs.map((d) => d.name)));
     const unprivBpf = readUnprivilegedBpf();
     for (const pd of sel.pools) {
       if (pd.pool.requiresUnprivilegedBpf && unprivBpf !== 0) {
@@ -426,6 +427,39 @@ export class DevicePlugin {
     }
     this.updateHealth();
     void this.reap();
+  }
+
+  /**
+   * Devices allocated before a restart may sit in a pod's network namespace (the CNI moved them there),
+   * where discovery cannot see them: the allocations on disk say which pool still owns them, so they stay
+   * in that pool (and its allocation is served again) instead of the pool losing them.
+   */
+  private addHeldDevices(pools: PoolDevices[], visible: Set<string>): void {
+    for (const pool of this.opts.config.pools) {
+      if (pool.mode === "cdq") continue;
+      const held = new Set<string>();
+      let entries: string[] = [];
+      try {
+        entries = readdirSync(this.poolDir(pool.name));
+      } catch { /* no allocations */ }
+      for (const uuid of entries) {
+        try {
+          const rec = JSON.parse(readFileSync(join(this.poolDir(pool.name), uuid, SESSION_FILE), "utf8")) as SessionRecord;
+          if (rec.pool === pool.name && Array.isArray(rec.devices)) for (const d of rec.devices) if (!visible.has(d)) held.add(d);
+        } catch { /* restoreSessions reports it */ }
+      }
+      if (held.size === 0) continue;
+      let pd = pools.find((p) => p.pool.name === pool.name);
+      if (!pd) {
+        pd = { pool, devices: [] };
+        pools.push(pd);
+      }
+      for (const name of held) {
+        if (pools.some((p) => p.devices.some((d) => d.name === name))) continue;
+        pd.devices.push({ name, ifindex: 0, mac: "", driver: "", pci: "", virtual: false, addresses: [], up: true, numaNode: -1 });
+        this.log.info(`pool ${pool.name}: ${name} is allocated and not in this namespace (moved into its pod); kept in the pool`);
+      }
+    }
   }
 
   /** Stops serving. Allocations stay on disk and their programs stay attached, for the next run. */

@@ -32,7 +32,7 @@ for (const f of files) {
 }
 
 // Layers: a folder may import only folders of a lower or equal rank (tests and testing/ are exempt).
-const rank = { sys: 0, bpf: 1, netlink: 1, mem: 2, ring: 2, uds: 2, xsk: 3, wire: 3, lookup: 3, pktdev: 4, graph: 5, cnet: 6,
+const rank = { sys: 0, wire: 0, bpf: 1, netlink: 1, mem: 2, ring: 2, uds: 2, xsk: 3, lookup: 3, pktdev: 4, graph: 5, cnet: 6,
   config: 6, runtime: 6, telemetry: 7, k8s: 7, apps: 8, testing: 8.5, cli: 9 };
 const layer = (f) => relative(root, f).split("/")[0];
 const problems = [];

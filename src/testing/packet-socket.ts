@@ -6,6 +6,7 @@ import { sys } from "../sys/native.js";
 import { check } from "../sys/errno.js";
 import { AF_PACKET, SOCK_RAW, SOCK_NONBLOCK, SOCK_CLOEXEC, MSG_DONTWAIT, POLLIN, SOL_SOCKET, SO_RCVBUF } from "../sys/consts.js";
 import { inNetns } from "./netns.js";
+import { udpFrame as buildUdpFrame } from "../wire/udp-frame.js";
 
 const ETH_P_ALL = 0x0003;
 const htons = (v: number) => ((v & 0xff) << 8) | ((v >> 8) & 0xff);
@@ -74,34 +75,7 @@ export class PacketSocket {
   }
 }
 
-/**
- * Builds a 64-byte (or `size`) UDP/IPv4 frame with sequence number `seq` written at payload offset 0.
- * Checksums are computed (IPv4 header; UDP checksum 0 = none).
- */
+/** Builds a UDP/IPv4 frame (default 64 bytes) with sequence number `seq` at payload offset 0. */
 export function udpFrame(opts: { dst: string; src: string; seq: number; size?: number; srcIp?: string; dstIp?: string; sport?: number; dport?: number }): Uint8Array {
-  const size = Math.max(opts.size ?? 64, 60);
-  const f = new Uint8Array(size);
-  const dv = new DataView(f.buffer);
-  const mac = (s: string, off: number) => s.split(":").forEach((h, i) => (f[off + i] = parseInt(h, 16)));
-  mac(opts.dst, 0);
-  mac(opts.src, 6);
-  dv.setUint16(12, 0x0800);
-  const ipLen = size - 14;
-  f[14] = 0x45;
-  dv.setUint16(16, ipLen);
-  dv.setUint16(18, opts.seq & 0xffff);
-  f[22] = 64;
-  f[23] = 17;
-  const ipb = (s: string, off: number) => s.split(".").forEach((o, i) => (f[off + i] = Number(o)));
-  ipb(opts.srcIp ?? "10.99.0.1", 26);
-  ipb(opts.dstIp ?? "10.99.0.2", 30);
-  let sum = 0;
-  for (let i = 14; i < 34; i += 2) sum += dv.getUint16(i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  dv.setUint16(24, ~sum & 0xffff);
-  dv.setUint16(34, opts.sport ?? 1234);
-  dv.setUint16(36, opts.dport ?? 5678);
-  dv.setUint16(38, ipLen - 20);
-  dv.setUint32(42, opts.seq >>> 0);
-  return f;
+  return buildUdpFrame({ srcIp: "10.99.0.1", dstIp: "10.99.0.2", ...opts });
 }

@@ -4,6 +4,8 @@
  * destination MAC). They work on handles in place through the UMEM views; none allocates.
  */
 
+import { udpFrame, type UdpFrameOptions } from "../../wire/udp-frame.js";
+
 export const MODES = ["drop", "rx-only", "lb", "loopback", "tx-only", "tx-only-rx", "fwd"] as const;
 export type FwdMode = (typeof MODES)[number];
 
@@ -50,35 +52,14 @@ export function macSwap(u8: Uint8Array, u16: Uint16Array, dataOff: Uint16Array, 
 }
 
 /**
- * The template for tx-only: a UDP/IPv4 frame of `size` bytes (64 by default, as cndpfwd), padded to a
- * multiple of 4 so it is copied with 32-bit stores.
+ * The template for tx-only: a UDP/IPv4 frame of `size` bytes (64 by default, as cndpfwd) as 32-bit words,
+ * so it is copied with word stores.
  */
-export function txTemplate(opts: { size?: number; dst?: string; src?: string; srcIp?: string; dstIp?: string; sport?: number; dport?: number } = {}): Uint32Array {
+export function txTemplate(opts: UdpFrameOptions = {}): Uint32Array {
   const size = opts.size ?? 64;
   if (size < 60 || size > 1514) throw new RangeError(`Invalid tx-only packet size ${size}: 60 to 1514`);
-  const words = new Uint32Array(Math.ceil(size / 4));
-  const f = new Uint8Array(words.buffer, 0, size);
-  const dv = new DataView(words.buffer);
-  const mac = (s: string, off: number) => s.split(":").forEach((h, i) => (f[off + i] = parseInt(h, 16)));
-  mac(opts.dst ?? "ff:ff:ff:ff:ff:ff", 0);
-  mac(opts.src ?? "02:00:00:00:00:01", 6);
-  dv.setUint16(12, 0x0800);
-  const ipLen = size - 14;
-  f[14] = 0x45;
-  dv.setUint16(16, ipLen);
-  f[22] = 64;
-  f[23] = 17;
-  const ip = (s: string, off: number) => s.split(".").forEach((o, i) => (f[off + i] = Number(o)));
-  ip(opts.srcIp ?? "198.18.0.1", 26);
-  ip(opts.dstIp ?? "198.18.1.1", 30);
-  let sum = 0;
-  for (let i = 14; i < 34; i += 2) sum += dv.getUint16(i);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  dv.setUint16(24, ~sum & 0xffff);
-  dv.setUint16(34, opts.sport ?? 1234);
-  dv.setUint16(36, opts.dport ?? 5678);
-  dv.setUint16(38, ipLen - 20);
-  return words;
+  const f = udpFrame({ ...opts, size });
+  return new Uint32Array(f.buffer, 0, f.buffer.byteLength / 4);
 }
 
 /** Writes the template into `n` fresh buffers and sets their length. */

@@ -13,6 +13,8 @@ export const XDP_UMEM_FILL_RING = 5;
 export const XDP_UMEM_COMPLETION_RING = 6;
 export const XDP_STATISTICS = 7;
 export const XDP_OPTIONS = 8;
+/** Frames one sendto() may send in copy mode (32 by default; up to the TX ring size). Linux 6.17+. */
+export const XDP_MAX_TX_SKB_BUDGET = 9;
 
 // sockaddr_xdp.sxdp_flags
 export const XDP_SHARED_UMEM = 1 << 0;

@@ -89,6 +89,8 @@ export interface XskShared {
   busyPoll: boolean;
   forceWakeup: boolean;
   portId: number;
+  /** Frames the kernel sends per kick in copy mode (32, or more where XDP_MAX_TX_SKB_BUDGET works). */
+  txBudget: number;
   fillLevel: number;
   rings: { rx: RingMap; tx: RingMap; fill: RingMap; comp: RingMap };
   stats: SharedArrayBuffer;
@@ -129,6 +131,8 @@ export class XskSocket {
   readonly forceWakeup: boolean;
   readonly portId: number;
   readonly fillLevel: number;
+  readonly txBudget: number;
+  private readonly txShift: number;
   readonly mempool: Mempool;
   /** Counters (see stats.ts), shared with other threads. */
   readonly stats: Float64Array;
@@ -170,6 +174,8 @@ export class XskSocket {
     this.forceWakeup = s.forceWakeup;
     this.portId = s.portId;
     this.fillLevel = s.fillLevel;
+    this.txBudget = s.txBudget;
+    this.txShift = Math.max(5, Math.floor(Math.log2(s.txBudget)));
     this.mempool = mempool;
     this.stats = new Float64Array(s.stats);
     this.owner = owner;
@@ -261,9 +267,16 @@ export class XskSocket {
           check(rc, () => what(X.XDP_ZEROCOPY), (c) => (c === "EOPNOTSUPP" ? `${o.ifname} has no zero-copy AF_XDP support` : hint(c)));
         }
       }
+      // Copy mode sends 32 frames per sendto() unless told otherwise (6.17+): let one kick send a burst
+      // of up to the TX ring size. Older kernels answer ENOPROTOOPT and keep 32 (the kick loop copes).
+      let txBudget = 32;
+      if (!zeroCopy && sys.setsockopt(fd, X.SOL_XDP, X.XDP_MAX_TX_SKB_BUDGET, new Uint32Array([Math.min(txSize, 256)])) === 0) {
+        txBudget = Math.min(txSize, 256);
+      }
       const s = new XskSocket({
         fd, id: nextSocketId++, name, ifname: o.ifname, ifindex, qid: o.qid, zeroCopy, needWakeup,
         busyPoll: !!o.busyPoll, forceWakeup: o.forceWakeup ?? false, portId: o.portId ?? 0,
+        txBudget,
         fillLevel: Math.max(1, Math.min(fillSize, o.fillLevel ?? Math.min(rxSize, Math.floor(o.mempool.count / 2)))),
         rings: { rx, tx, fill, comp }, stats: S.newStats().buffer as SharedArrayBuffer,
       }, o.mempool, true);
@@ -300,7 +313,7 @@ export class XskSocket {
     return {
       fd: this.fd, id: this.id, name: this.name, ifname: this.ifname, ifindex: this.ifindex, qid: this.qid,
       zeroCopy: this.zeroCopy, needWakeup: this.needWakeup, busyPoll: this.busyPoll, forceWakeup: this.forceWakeup,
-      portId: this.portId, fillLevel: this.fillLevel, rings: this.rings, stats: this.stats.buffer as SharedArrayBuffer,
+      portId: this.portId, txBudget: this.txBudget, fillLevel: this.fillLevel, rings: this.rings, stats: this.stats.buffer as SharedArrayBuffer,
     };
   }
 
@@ -397,13 +410,16 @@ export class XskSocket {
   }
 
   /**
-   * Wakes the kernel's TX path. In copy mode each sendto() sends at most 32 frames and answers EAGAIN
-   * while more wait, so it loops (bounded), reclaiming completions between calls.
+   * Wakes the kernel's TX path. In copy mode each sendto() sends at most `txBudget` frames (32 on kernels
+   * before 6.17) and answers EAGAIN while more wait, so it loops (bounded), reclaiming completions between
+   * calls.
    */
   private kick(posted: number): void {
     if (this.needWakeup && !this.busyPoll && (Atomics.load(this.txU32, this.txFlags) & X.XDP_RING_NEED_WAKEUP) === 0) return;
+    // Nothing left on the TX ring (only completions outstanding): no system call.
+    if (!this.busyPoll && Atomics.load(this.txU32, this.txCons) === this.txHead) return;
     const stats = this.stats;
-    const tries = (posted >>> 5) + 2;
+    const tries = (posted >>> this.txShift) + 2;
     for (let i = 0; i < tries; i++) {
       stats[S.ST_TX_KICKS]!++;
       const rc = sys.sendto(this.fd, null, MSG_DONTWAIT, null);

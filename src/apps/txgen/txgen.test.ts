@@ -173,7 +173,7 @@ function flows(file: string): Map<string, number> {
   return m;
 }
 
-test("ranges produce the expected flows (captured), and tcpdump reads the capture", { skip }, async () => {
+test("ranges produce the expected flows (captured), and tcpdump reads the capture", { skip }, async (t) => {
   const cap = join(dir, "flows.pcap");
   const capLive = join(dir, "flows-live.pcap");
   const tg = await two(["count 64", "rate 100kpps", "src ip 10.0.0.1-10.0.0.4", "dport 5000-5001"], [`capture ${cap}`]);
@@ -195,7 +195,7 @@ test("ranges produce the expected flows (captured), and tcpdump reads the captur
   }
   const which = spawnSync("which", ["tcpdump"]);
   if (which.status !== 0) {
-    test.skip?.("tcpdump is not installed (apt-get install -y tcpdump)");
+    t.skip("tcpdump is not installed (apt-get install -y tcpdump): the capture was not checked with it");
     return;
   }
   const out = execFileSync("tcpdump", ["-nn", "-r", cap], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });

@@ -286,9 +286,8 @@ export class Txgen {
       specs.forEach((sp, pid) => {
         const facts = netdevFacts(sp.ifname, sp.netns);
         const ifindex = inNamespace(sp.netns, () => ifIndex(sp.ifname));
-        const port = new TxgenPort(pid, sp, facts, ifindex);
-        for (const line of sp.settings ?? []) applySet(port.settings, splitWords(line), { mtu: port.mtu });
-        tg.ports.push(port);
+        tg.ports.push(new TxgenPort(pid, sp, facts, ifindex));
+        for (const line of sp.settings ?? []) tg.set(`${pid} ${line}`);
       });
       for (const line of o.sets ?? []) tg.set(line);
       const pools = new Map<string, Mempool>();
@@ -372,7 +371,9 @@ export class Txgen {
     if (specs.length === 0) return;
     this.threads = await startThreads(specs);
     this.threads.forEach((t, i) => {
-      for (const p of groups.get(t.name)!) this.rxtx.set(p.pid, { thread: t, mailbox: mailboxes[i]! });
+      const ports = groups.get(t.name)!;
+      for (const p of ports) this.rxtx.set(p.pid, { thread: t, mailbox: mailboxes[i]! });
+      t.done.catch((e: Error) => this.threadFailed(ports, e));
     });
   }
 
@@ -549,7 +550,10 @@ export class Txgen {
     }
     if (specs.length === 0) return;
     const started = await startThreads(specs);
-    started.forEach((t, i) => p.liveThreads.push({ thread: t, mailbox: boxes[i]! }));
+    started.forEach((t, i) => {
+      p.liveThreads.push({ thread: t, mailbox: boxes[i]! });
+      t.done.catch((e: Error) => this.threadFailed([p], e));
+    });
   }
 
   /** Whether a port's senders have all stopped sending for its current run. */
@@ -573,6 +577,21 @@ export class Txgen {
       if (g !== p.gen || st === TX_SENDING) return false;
     }
     return true;
+  }
+
+  /** A data-plane thread died: its ports stop with the error (and whoever waits for them is told). */
+  private threadFailed(ports: TxgenPort[], e: Error): void {
+    if (this.closed) return;
+    for (const p of ports) {
+      p.error = e.message;
+      this.log(`port ${p.pid}: ${e.message}`);
+      if (p.running) this.finishRun(p);
+    }
+    if (!this.ports.some((p) => p.running)) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const r of w) r();
+    }
   }
 
   /** Ends a port's run after its senders stopped: sequence numbers, tagged count, the live program. */

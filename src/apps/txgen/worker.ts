@@ -117,6 +117,8 @@ class PortState {
   burst = 64;
   minSend = 1;
   tokenCap = 128;
+  /** Paced: milliseconds until enough tokens for a send (0: none to wait). */
+  waitMs = 0;
   seq = 0;
   sent = 0;
   tokens = 0;
@@ -253,6 +255,7 @@ function loop(data: RxTxThreadData, control: ThreadControl, states: PortState[])
     }
     let work = 0;
     let txActive = false;
+    let waitMs = Infinity;
     for (let p = 0; p < nports; p++) {
       const st = states[p]!;
       work += rx(st, bufs, rxBurst, offNs);
@@ -267,7 +270,13 @@ function loop(data: RxTxThreadData, control: ThreadControl, states: PortState[])
             Atomics.store(st.ctl, K_TX_STATUS, TX_SENDING);
           }
           txActive = true;
-          work += tx(st, bufs, offNs);
+          const sent = tx(st, bufs, offNs);
+          work += sent;
+          if (sent === 0 && st.waitMs > 0) {
+            if (st.waitMs < waitMs) waitMs = st.waitMs;
+          } else {
+            waitMs = 0;
+          }
           if (st.finished) {
             st.sending = false;
             Atomics.store(st.ctl, K_TX_STATUS, TX_DONE);
@@ -283,6 +292,9 @@ function loop(data: RxTxThreadData, control: ThreadControl, states: PortState[])
     }
     if (work > 0 || txActive) {
       empty = 0;
+      // Every sending port is paced and waits for tokens: sleep until the first is due (or a command comes),
+      // rather than spin on the clock.
+      if (work === 0 && waitMs > 0.02 && waitMs !== Infinity) Atomics.wait(mb, 0, mbSeen, waitMs > 1 ? 1 : waitMs);
       continue;
     }
     // Nothing to do: after a while, block until RX is readable (or a short timeout, to see commands).
@@ -321,7 +333,9 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
     }
   } else {
     const dv = pool.umem.view;
-    const nowNs = performance.now() * 1e6 + offNs;
+    // The clock is read once per burst, and only when a tag or a capture needs it (each read allocates a
+    // heap number: performance.now() is the only clock a worker has without a native call).
+    let nowNs = -1;
     const lastSeq = st.lastSeq;
     const capOn = st.capU8 !== null && Atomics.load(st.ctl, K_CAPTURE) === 1;
     let tagged = 0, reorder = 0, latSum = 0;
@@ -331,7 +345,10 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
       const o = (h << shift) + dataOff[h]!;
       const len = dataLen[h]!;
       bytes += len;
-      if (capOn) capture(st, u8, o, len, nowNs);
+      if (capOn) {
+        if (nowNs < 0) nowNs = performance.now() * 1e6 + offNs;
+        capture(st, u8, o, len, nowNs);
+      }
       if (u8[o + 12] !== 0x08 || u8[o + 13] !== 0x00) continue;
       ip4++;
       // A txgen tag: IPv4 without options, UDP/ICMP (payload at 42) or TCP (at 54).
@@ -345,6 +362,7 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
       if (sender >= MAX_PORTS) continue;
       const seq = dv.getUint32(t + 4);
       const ts = dv.getUint32(t + 8) * 4294967296 + dv.getUint32(t + 12);
+      if (nowNs < 0) nowNs = performance.now() * 1e6 + offNs;
       let lat = nowNs - ts;
       if (lat < 0) lat = 0;
       tagged++;
@@ -398,6 +416,7 @@ function capture(st: PortState, u8: Uint8Array, o: number, len: number, nowNs: n
 /** One TX step of the AF_XDP engine; returns packets sent. */
 function tx(st: PortState, bufs: Uint32Array, offNs: number): number {
   let budget = st.burst;
+  st.waitMs = 0;
   if (st.pps > 0) {
     const now = performance.now();
     let tokens = st.tokens + ((now - st.lastT) * st.pps) / 1000;
@@ -406,7 +425,10 @@ function tx(st: PortState, bufs: Uint32Array, offNs: number): number {
     const cap = st.tokenCap;
     if (tokens > cap) tokens = cap;
     st.tokens = tokens;
-    if (tokens < st.minSend) return 0;
+    if (tokens < st.minSend) {
+      st.waitMs = ((st.minSend - tokens) * 1000) / st.pps;
+      return 0;
+    }
     const whole = Math.floor(tokens);
     if (whole < budget) budget = whole;
   }

@@ -1,0 +1,67 @@
+/**
+ * `npm run bench`: the null-port pipeline and the veth benchmarks (never part of `npm test`). Prints the
+ * tables and writes bench/results/latest.json and latest.md with the machine description.
+ *
+ * Options: --only null|veth, --runs <n> (default 5), --seconds <s> (veth window, default 3),
+ * --gen-threads <n> (live-frames senders in the layouts; default 1 in layout 1, 2 in layout 2), --scenarios <id prefixes, comma-separated>,
+ * --nice <n> (nice value of the benchmark threads and NAPI kthreads, default -10; 0 leaves them alone).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { cpus, loadavg, release } from "node:os";
+import { nullPipeline, type NullResult } from "./null-pipeline.js";
+import { vethBench, vethMarkdown, REFERENCES, type VethResult } from "./veth.js";
+
+const { values } = parseArgs({
+  options: {
+    only: { type: "string" },
+    runs: { type: "string" },
+    seconds: { type: "string" },
+    "gen-threads": { type: "string" },
+    out: { type: "string" },
+    scenarios: { type: "string" },
+    nice: { type: "string" },
+  },
+});
+if (process.getuid?.() !== 0 && values.only !== "null") {
+  console.error("npm run bench: the veth benchmark needs root (namespaces, veth, XDP); run it as root or with --only null");
+  process.exit(2);
+}
+const runs = Number(values.runs ?? 5);
+const seconds = Number(values.seconds ?? 3);
+const genThreads = values["gen-threads"] !== undefined ? Number(values["gen-threads"]) : undefined;
+const outDir = values.out ?? new URL("../../bench/results/", import.meta.url).pathname;
+
+const machine = { nproc: cpus().length, model: cpus()[0]?.model ?? "?", kernel: release(), node: process.version, loadavg: loadavg() };
+let nul: NullResult | null = null;
+let veth: VethResult | null = null;
+if (values.only !== "veth") {
+  console.error("null-port pipeline (rx null -> MAC swap -> tx null, one core)...");
+  nul = await nullPipeline({ runs });
+  console.error(`null pipeline: ${nul.mpps.toFixed(1)} Mpps (${nul.nsPerPkt.toFixed(1)} ns/pkt), steady-state GCs ${nul.steadyGcs}`);
+}
+if (values.only !== "null") {
+  console.error("veth benchmarks...");
+  veth = await vethBench({ runs, seconds, ...(genThreads !== undefined ? { genThreads } : {}), nice: Number(values.nice ?? -10), ...(values.scenarios ? { only: values.scenarios } : {}) });
+}
+
+const md: string[] = [
+  "# xdplane benchmark results",
+  "",
+  `Machine: ${machine.nproc} CPUs, ${machine.model}, kernel ${machine.kernel}, Node ${machine.node}; load average at start ${machine.loadavg.map((x) => x.toFixed(2)).join(" ")}` +
+    `${veth ? `, at the end of the veth runs ${veth.machine.loadavgEnd.map((x) => x.toFixed(2)).join(" ")}` : ""}.`,
+  `Date: ${new Date().toISOString()}`,
+  "",
+];
+if (nul) {
+  const R = REFERENCES.nullPipeline;
+  md.push("## Null-port pipeline (one core)", "", "| | Mpps | ns/pkt | steady-state GCs | vs CNDP 22.2 | vs DPDK 18.9 | vs target 20 |", "| --- | --- | --- | --- | --- | --- | --- |",
+    `| xdplane lb on net_null | ${nul.mpps.toFixed(1)} | ${nul.nsPerPkt.toFixed(1)} | ${nul.steadyGcs} | ${(nul.mpps / R.cndp).toFixed(2)}x | ${(nul.mpps / R.dpdk).toFixed(2)}x | ${(nul.mpps / R.target).toFixed(2)}x |`, "");
+}
+if (veth) md.push("## veth", "", vethMarkdown(veth));
+const text = md.join("\n");
+console.log(text);
+mkdirSync(outDir, { recursive: true });
+writeFileSync(`${outDir}/latest.json`, `${JSON.stringify({ machine, date: new Date().toISOString(), nullPipeline: nul, veth }, null, 1)}\n`);
+writeFileSync(`${outDir}/latest.md`, `${text}\n`);
+console.error(`wrote ${outDir}latest.json and latest.md`);

@@ -88,7 +88,16 @@ export async function main(argv: string[]): Promise<number> {
     ...(values["debug-frames"] ? { debugFrames: true } : {}),
     ...(values["tx-dst-mac"] ? { txDstMac: values["tx-dst-mac"] } : {}),
   });
-  const sock = values["no-socket"] ? null : openFwdSocket(app, { ...(values["socket-dir"] ? { socketDir: values["socket-dir"] } : {}) });
+  let sock: ReturnType<typeof openFwdSocket> | null = null;
+  if (!values["no-socket"]) {
+    try {
+      sock = openFwdSocket(app, { ...(values["socket-dir"] ? { socketDir: values["socket-dir"] } : {}) });
+    } catch (e) {
+      // Release the ports, programs and threads before failing (no half-started forwarder).
+      await app.stop();
+      throw new Error(`Cannot open the command socket: ${(e as Error).message} (use --socket-dir <dir> or --no-socket)`);
+    }
+  }
   log(`xdplane fwd: mode ${app.mode}, ${app.ports.length} port(s), ${app.threads.length} thread(s)${sock ? `, socket ${sock.path}` : ""}`);
   app.rates();
   let stopping: Promise<number> | null = null;

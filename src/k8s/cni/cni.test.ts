@@ -90,7 +90,7 @@ function onHost(dev: string): { up: boolean; addrs: string[] } | undefined {
 
 function expectError(r: ReturnType<typeof runCniProcess>, code: number, msg?: RegExp, version?: string): void {
   assert.equal(r.status, 1, `exit status 1 (stdout ${r.stdout}, stderr ${r.stderr})`);
-  assert.ok(r.json, `error JSON on stdout: ${r.stdout}`);
+  assert.ok(r.json, `error JSON on stdout: ${r.stdout} (stderr: ${r.stderr})`);
   assert.equal(r.json["code"], code, `code ${code}: ${r.stdout}`);
   assert.equal(typeof r.json["msg"], "string");
   if (msg) assert.match(r.json["msg"] as string, msg);
@@ -117,6 +117,14 @@ describe("afxdp CNI: ADD, CHECK, DEL with host-local", { skip }, () => {
     assert.ok(routes.some((x) => x.dst === "default" && x.gateway === "10.88.1.1"), "default route via IPAM's gateway");
     assert.ok(routes.some((x) => x.dst === "10.99.0.0/16" && x.gateway === "10.88.1.254"));
     assert.deepEqual(reservedIps(r.dataDir, r.name), ["10.88.1.2"]);
+
+    const other = createNetns("cnipod");
+    try {
+      const busy = r.call("ADD", conf, { containerID: "someone-else", netns: `/run/netns/${other.ns}` });
+      expectError(busy, 100, new RegExp(`'${r.v.a}' is not in the host network namespace: it is attached to container ctr\\d+ \\(network ${r.name}\\)`));
+    } finally {
+      other.destroy();
+    }
 
     const check = r.call("CHECK", { ...conf, prevResult: res });
     assert.equal(check.status, 0, check.stdout);
@@ -203,7 +211,7 @@ describe("afxdp CNI: ADD, CHECK, DEL with host-local", { skip }, () => {
     r.destroy();
   });
 
-  test("DEL after the namespace is gone (the veth died with it), and DEL without CNI_NETNS", () => {
+  test("DEL after the namespace is gone (the veth died with it), without CNI_NETNS, and without state", () => {
     const r = rig();
     const conf = r.conf();
     assert.equal(r.call("ADD", conf).status, 0);
@@ -222,6 +230,12 @@ describe("afxdp CNI: ADD, CHECK, DEL with host-local", { skip }, () => {
     const del2 = r2.call("DEL", conf2, { netns: undefined, env: { CNI_NETNS: undefined } });
     assert.equal(del2.status, 0, del2.stdout);
     assert.ok(onHost(r2.v.a), "the state file's namespace was used");
+    assert.deepEqual(reservedIps(r2.dataDir, r2.name), []);
+    // The state folder lost (a node reinstall): DEL still brings the netdev home, from CNI_NETNS.
+    assert.equal(r2.call("ADD", conf2).status, 0);
+    rmSync(r2.stateDir, { recursive: true, force: true });
+    assert.equal(r2.call("DEL", conf2).status, 0);
+    assert.ok(onHost(r2.v.a), "home without state");
     assert.deepEqual(reservedIps(r2.dataDir, r2.name), []);
     r2.destroy();
   });

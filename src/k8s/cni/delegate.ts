@@ -61,7 +61,9 @@ function run(exe: string, command: Command, stdin: string, env: NodeJS.ProcessEn
     timeout: timeoutMs,
     maxBuffer: 4 << 20,
   });
-  if (r.error) throw new CniError(CNI_ERR.IPAM_FAILED, `Cannot run ${exe} ${command}: ${r.error.message}`);
+  // EPIPE: the plugin exited without reading all of stdin (VERSION does not read it); its answer stands.
+  const epipe = (r.error as NodeJS.ErrnoException | undefined)?.code === "EPIPE" && r.status !== null;
+  if (r.error && !epipe) throw new CniError(CNI_ERR.IPAM_FAILED, `Cannot run ${exe} ${command}: ${r.error.message}`);
   return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 }
 

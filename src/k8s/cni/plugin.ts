@@ -92,8 +92,9 @@ export function cmdAdd(conf: NetConf, ctx: Context): Record<string, unknown> {
         applyFilters(dev, conf.ethtoolCmds, ip);
         log.info(`ADD ${env.containerID}: ethtool filters applied on ${dev}`);
       }
-      moveIn(dev, nsFd, env.netns);
+      // Before the move: a move that half worked (moved, not set up) is undone too.
       undo.push(["move the netdev home", () => void moveHome(dev, env.netns, { ...(rec.mac ? { mac: rec.mac } : {}), hostUp: rec.hostUp })]);
+      moveIn(dev, nsFd, env.netns);
       log.info(`ADD ${env.containerID}: ${dev} moved into ${env.netns}`);
       if (ipam) configureInside(env.netns, dev, ipam);
       const inside = inspectInside(env.netns, dev);

@@ -9,7 +9,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canUseNetns, createVethPair, ip, uniqueName } from "../../testing/netns.js";
@@ -40,7 +40,6 @@ test("podman: a container on an afxdp network gets the netdev with its address, 
   const env = {
     ...process.env,
     CONTAINERS_CONF: join(tmp, "containers.conf"),
-    XDPLANE_CNI_STATE_DIR: join(tmp, "state"),
   };
   const podman = (...args: string[]) => {
     const r = spawnSync("podman", ["--root", join(tmp, "root"), "--runroot", join(tmp, "runroot"), "--storage-driver", "vfs", ...args],
@@ -57,7 +56,10 @@ test("podman: a container on an afxdp network gets the netdev with its address, 
     // The plugin as the runtime finds it: an executable named afxdp in a plugin folder.
     const bin = join(tmp, "bin");
     mkdirSync(bin);
-    writeFileSync(join(bin, "afxdp"), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" cni\n`);
+    // The plugin's own settings go in the wrapper: podman's cleanup process (run by conmon when the
+    // container dies) may be the one calling DEL, and it does not get this test's environment.
+    writeFileSync(join(bin, "afxdp"), `#!/bin/sh\nexport XDPLANE_CNI_STATE_DIR="${join(tmp, "state")}" XDPLANE_CNI_LOG_DIR="${tmp}"\n`
+      + `exec "${process.execPath}" "${CLI}" cni\n`);
     chmodSync(join(bin, "afxdp"), 0o755);
     mkdirSync(join(tmp, "net.d"));
     writeFileSync(join(tmp, "containers.conf"), [
@@ -75,7 +77,7 @@ test("podman: a container on an afxdp network gets the netdev with its address, 
     writeFileSync(join(tmp, "net.d", `${net}.conflist`), JSON.stringify({
       cniVersion: "1.0.0",
       name: net,
-      plugins: [{ type: "afxdp", deviceID: v.a, ipam: { type: "host-local", subnet: "10.79.3.0/24", dataDir } }],
+      plugins: [{ type: "afxdp", deviceID: v.a, logFile: "afxdp.log", logLevel: "debug", ipam: { type: "host-local", subnet: "10.79.3.0/24", dataDir } }],
     }));
     const tar = spawnSync("sh", ["-c", `tar -C "${img}" -c . | podman --root "${join(tmp, "root")}" --runroot "${join(tmp, "runroot")}" --storage-driver vfs import - ${image}`],
       { env, encoding: "utf8", timeout: 60000 });
@@ -99,7 +101,7 @@ test("podman: a container on an afxdp network gets the netdev with its address, 
     const rm = podman("rm", "-f", "-t", "0", name);
     assert.equal(rm.status, 0, `podman rm: ${rm.err}`);
     const home = JSON.parse(ip("-j", "addr", "show", "dev", v.a)) as { flags: string[]; addr_info: { family: string }[] }[];
-    assert.ok(home[0]!.flags.includes("UP"), "back on the host, up as it was");
+    assert.ok(home[0]!.flags.includes("UP"), `back on the host, up as it was: ${JSON.stringify(home)}\n${readFileSync(join(tmp, "afxdp.log"), "utf8")}`);
     assert.deepEqual(home[0]!.addr_info.filter((a) => a.family === "inet"), [], "without the container's address");
     assert.deepEqual(reservedIps(dataDir, net), [], "address released");
     assert.deepEqual(readdirSync(join(tmp, "state")), [], "state removed");

@@ -323,6 +323,9 @@ export class XskSocket {
    */
   rxBurst(bufs: Uint32Array, max: number): number {
     const u32 = this.rxU32;
+    // Preferred busy polling: the application drives the queue's NAPI from its own loop (recvfrom runs
+    // it for up to the busy-poll budget), so NAPI works only as fast as the application consumes.
+    if (this.busyPoll) sys.recvfrom(this.fd, null, MSG_DONTWAIT);
     const head = this.rxHead;
     const avail = (Atomics.load(u32, this.rxProd) - head) >>> 0;
     const n = avail < max ? avail : max;
@@ -330,7 +333,7 @@ export class XskSocket {
     if (n === 0) {
       stats[S.ST_RX_EMPTY_POLLS]!++;
       this.refill(this.fqSize);
-      if (this.busyPoll || this.forceWakeup || (this.needWakeup && (Atomics.load(this.fqU32, this.fqFlags) & X.XDP_RING_NEED_WAKEUP) !== 0)) {
+      if (this.forceWakeup || (this.needWakeup && (Atomics.load(this.fqU32, this.fqFlags) & X.XDP_RING_NEED_WAKEUP) !== 0)) {
         stats[S.ST_RX_WAKEUPS]!++;
         sys.recvfrom(this.fd, null, MSG_DONTWAIT);
       }

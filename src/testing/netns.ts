@@ -4,10 +4,8 @@
  * Only tests and the demo use this folder. Setup uses iproute2 (`ip`), the tool a person would use.
  */
 import { execFileSync } from "node:child_process";
-import { openSync, closeSync, existsSync } from "node:fs";
-import { sys } from "../sys/native.js";
-import { check } from "../sys/errno.js";
-import { CLONE_NEWNET } from "../sys/consts.js";
+import { existsSync } from "node:fs";
+import { withNetns } from "../netlink/netns.js";
 
 let counter = 0;
 
@@ -42,19 +40,7 @@ export function canUseNetns(): boolean {
  * created inside keep belonging to `ns` and can be used from anywhere afterwards. Synchronous only.
  */
 export function inNetns<T>(ns: string, fn: () => T): T {
-  const self = openSync("/proc/thread-self/ns/net", "r");
-  const target = openSync(`/run/netns/${ns}`, "r");
-  try {
-    check(sys.setns(target, CLONE_NEWNET), `setns(${ns})`);
-    try {
-      return fn();
-    } finally {
-      check(sys.setns(self, CLONE_NEWNET), "setns(back)");
-    }
-  } finally {
-    closeSync(self);
-    closeSync(target);
-  }
+  return withNetns(ns, fn);
 }
 
 /** A veth pair: `a` stays in this process's namespace, `b` lives in namespace `ns`. */

@@ -4,30 +4,18 @@
  * and the live-frames threads move into it for good (BPF_PROG_TEST_RUN resolves the ctx's
  * ingress_ifindex in the caller's namespace).
  */
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, readFileSync } from "node:fs";
+import { netnsPath, openNetns, withNetns } from "../../netlink/netns.js";
 import { execFileSync } from "node:child_process";
 import { sys } from "../../sys/native.js";
 import { check } from "../../sys/errno.js";
 import { CLONE_NEWNET } from "../../sys/consts.js";
 
-function nsPath(ns: string): string {
-  if (ns.includes("/")) return ns;
-  return `/run/netns/${ns}`;
-}
-
-function openNs(ns: string): number {
-  try {
-    return openSync(nsPath(ns), "r");
-  } catch (e) {
-    throw new Error(`Cannot open network namespace '${ns}' (${nsPath(ns)}): ${(e as Error).message}`, { cause: e });
-  }
-}
-
 /** Moves the calling thread into namespace `ns` for good (worker threads). */
 export function enterNetns(ns: string): void {
-  const fd = openNs(ns);
+  const fd = openNetns(ns);
   try {
-    check(sys.setns(fd, CLONE_NEWNET), () => `setns(${ns})`);
+    check(sys.setns(fd, CLONE_NEWNET), () => `setns(${netnsPath(ns)})`);
   } finally {
     closeSync(fd);
   }
@@ -35,20 +23,7 @@ export function enterNetns(ns: string): void {
 
 /** Runs `fn` with the calling thread in `ns` (when given), then returns to the original namespace. */
 export function inNamespace<T>(ns: string | null | undefined, fn: () => T): T {
-  if (!ns) return fn();
-  const self = openSync("/proc/thread-self/ns/net", "r");
-  const target = openNs(ns);
-  try {
-    check(sys.setns(target, CLONE_NEWNET), () => `setns(${ns})`);
-    try {
-      return fn();
-    } finally {
-      check(sys.setns(self, CLONE_NEWNET), "setns(back)");
-    }
-  } finally {
-    closeSync(self);
-    closeSync(target);
-  }
+  return ns ? withNetns(ns, fn) : fn();
 }
 
 /** MAC, MTU and link speed (Mb/s; 0 when unknown) of a netdev, read from sysfs (in `ns` through `ip netns exec`). */

@@ -5,6 +5,7 @@
  * Options: --only null|veth, --runs <n> (default 5), --seconds <s> (veth window, default 3),
  * --gen-threads <n> (live-frames senders in the layouts; default 1 in layout 1, 2 in layout 2), --scenarios <id prefixes, comma-separated>,
  * --nice <n> (nice value of the benchmark threads and NAPI kthreads, default -10; 0 leaves them alone).
+ * Environment: XDPLANE_BENCH_BURST=<n> sets the forwarder's burst (default 64) in the veth scenarios.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";

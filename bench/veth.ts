@@ -210,7 +210,7 @@ function summarize(id: string, layout: 0 | 1 | 2, what: string, runs: Sample[]):
 function fwdConfig(bed: Bed, busyPoll: boolean): string {
   return JSON.stringify({
     application: { name: "bench-fwd" },
-    defaults: { bufcnt: 16, bufsz: 2, rxdesc: 2, txdesc: 2, cache: 256, mtype: "4KB" },
+    defaults: { bufcnt: 16, bufsz: 2, rxdesc: 2, txdesc: 2, cache: 256, mtype: "4KB", ...(process.env["XDPLANE_BENCH_BURST"] ? { burst: Number(process.env["XDPLANE_BENCH_BURST"]) } : {}) },
     umems: { umem0: { bufcnt: 16, bufsz: 2, mtype: "4KB" } },
     lports: { [`${bed.fw}:0`]: { pmd: "net_af_xdp", qid: 0, umem: "umem0", ...(busyPoll ? { busy_poll: true } : {}) } },
     "lcore-groups": { initial: [GEN_CPU], fwd: [DUT_CPU] },

@@ -5,6 +5,7 @@
 import type { Server } from "node:http";
 import { Exporter } from "./exporter.js";
 import { createExporterServer, listen, parseListen } from "./exporter-http.js";
+import { cliValues, str } from "./cli-args.js";
 import { DEFAULT_SOCKET_DIR } from "./app-socket.js";
 import { createLogger, parseLogLevel, type Logger, type LogLevelName } from "./log.js";
 
@@ -35,48 +36,24 @@ export interface ExporterArgs {
 
 /** Parses the exporter's arguments; throws RangeError with a message for the user. */
 export function parseExporterArgs(argv: readonly string[]): ExporterArgs {
-  const a: ExporterArgs = { socketDir: DEFAULT_SOCKET_DIR, host: "0.0.0.0", port: 2112, intervalMs: 1000, timeoutMs: 2000, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      const v = arg.startsWith("--") && eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (v === undefined || v === "") throw new RangeError(`Option ${name} needs a value`);
-      return v;
-    };
-    const ms = (v: string): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 10 || n > 3_600_000) throw new RangeError(`Invalid ${name} '${v}': milliseconds, 10 to 3600000`);
-      return n;
-    };
-    switch (name) {
-      case "--socket-dir":
-        a.socketDir = value();
-        break;
-      case "--listen": {
-        const l = parseListen(value());
-        a.host = l.host;
-        a.port = l.port;
-        break;
-      }
-      case "--interval":
-        a.intervalMs = ms(value());
-        break;
-      case "--timeout":
-        a.timeoutMs = ms(value());
-        break;
-      case "--log-level":
-        a.logLevel = parseLogLevel(value());
-        break;
-      case "-h":
-      case "--help":
-        a.help = true;
-        break;
-      default:
-        throw new RangeError(`Unknown option '${arg}'`);
-    }
-  }
+  const v = cliValues(argv, {
+    "socket-dir": { type: "string" }, listen: { type: "string" }, interval: { type: "string" },
+    timeout: { type: "string" }, "log-level": { type: "string" }, help: { type: "boolean", short: "h" },
+  });
+  const ms = (name: string, x: string | undefined, dflt: number): number => {
+    if (x === undefined) return dflt;
+    const n = Number(x);
+    if (x === "" || !Number.isInteger(n) || n < 10 || n > 3_600_000) throw new RangeError(`Invalid --${name} '${x}': milliseconds, 10 to 3600000`);
+    return n;
+  };
+  const l = parseListen(str(v["listen"]) ?? "0.0.0.0:2112");
+  const a: ExporterArgs = {
+    socketDir: str(v["socket-dir"]) ?? DEFAULT_SOCKET_DIR, host: l.host, port: l.port,
+    intervalMs: ms("interval", str(v["interval"]), 1000), timeoutMs: ms("timeout", str(v["timeout"]), 2000),
+    help: v["help"] === true,
+  };
+  const level = str(v["log-level"]);
+  if (level !== undefined) a.logLevel = parseLogLevel(level);
   return a;
 }
 

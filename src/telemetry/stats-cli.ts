@@ -8,6 +8,7 @@ import { readdirSync, lstatSync } from "node:fs";
 import { join } from "node:path";
 import { AppClient, type AppSnapshot, type PortView } from "./app-client.js";
 import { APP_SOCKET_PREFIX, DEFAULT_SOCKET_DIR } from "./app-socket.js";
+import { cliValues, str } from "./cli-args.js";
 import { portUp } from "./model.js";
 
 export const STATS_USAGE = `Usage: xdplane stats [options]
@@ -34,45 +35,25 @@ export interface StatsArgs {
 
 /** Parses the arguments; throws RangeError with a message for the user. */
 export function parseStatsArgs(argv: readonly string[]): StatsArgs {
-  const a: StatsArgs = { socketDir: DEFAULT_SOCKET_DIR, intervalMs: 1000, count: Infinity, json: false, help: false };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const eq = arg.indexOf("=");
-    const name = arg.startsWith("--") && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      const v = arg.startsWith("--") && eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (v === undefined || v === "") throw new RangeError(`Option ${name} needs a value`);
-      return v;
-    };
-    const int = (v: string, min: number): number => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < min) throw new RangeError(`Invalid ${name} '${v}': an integer >= ${min}`);
-      return n;
-    };
-    switch (name) {
-      case "--socket-dir":
-        a.socketDir = value();
-        break;
-      case "--app":
-        a.app = value();
-        break;
-      case "--interval":
-        a.intervalMs = int(value(), 50);
-        break;
-      case "--count":
-        a.count = int(value(), 1);
-        break;
-      case "--json":
-        a.json = true;
-        break;
-      case "-h":
-      case "--help":
-        a.help = true;
-        break;
-      default:
-        throw new RangeError(`Unknown option '${arg}'`);
-    }
-  }
+  const v = cliValues(argv, {
+    "socket-dir": { type: "string" }, app: { type: "string" }, interval: { type: "string" },
+    count: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
+  });
+  const int = (name: string, x: string | undefined, min: number, dflt: number): number => {
+    if (x === undefined) return dflt;
+    const n = Number(x);
+    if (x === "" || !Number.isInteger(n) || n < min) throw new RangeError(`Invalid --${name} '${x}': an integer >= ${min}`);
+    return n;
+  };
+  const a: StatsArgs = {
+    socketDir: str(v["socket-dir"]) ?? DEFAULT_SOCKET_DIR,
+    intervalMs: int("interval", str(v["interval"]), 50, 1000),
+    count: int("count", str(v["count"]), 1, Infinity),
+    json: v["json"] === true,
+    help: v["help"] === true,
+  };
+  const app = str(v["app"]);
+  if (app !== undefined) a.app = app;
   return a;
 }
 

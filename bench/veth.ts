@@ -295,7 +295,7 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
     const fwd = async (id: string, layout: 1 | 2, what: string, mode: "lb" | "rx-only", dutCpu: number, busyPoll: boolean) => {
       gen.set(`0 threads ${threadsFor(layout)}`);
       const { config } = parseConfig(fwdConfig(bed, busyPoll), "bench-fwd.jsonc", { cpuCheck: "off" });
-      const app = await inNamespace(bed.dut, () => FwdApp.start({ config, mode, log: () => {} }));
+      const app = await FwdApp.start({ config, mode, netns: bed.dut, log: () => {} });
       try {
         bed.pin(dutCpu);
         await gen.start();

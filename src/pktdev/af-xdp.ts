@@ -11,7 +11,8 @@ import { XskSocket, type XskShared, type CopyMode } from "../xsk/socket.js";
 import { XskMapSlot, type XdpProgramRef, acquireXdpProgram } from "../xsk/xdp-prog.js";
 import "../xsk/xdp-attach.js";
 import { Mempool, type MempoolShared } from "../mem/mempool.js";
-import { readFileSync } from "node:fs";
+import { NetlinkSocket } from "../netlink/socket.js";
+import { getLink } from "../netlink/link.js";
 
 export interface AfXdpOptions {
   name: string;
@@ -46,11 +47,19 @@ export interface AfXdpShared extends LportShared {
   unprivileged: boolean;
 }
 
+/**
+ * The netdev's MAC address, asked over rtnetlink in the calling thread's namespace (sysfs would show the
+ * namespace it was mounted in, wrong for ports opened inside another one).
+ */
 function readMac(ifname: string): string {
+  let nl: NetlinkSocket | null = null;
   try {
-    return readFileSync(`/sys/class/net/${ifname}/address`, "utf8").trim();
+    nl = NetlinkSocket.open();
+    return getLink(nl, ifname).mac ?? "00:00:00:00:00:00";
   } catch {
     return "00:00:00:00:00:00";
+  } finally {
+    nl?.close();
   }
 }
 

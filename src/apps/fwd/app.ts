@@ -15,6 +15,7 @@ import { startThreads, stopThreads, pauseThread, type RunningThread } from "../.
 import { modeId, txTemplate, M_FWD, M_TXONLY, M_TXONLY_RX, type FwdMode } from "./modes.js";
 import type { FwdThreadData } from "./loop.js";
 import { XskMapSources } from "./xskmap-source.js";
+import { withNetns } from "../../netlink/netns.js";
 import { TC_RX, TC_TX, TC_DROP, TC_IDLE_ENTRIES } from "../../runtime/control.js";
 
 export interface FwdAppOptions {
@@ -29,6 +30,11 @@ export interface FwdAppOptions {
   pktSize?: number;
   /** Destination MAC for tx-only frames. */
   txDstMac?: string;
+  /**
+   * Network namespace (a name under /run/netns or a path) in which the ports are opened: sockets and
+   * XDP attachments belong to it; the worker threads need not run there.
+   */
+  netns?: string;
   log?: (msg: string) => void;
 }
 
@@ -75,7 +81,8 @@ export class FwdApp {
     const app = new FwdApp(cfg, mode);
     const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
     try {
-      app.build(o, log);
+      if (o.netns) withNetns(o.netns, () => app.build(o, log));
+      else app.build(o, log);
       const burst = o.burst ?? cfg.defaults.burst;
       if (!Number.isInteger(burst) || burst < 1 || burst > 256) throw new RangeError(`Invalid burst ${burst}: 1 to 256`);
       const byName = new Map(app.ports.map((p) => [p.name, p]));

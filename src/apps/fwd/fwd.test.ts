@@ -199,6 +199,37 @@ describe("xdplane fwd on a veth pair", { skip }, () => {
     }
   });
 
+  test("ports opened in another namespace (netns option): the netdev's own MAC, and lb works", async () => {
+    const v = createVethPair();
+    let app: FwdApp | null = null;
+    try {
+      const { config } = parseConfig(fwdConfig({ ports: [{ netdev: v.b }] }), "test.jsonc", { cpuCheck: "off", netdevQueueCount: () => 1 });
+      app = await FwdApp.start({ config, mode: "lb", netns: v.ns, debugFrames: true, log: quiet });
+      assert.equal(app.ports[0]!.macAddr(), v.macB, "the MAC of the netdev in its namespace");
+      const ps = PacketSocket.open(v.a);
+      try {
+        const frames = Array.from({ length: 100 }, (_, i) => udpFrame({ dst: v.macB, src: v.macA, seq: i }));
+        for (const f of frames) while (!ps.send(f)) await new Promise((r) => setTimeout(r, 1));
+        let back = 0;
+        const t0 = Date.now();
+        while (back < 100 && Date.now() - t0 < 3000) {
+          let f;
+          while ((f = ps.recv()) !== null) if (macOf(f, 0) === v.macA) back++;
+          ps.wait(20);
+        }
+        assert.equal(back, 100);
+      } finally {
+        ps.close();
+      }
+      const rep = await app.stop();
+      app = null;
+      assert.equal(rep.leakedFrames, 0);
+    } finally {
+      await app?.stop();
+      v.destroy();
+    }
+  });
+
   test("unknown modes and missing netdevs give clear errors and leave nothing behind", async () => {
     const v = createVethPair();
     try {

@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import { sys } from "../sys/native.js";
 import { connectSeqpacket, type SeqpacketConn } from "../uds/seqpacket.js";
 import { UDS_MAX_OUTPUT_LEN } from "./commands.js";
-import { LPORT_STATS, LPORT_STAT_BY_UDS, type LportStats } from "./model.js";
+import { LPORT_STATS, LPORT_STAT_BY_UDS, type LportStats, type PortStats, type ThreadInfo } from "./model.js";
 
 /** What `/info` says. */
 export interface AppInfo {
@@ -16,31 +16,14 @@ export interface AppInfo {
   maxOutput: number;
 }
 
-/** A port as read from an app. */
-export interface PortView {
-  id: number;
-  name: string;
-  netdev: string;
-  qid: number;
-  pmd: string;
-  adminUp: boolean;
-  /** Undefined when the app does not say (CNDP apps). */
-  linkUp?: boolean;
-  stats: LportStats;
+/** A port as read from an app: the model's port, plus counters beyond CNDP's standard ones. */
+export interface PortView extends PortStats {
   /** Counters in `/metrics/port_stats` that are not CNDP's standard ones (e.g. `n_acl_permit_packets`). */
   extra: Record<string, number>;
 }
 
-/** A thread as read from an app. */
-export interface ThreadView {
-  id: number;
-  name: string;
-  group: string;
-  type: string;
-  ports: string[];
-  /** True unless the app says "paused". */
-  running: boolean;
-  lcores?: number[];
+/** A thread as read from an app: the model's thread, with counters always present. */
+export interface ThreadView extends ThreadInfo {
   counters: Record<string, number>;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Mempool: the free packet buffers of a UMEM (or of a region of it), CNDP's mempool_* on a ring with a
- * per-thread cache (<= 256 by default... any size). The shared store is an MP/MC ring of handles; every
+ * per-thread cache (256 by default, as CNDP). The shared store is an MP/MC ring of handles; every
  * thread opens its own Mempool object (its own cache) from the shared form, so the common case touches
  * no shared memory. Bulk get/put move handles between `Uint32Array` bursts and the cache.
  *

@@ -177,5 +177,3 @@ export class AfXdpPort extends Lport {
   }
 }
 
-/** The port stats object also exposes the socket's own counters. */
-export { XskSocket };

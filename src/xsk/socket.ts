@@ -12,7 +12,7 @@
  * Copy mode (veth) sends at most 32 frames per sendto() and answers EAGAIN for the rest: the TX kick loops.
  */
 import { sys } from "../sys/native.js";
-import { check, SysError } from "../sys/errno.js";
+import { check } from "../sys/errno.js";
 import { mmapShared, munmap } from "../sys/mem.js";
 import { ifIndex } from "../sys/netdev.js";
 import {
@@ -597,4 +597,3 @@ export class XskSocket {
   }
 }
 
-export { SysError };

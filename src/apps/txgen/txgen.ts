@@ -20,8 +20,6 @@ import { BpfMap, XSKMAP_EXPECT } from "../../bpf/map.js";
 import { XdpLink } from "../../bpf/link.js";
 import { startThreads, stopThreads, type RunningThread, type ThreadSpec } from "../../runtime/threads.js";
 import { ifIndex } from "../../sys/netdev.js";
-import { sys } from "../../sys/native.js";
-import { SOL_XDP } from "../../xsk/if-xdp.js";
 import { errnoName } from "../../sys/errno.js";
 import {
   type PortSettings, type Engine, applySet, checkSettings, cloneSettings, defaultSettings, formatSettings,
@@ -40,9 +38,6 @@ import {
 import type { AfxdpPlan, RxTxThreadData, WorkerMsg } from "./worker.js";
 import type { LivePlan, LiveThreadData } from "./live-worker.js";
 import { inNamespace, netdevFacts } from "./netns.js";
-
-/** XDP_MAX_TX_SKB_BUDGET (uapi/linux/if_xdp.h, 6.17+): frames one sendto() may send in copy mode (32..ring size). */
-const XDP_MAX_TX_SKB_BUDGET = 9;
 
 /** One port as the caller describes it (programmatic use; the CLI builds these from a jsonc config). */
 export interface TxgenPortSpec {
@@ -344,9 +339,7 @@ export class Txgen {
       ...(sp.busyPoll ? { busyPoll: sp.busyPoll } : {}),
       ...(sp.xskMapFd !== undefined ? { xskMapFd: sp.xskMapFd } : {}),
     }));
-    // Copy mode sends 32 frames per sendto() unless told more (6.17+); fewer syscalls per burst.
-    const budget = Math.min(256, sp.txSize ?? 2048);
-    sys.setsockopt(p.lport.xsk.fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, new Uint32Array([budget]));
+    // The socket raised its copy-mode TX budget itself (XskSocket.txBudget: XDP_MAX_TX_SKB_BUDGET).
   }
 
   private async startRxTx(rxBurst: number): Promise<void> {

@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import { sys } from "../sys/native.js";
 import { connectSeqpacket, type SeqpacketConn } from "../uds/seqpacket.js";
 import { UDS_MAX_OUTPUT_LEN } from "./commands.js";
-import { LPORT_STATS, LPORT_STAT_BY_UDS, type LportStats, type PortStats, type ThreadInfo } from "./model.js";
+import { LPORT_STATS, LPORT_STAT_BY_UDS, type PortStats, type ThreadInfo } from "./model.js";
 
 /** What `/info` says. */
 export interface AppInfo {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { BpfMap, MapType, XSKMAP_EXPECT, queryXdp, isBpffs, unmountBpffs } from "../bpf/index.js";
-import { createVethPair, ip, canUseNetns, uniqueName, type VethPair } from "../testing/netns.js";
+import { createVethPair, ip, canUseNetns, uniqueName, pathsUnderTmp, keepPathsBefore, keepPathsAfter, type VethPair } from "../testing/netns.js";
 import { parseDpConfig } from "./dp-config.js";
 import { DevicePlugin, containerResponse, type DevicePluginOptions } from "./deviceplugin.js";
 import { KubeletStandIn, type PluginClient } from "./kubelet-standin.js";
@@ -75,12 +75,16 @@ after(async () => {
  * (an ES module) with node. Asynchronous: the plugin answers from this process's event loop.
  */
 function podProcess(leaf: string, dev: string, uid: number, code: string): ChildProcess {
+  const keep = pathsUnderTmp();
   const script = [
     "hostname pod-a",
-    'mount --bind "$LEAF" /mnt',
+    "mount -t tmpfs none /mnt",
+    'mkdir /mnt/leaf && mount --bind "$LEAF" /mnt/leaf',
+    ...keepPathsBefore(keep, "/mnt"),
     "mount -t tmpfs none /tmp",
     'mkdir -p "/tmp/afxdp_dp/$DEV"',
-    'mount --move /mnt "/tmp/afxdp_dp/$DEV"',
+    'mount --move /mnt/leaf "/tmp/afxdp_dp/$DEV"',
+    ...keepPathsAfter(keep, "/mnt"),
     `exec setpriv --reuid ${uid} --regid ${uid} --clear-groups --inh-caps=-all --bounding-set=-all "$NODE" --input-type=module -e "$CODE"`,
   ].join(" && ");
   return spawn("unshare", ["--mount", "--uts", "--propagation", "private", "sh", "-c", script], {

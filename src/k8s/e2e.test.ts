@@ -15,7 +15,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { canUseNetns, createNetns, createVethPair, nsExec, ip, type VethPair } from "../testing/netns.js";
+import { canUseNetns, createNetns, createVethPair, nsExec, ip, pathsUnderTmp, keepPathsBefore, keepPathsAfter, type VethPair } from "../testing/netns.js";
 import { PacketSocket, udpFrame } from "../testing/packet-socket.js";
 import { BpfMap, queryXdp, unmountBpffs } from "../bpf/index.js";
 import { parseDpConfig } from "./dp-config.js";
@@ -178,12 +178,15 @@ test("kubelet → device plugin → CNI → an unprivileged pod forwarding with 
       const dir = statSync(m.host_path).isDirectory();
       return { stage: `/mnt/s${i}`, host: m.host_path, target: m.container_path, dir };
     });
+    const keep = pathsUnderTmp();
     const script = [
       "set -e",
       `hostname ${POD}`,
       "mount -t tmpfs none /mnt",
       ...mounts.map((m) => `${m.dir ? "mkdir -p" : "touch"} ${m.stage} && mount --bind '${m.host}' ${m.stage}`),
+      ...keepPathsBefore(keep, "/mnt"),
       "mount -t tmpfs -o mode=1777 none /tmp",
+      ...keepPathsAfter(keep, "/mnt"),
       // The pod's own /run, with an emptyDir-like /var/run/cndp for the app's command socket.
       "mount -t tmpfs -o mode=755 none /run && mkdir -m 1777 /run/cndp",
       ...mounts.map((m) => `${m.dir ? `mkdir -p '${m.target}'` : `mkdir -p "$(dirname '${m.target}')" && touch '${m.target}'`} && mount --move ${m.stage} '${m.target}'`),

@@ -123,3 +123,24 @@ export function createNetns(prefix = "xdpns"): { ns: string; destroy(): void } {
 export function netnsExists(ns: string): boolean {
   return existsSync(`/run/netns/${ns}`);
 }
+
+/**
+ * The paths a simulated pod must still see after it mounts its own /tmp: this checkout and the Node
+ * binary's folder, when they live under /tmp (a clone in /tmp, CI's scratch space). Tests bind them
+ * aside before the tmpfs and move them back after.
+ */
+export function pathsUnderTmp(): string[] {
+  const pkg = new URL("../../..", import.meta.url).pathname.replace(/\/$/, "");
+  const node = process.execPath.slice(0, process.execPath.lastIndexOf("/bin/")) || process.execPath;
+  return [...new Set([pkg, node])].filter((p) => p.startsWith("/tmp/"));
+}
+
+/** Shell lines that stage `paths` under `stage` (a fresh tmpfs) before /tmp is replaced. */
+export function keepPathsBefore(paths: string[], stage: string): string[] {
+  return paths.map((p, i) => `mkdir -p ${stage}/keep${i} && mount --bind '${p}' ${stage}/keep${i}`);
+}
+
+/** Shell lines that put the staged paths back at their places in the new /tmp. */
+export function keepPathsAfter(paths: string[], stage: string): string[] {
+  return paths.map((p, i) => `mkdir -p '${p}' && mount --move ${stage}/keep${i} '${p}'`);
+}

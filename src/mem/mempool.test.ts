@@ -86,3 +86,57 @@ test("pktmbuf: append, prepend, adj, trim, copy", () => {
     u.close();
   }
 });
+
+test("mempool: every accepted cache size keeps every frame exactly once (frees of 4096, 2047, 4096 with a 4096 cache)", () => {
+  const u = Umem.create({ frames: 16384 });
+  try {
+    for (const cacheSize of [0, 1, 7, 256, 2047, 4096]) {
+      const mp = Mempool.create({ umem: u, cacheSize });
+      const held: number[] = [];
+      const b = new Uint32Array(16384);
+      // The sequence of the report first, then a deterministic mix of sizes around the cache's bounds.
+      const sizes = [4096, 2047, 4096, 1, cacheSize, cacheSize + 1, Math.floor(cacheSize * 1.5), 3 * cacheSize + 5, 64, 2 * cacheSize];
+      for (let round = 0; round < 3; round++) {
+        for (const sz of sizes) {
+          const want = Math.min(Math.max(sz, 1), 16384 - held.length);
+          const got = mp.allocBulk(b, want);
+          assert.equal(got, want, `cache ${cacheSize}: alloc ${want} with ${16384 - held.length} free`);
+          for (let i = 0; i < got; i++) held.push(b[i]!);
+        }
+        for (const sz of sizes) {
+          const n = Math.min(Math.max(sz, 1), held.length);
+          const part = Uint32Array.from(held.splice(held.length - n, n));
+          mp.freeBulk(part, n);
+          assert.equal(mp.available() + held.length, 16384, `cache ${cacheSize}: frees of ${n} lose nothing`);
+        }
+      }
+      assert.equal(held.length, 0);
+      mp.flushCache();
+      assert.equal(mp.overflows, 0, `cache ${cacheSize}: nothing overflowed`);
+      assert.equal(mp.ring.count(), 16384);
+      const all = new Uint32Array(16384);
+      assert.equal(mp.ring.dequeueBurst(all, 16384), 16384);
+      assert.equal(new Set(all).size, 16384, `cache ${cacheSize}: 16384 distinct handles, no handle twice`);
+    }
+  } finally {
+    u.close();
+  }
+});
+
+test("mempool: a double free without the tracker is counted as an overflow, not hidden", () => {
+  const u = Umem.create({ frames: 64 });
+  try {
+    const mp = Mempool.create({ umem: u, cacheSize: 0 });
+    const b = new Uint32Array(4);
+    assert.equal(mp.allocBulk(b, 4), 4);
+    mp.freeBulk(b, 4);
+    assert.equal(mp.overflows, 0);
+    mp.freeBulk(b, 2); // the ring holds all 64 frames already: two more cannot fit
+    assert.equal(mp.overflows, 2);
+    assert.equal(mp.available(), 64);
+    const other = Mempool.fromShared(mp.toShared());
+    assert.equal(other.overflows, 2, "the counter is shared between threads' pool objects");
+  } finally {
+    u.close();
+  }
+});

@@ -34,6 +34,8 @@ export interface MempoolShared {
   umem: UmemShared;
   mbufs: MbufShared;
   tracker: TrackerShared | null;
+  /** Error counters shared by every thread (see {@link Mempool.overflows}). */
+  errors: SharedArrayBuffer;
   first: number;
   count: number;
   cacheSize: number;
@@ -53,6 +55,7 @@ export class Mempool {
   private cacheLen = 0;
   private readonly flushAt: number;
   private readonly owner: Int32Array;
+  private readonly errors: Int32Array;
 
   private constructor(s: MempoolShared, umem: Umem, mbufs: MbufTable) {
     this.name = s.name;
@@ -63,9 +66,12 @@ export class Mempool {
     this.count = s.count;
     this.cacheSize = s.cacheSize;
     this.tracker = s.tracker ? FrameTracker.fromShared(s.tracker) : null;
-    this.cache = new Uint32Array(s.cacheSize * 2 + 1024);
     this.flushAt = Math.max(1, Math.floor(s.cacheSize * 1.5));
+    // The cache holds at most: below flushAt before a put, plus one put of up to cacheSize (larger puts
+    // bypass it); or cacheSize + n (n <= cacheSize) after a refill. Sized for the worst of both.
+    this.cache = new Uint32Array(this.flushAt + s.cacheSize + 1);
     this.owner = mbufs.owner;
+    this.errors = new Int32Array(s.errors);
   }
 
   /** Creates a pool holding every frame of the region, all free. */
@@ -90,10 +96,10 @@ export class Mempool {
       mbufs.dataOff[first + i] = o.umem.headroom;
       mbufs.owner[first + i] = FRAME_FREE;
     }
-    ring.enqueueBulk(all, count);
+    if (ring.enqueueBulk(all, count) !== count) throw new Error(`mempool '${name}': cannot fill its ring of ${size} with ${count} frames`);
     const tracker = o.debug ? FrameTracker.create() : null;
     return new Mempool(
-      { name, ring: ring.toShared(), umem: o.umem.toShared(), mbufs: mbufs.toShared(), tracker: tracker?.toShared() ?? null, first, count, cacheSize },
+      { name, ring: ring.toShared(), umem: o.umem.toShared(), mbufs: mbufs.toShared(), tracker: tracker?.toShared() ?? null, errors: new SharedArrayBuffer(16), first, count, cacheSize },
       o.umem,
       mbufs,
     );
@@ -111,6 +117,7 @@ export class Mempool {
       umem: this.umem.toShared(),
       mbufs: this.mbufs.toShared(),
       tracker: this.tracker?.toShared() ?? null,
+      errors: this.errors.buffer as SharedArrayBuffer,
       first: this.first,
       count: this.count,
       cacheSize: this.cacheSize,
@@ -163,7 +170,7 @@ export class Mempool {
       return;
     }
     if (this.cacheSize === 0 || n > this.cacheSize) {
-      this.ring.enqueueBurst(src, n, off);
+      this.put(src, n, off);
       return;
     }
     const cache = this.cache;
@@ -171,9 +178,27 @@ export class Mempool {
     for (let i = 0; i < n; i++) cache[len++] = src[off + i]!;
     this.cacheLen = len;
     if (len >= this.flushAt) {
-      this.ring.enqueueBurst(cache, len - this.cacheSize, this.cacheSize);
+      this.put(cache, len - this.cacheSize, this.cacheSize);
       this.cacheLen = this.cacheSize;
     }
+  }
+
+  /**
+   * Puts handles on the shared ring. The ring holds every frame of the pool, so a put that does not fit
+   * means more frees than frames (a double free the tracker was not there to see): the excess is counted
+   * in {@link overflows} and left out.
+   */
+  private put(src: Uint32Array, n: number, off: number): void {
+    const k = this.ring.enqueueBurst(src, n, off);
+    if (k !== n) Atomics.add(this.errors, 0, n - k);
+  }
+
+  /**
+   * Frames that did not fit back into the pool: freed more often than allocated (double frees), counted
+   * also without the tracker. Must be 0.
+   */
+  get overflows(): number {
+    return Atomics.load(this.errors, 0);
   }
 
   /** One buffer, or -1 when the pool is empty. */
@@ -201,7 +226,7 @@ export class Mempool {
 
   /** Returns this thread's cached buffers to the shared ring (call before a thread exits). */
   flushCache(): void {
-    if (this.cacheLen > 0) this.ring.enqueueBurst(this.cache, this.cacheLen, 0);
+    if (this.cacheLen > 0) this.put(this.cache, this.cacheLen, 0);
     this.cacheLen = 0;
   }
 
@@ -228,7 +253,7 @@ export class Mempool {
       if (this.cacheLen >= this.cache.length - 1) this.flushCache();
     }
     if (this.cacheLen >= this.flushAt) {
-      this.ring.enqueueBurst(this.cache, this.cacheLen - this.cacheSize, this.cacheSize);
+      this.put(this.cache, this.cacheLen - this.cacheSize, this.cacheSize);
       this.cacheLen = this.cacheSize;
     }
   }

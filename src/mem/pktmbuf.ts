@@ -20,7 +20,7 @@ export class Pktmbuf {
 
   /** Byte offset of the packet data in the UMEM (CNDP's pktmbuf_mtod). */
   mtod(h: number): number {
-    return (h << this.shift) + this.mbufs.dataOff[h]!;
+    return ((h << this.shift) >>> 0) + this.mbufs.dataOff[h]!;
   }
 
   /** The packet bytes as a view (allocates a view: control path and tests only). */

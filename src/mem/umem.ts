@@ -2,7 +2,7 @@
  * UMEM: one contiguous mapping divided into equal frames (2048 bytes by default, as CNDP), shared by the
  * AF_XDP sockets that register it and by every worker thread (it is a SharedArrayBuffer).
  *
- * A packet buffer is named by its frame index (the "handle"). Frame `h` starts at byte `h << shift`;
+ * A packet buffer is named by its frame index (the "handle"). Frame `h` starts at byte `(h << shift) >>> 0` (unsigned: UMEMs reach 4 GiB, handles 2^21);
  * packet data starts `headroom` (256) bytes in, where the kernel puts received frames.
  * Limits: frame size a power of two from 2048 to 4096 (aligned chunk mode) and at most 4 GiB in all, so
  * that descriptor addresses fit in 32 bits and the data path never needs a BigInt.

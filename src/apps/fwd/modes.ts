@@ -35,7 +35,7 @@ export function modeId(mode: string): number {
 export function macSwap(u8: Uint8Array, u16: Uint16Array, dataOff: Uint16Array, shift: number, bufs: Uint32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const h = bufs[i]!;
-    const o = (h << shift) + dataOff[h]!;
+    const o = ((h << shift) >>> 0) + dataOff[h]!;
     if ((o & 1) === 0) {
       const w = o >>> 1;
       const a0 = u16[w]!, a1 = u16[w + 1]!, a2 = u16[w + 2]!;
@@ -67,7 +67,7 @@ export function fillTemplate(u32: Uint32Array, dataOff: Uint16Array, dataLen: Ui
   const words = tpl.length;
   for (let i = 0; i < n; i++) {
     const h = bufs[i]!;
-    const o = (h << shift) + dataOff[h]!;
+    const o = ((h << shift) >>> 0) + dataOff[h]!;
     if ((o & 3) === 0) {
       const w = o >>> 2;
       for (let j = 0; j < words; j++) u32[w + j] = tpl[j]!;
@@ -78,5 +78,5 @@ export function fillTemplate(u32: Uint32Array, dataOff: Uint16Array, dataLen: Ui
 
 /** The destination port of a packet in fwd mode: the last octet of its destination MAC. */
 export function fwdPort(u8: Uint8Array, dataOff: Uint16Array, shift: number, h: number): number {
-  return u8[(h << shift) + dataOff[h]! + 5]!;
+  return u8[((h << shift) >>> 0) + dataOff[h]! + 5]!;
 }

@@ -28,7 +28,7 @@ export async function nullPipeline(opts: { seconds?: number; runs?: number; burs
     const mp = Mempool.create({ umem, cacheSize: 256 });
     const port = NullPort.create({ name: "null0", pid: 0, mempool: mp, pktSize: 64 });
     const data = {
-      name: "bench", mode: M_LB, burst: opts.burst ?? 64, ports: [port.toShared()], allPorts: [port.toShared()],
+      name: "bench", mode: M_LB, burst: opts.burst ?? 64, ports: [port.toShared()], dests: [], inboxes: [],
       idleTimeoutMs: 0, intrTimeoutMs: 0, template: null, pktSize: 64, warmupMs: 1000,
     };
     const threads = await startThreads([{ name: "bench", cpus: [opts.cpu ?? 1], module: new URL("./null-worker.js", import.meta.url).href, data }]);

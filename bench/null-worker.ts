@@ -18,7 +18,7 @@ export async function run(data: FwdThreadData & { warmupMs: number }, control: T
   const pools = new Map<string, Mempool>();
   const ports = data.ports.map((s: LportShared) => openShared(s, pools));
   const start = performance.now();
-  forward(data, control, ports, ports, ports[0]!.pool, null);
+  forward(data, control, ports, ports[0]!.pool, null);
   const end = performance.now();
   await new Promise((r) => setTimeout(r, 50));
   obs.disconnect();

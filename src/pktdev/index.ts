@@ -3,4 +3,4 @@ export { Lport, newPortState, type LportInfo, type LportShared } from "./lport.j
 export { NullPort, type NullShared } from "./null.js";
 export { RingPort, type RingPortShared } from "./ring-port.js";
 export { AfXdpPort, type AfXdpOptions, type AfXdpShared } from "./af-xdp.js";
-export { registerDriver, openShared, driverNames } from "./registry.js";
+export { DriverRegistry, builtinDrivers, openShared, threadPool, type PortOpener } from "./registry.js";

@@ -60,6 +60,13 @@ export abstract class Lport {
   /** Releases what the port holds (sockets, programs, rings). */
   abstract close(): void;
 
+  /**
+   * Gives up this object's hold on the port's data path without closing the port, so that one object in
+   * another thread may drive it (one owner per ring). A port opened with `fromShared` releases it in
+   * close() too. Ports without exclusive rings do nothing.
+   */
+  release(): void {}
+
   /** Counters by name (control path). */
   readStats(): Record<string, number> {
     const r: Record<string, number> = {};

@@ -1,47 +1,66 @@
 /**
- * Port drivers by name, to reopen a port from its shared form in another thread. Drivers register
- * themselves here; `openShared` picks the right one.
+ * Port drivers by name, to reopen a port from its shared form in another thread. A registry is a plain
+ * object made by whoever needs one (nothing is registered at import time): {@link builtinDrivers} gives
+ * one holding net_null, net_ring and net_af_xdp, to which an application may add its own drivers.
  */
 import type { Lport, LportShared } from "./lport.js";
 import { NullPort, type NullShared } from "./null.js";
 import { RingPort, type RingPortShared } from "./ring-port.js";
 import { AfXdpPort, type AfXdpShared } from "./af-xdp.js";
-import type { Mempool } from "../mem/mempool.js";
+import { Mempool, type MempoolShared } from "../mem/mempool.js";
 
-type Opener = (s: LportShared, mempools: Map<string, Mempool>) => Lport;
+/** Opens a port of one driver from its shared form; `mempools` caches the thread's pool objects by name. */
+export type PortOpener = (s: LportShared, mempools: Map<string, Mempool>) => Lport;
 
-const drivers = new Map<string, Opener>();
+/** Driver openers by pmd name (net_af_xdp, net_ring, net_null, ...). */
+export class DriverRegistry {
+  private readonly drivers = new Map<string, PortOpener>();
 
-/** Registers a driver's opener under its pmd name (net_af_xdp, net_ring, net_null, ...). */
-export function registerDriver(name: string, open: Opener): void {
-  drivers.set(name, open);
-}
+  /** Adds (or replaces) a driver's opener under its pmd name. */
+  register(name: string, open: PortOpener): this {
+    this.drivers.set(name, open);
+    return this;
+  }
 
-/** Driver names known to this process. */
-export function driverNames(): string[] {
-  return [...drivers.keys()];
+  /** Driver names known to this registry. */
+  names(): string[] {
+    return [...this.drivers.keys()];
+  }
+
+  get(name: string): PortOpener | undefined {
+    return this.drivers.get(name);
+  }
 }
 
 /**
- * Opens a port from its shared form. `mempools` caches per-thread Mempool objects by pool name, so
- * ports of one pool share a cache in a thread.
+ * A pool object for this thread, one per pool name, so that ports of one pool share a cache in a thread.
  */
-export function openShared(s: LportShared, mempools = new Map<string, Mempool>()): Lport {
-  const open = drivers.get(s.driver);
-  if (!open) throw new Error(`Unknown port driver '${s.driver}' for port '${s.name}' (known: ${driverNames().join(", ")})`);
-  return open(s, mempools);
-}
-
-import { Mempool as MP, type MempoolShared } from "../mem/mempool.js";
-function pool(ms: MempoolShared, cache: Map<string, Mempool>): Mempool {
+export function threadPool(ms: MempoolShared, cache: Map<string, Mempool>): Mempool {
   let mp = cache.get(ms.name);
   if (!mp) {
-    mp = MP.fromShared(ms);
+    mp = Mempool.fromShared(ms);
     cache.set(ms.name, mp);
   }
   return mp;
 }
 
-registerDriver("net_null", (s, m) => NullPort.fromShared(s as NullShared, pool((s as NullShared).mempool, m)));
-registerDriver("net_ring", (s) => RingPort.fromShared(s as RingPortShared));
-registerDriver("net_af_xdp", (s, m) => AfXdpPort.fromShared(s as AfXdpShared, pool((s as AfXdpShared).mempool, m)));
+/** A new registry with the built-in drivers: net_null, net_ring, net_af_xdp. */
+export function builtinDrivers(): DriverRegistry {
+  return new DriverRegistry()
+    .register("net_null", (s, m) => NullPort.fromShared(s as NullShared, threadPool((s as NullShared).mempool, m)))
+    .register("net_ring", (s) => RingPort.fromShared(s as RingPortShared))
+    .register("net_af_xdp", (s, m) => AfXdpPort.fromShared(s as AfXdpShared, threadPool((s as AfXdpShared).mempool, m)));
+}
+
+/**
+ * Opens a port from its shared form with the registry's driver (the built-in ones by default).
+ * `mempools` caches per-thread Mempool objects by pool name.
+ *
+ * @example
+ * const port = openShared(shared, new Map(), builtinDrivers());
+ */
+export function openShared(s: LportShared, mempools = new Map<string, Mempool>(), drivers: DriverRegistry = builtinDrivers()): Lport {
+  const open = drivers.get(s.driver);
+  if (!open) throw new Error(`Unknown port driver '${s.driver}' for port '${s.name}' (known: ${drivers.names().join(", ")})`);
+  return open(s, mempools);
+}

@@ -26,6 +26,8 @@ export const TC_IDLE_MS = 2;
 export const TC_RX = 3;
 export const TC_TX = 4;
 export const TC_DROP = 5;
+/** Frames handed to another thread's port (fwd mode's inboxes). */
+export const TC_HANDOFF = 6;
 export const TC_WORDS = 16;
 
 export interface ThreadControlShared {

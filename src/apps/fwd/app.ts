@@ -16,7 +16,8 @@ import { modeId, txTemplate, M_FWD, M_TXONLY, M_TXONLY_RX, type FwdMode } from "
 import type { FwdThreadData } from "./loop.js";
 import { XskMapSources } from "./xskmap-source.js";
 import { withNetns } from "../../netlink/netns.js";
-import { TC_RX, TC_TX, TC_DROP, TC_IDLE_ENTRIES } from "../../runtime/control.js";
+import { TC_RX, TC_TX, TC_DROP, TC_HANDOFF, TC_IDLE_ENTRIES } from "../../runtime/control.js";
+import { Ring } from "../../ring/ring.js";
 
 export interface FwdAppOptions {
   config: AppConfig;
@@ -49,11 +50,84 @@ export interface PortRate {
   drops: number;
 }
 
+/**
+ * What stop() found. Every count is exact and must be 0; `faults` lists, in words, every one that is not
+ * (and the thread errors), so a caller can fail on `faults.length > 0`.
+ */
 export interface StopReport {
-  /** Frames not back in their pools after everything was closed (debug mode only, else null). */
-  leakedFrames: number | null;
+  /** Frames not back in their pools after every port was closed and every ring drained. */
+  leakedFrames: number;
+  /** Frames freed twice (tracker only; null without --debug-frames). */
   doubleFrees: number | null;
+  /** Frames handed out twice by a pool (tracker only). */
+  badAllocs: number | null;
+  /** Frames the kernel returned that it was never given (tracker only). */
+  badKernelReturns: number | null;
+  /** Frees that did not fit back into a pool (more frees than frames: double frees seen without the tracker). */
+  poolOverflows: number;
+  /** TX descriptors refused: by the socket before posting (invalid length/offset), and by the kernel. */
+  txRejected: number;
+  /** fwd mode: frames still in threads' inboxes at stop, returned to the pool (not an error). */
+  inboxLeftovers: number;
   threadErrors: string[];
+  /** Every fault above in words ("3 frames leaked in pool 'umem0'"), empty when all is well. */
+  faults: string[];
+}
+
+/** A thread to start: its ports (each served by this thread alone) and settings. */
+interface ThreadPlan {
+  name: string;
+  cpus: number[];
+  ports: Lport[];
+  idleTimeout: number;
+  intrTimeout: number;
+}
+
+/**
+ * The config's threads with their ports. A port is served by one thread (one owner per ring: the config
+ * parser refuses a port in two threads; a config built in code is checked here too). In fwd mode every
+ * port must be served, since frames forwarded to a port are sent by the thread that serves it.
+ */
+function planThreads(cfg: AppConfig, ports: Lport[], mid: number, log: (m: string) => void): ThreadPlan[] {
+  const byName = new Map(ports.map((p) => [p.name, p]));
+  const servedBy = new Map<string, string>();
+  const plan: ThreadPlan[] = [];
+  for (const t of cfg.threads.values()) {
+    if (t.type === "main") continue;
+    if (t.lports.length === 0) {
+      log(`thread '${t.name}' has no lports: not started`);
+      continue;
+    }
+    const mine: Lport[] = [];
+    for (const n of t.lports) {
+      const p = byName.get(n);
+      if (!p) throw new Error(`thread '${t.name}' names lport '${n}', which was not created`);
+      const other = servedBy.get(n);
+      if (other !== undefined) {
+        throw new Error(`lport '${n}' is listed by thread '${other}'${other === t.name ? " twice" : ` and by thread '${t.name}'`}: a port is served by one thread (its rings have one owner)`);
+      }
+      servedBy.set(n, t.name);
+      mine.push(p);
+    }
+    plan.push({ name: t.name, cpus: [...t.lcores], ports: mine, idleTimeout: t.idleTimeout, intrTimeout: t.intrTimeout });
+  }
+  if (mid === M_FWD && plan.length > 0) {
+    ports.forEach((p, i) => {
+      if (!servedBy.has(p.name)) {
+        throw new Error(`fwd mode: lport '${p.name}' (port ${i}) is served by no thread, so no thread could send the frames forwarded to it: add it to the "lports" of a thread in the config's "threads" section`);
+      }
+    });
+  }
+  return plan;
+}
+
+/** An inbox holds twice the port's TX ring (at least 1024 frames), a power of two. */
+function inboxSize(cfg: AppConfig, lport: string): number {
+  const lp = cfg.lports.get(lport);
+  const tx = lp ? (cfg.umems.get(lp.umem)?.txdesc ?? 1024) : 1024;
+  let size = 1024;
+  while (size < 2 * tx) size *= 2;
+  return size;
 }
 
 export class FwdApp {
@@ -64,6 +138,10 @@ export class FwdApp {
   private readonly umems: Umem[] = [];
   private readonly pools = new Map<string, Mempool>();
   private readonly mapSources = new XskMapSources();
+  /** fwd mode with several threads: each port's inbox, filled by the threads that do not serve it. */
+  private readonly inboxes = new Map<string, Ring>();
+  /** Ring lports and their pool: frames left in their rings go back to it at stop. */
+  private readonly ringPools = new Map<RingPort, Mempool>();
   private last = new Map<string, { t: number; ip: number; op: number; ib: number; ob: number }>();
   private stopped = false;
 
@@ -85,33 +163,38 @@ export class FwdApp {
       else app.build(o, log);
       const burst = o.burst ?? cfg.defaults.burst;
       if (!Number.isInteger(burst) || burst < 1 || burst > 256) throw new RangeError(`Invalid burst ${burst}: 1 to 256`);
-      const byName = new Map(app.ports.map((p) => [p.name, p]));
-      const all = app.ports.map((p) => p.toShared());
-      const pktSize = o.pktSize ?? 64;
-      const specs = [];
-      for (const t of cfg.threads.values()) {
-        if (t.type === "main") continue;
-        if (t.lports.length === 0) {
-          log(`thread '${t.name}' has no lports: not started`);
-          continue;
-        }
-        const ports = t.lports.map((n) => {
-          const p = byName.get(n);
-          if (!p) throw new Error(`thread '${t.name}' names lport '${n}', which was not created`);
-          return p.toShared();
-        });
-        const data: FwdThreadData = {
-          name: t.name, mode: mid, burst, ports, allPorts: all, idleTimeoutMs: t.idleTimeout, intrTimeoutMs: t.intrTimeout,
-          template: mid === M_TXONLY || mid === M_TXONLY_RX ? txTemplate({ size: pktSize, ...(o.txDstMac ? { dst: o.txDstMac } : {}), src: app.ports[0]?.macAddr() ?? "02:00:00:00:00:01" }) : null,
-          pktSize,
-        };
-        specs.push({ name: t.name, cpus: [...t.lcores], module: new URL("./loop.js", import.meta.url).href, data });
-      }
-      if (specs.length === 0) throw new Error(`No thread polls any lport: add "lports" to a thread in the config's "threads" section`);
       if (mid === M_FWD) {
         const umemsUsed = new Set(app.ports.map((p) => p.pool?.umem.name).filter((n) => n !== undefined));
         if (umemsUsed.size > 1) throw new Error(`fwd mode needs every port on one umem (found ${[...umemsUsed].join(", ")}): a frame can only be sent from its own UMEM`);
       }
+      const pktSize = o.pktSize ?? 64;
+      const template = mid === M_TXONLY || mid === M_TXONLY_RX
+        ? txTemplate({ size: pktSize, ...(o.txDstMac ? { dst: o.txDstMac } : {}), src: app.ports[0]?.macAddr() ?? "02:00:00:00:00:01" })
+        : null;
+      const plan = planThreads(cfg, app.ports, mid, log);
+      if (plan.length === 0) throw new Error(`No thread polls any lport: add "lports" to a thread in the config's "threads" section`);
+      // fwd mode with several threads: an inbox per port that another thread may send to.
+      if (mid === M_FWD && plan.length > 1) {
+        for (const p of app.ports) {
+          app.inboxes.set(p.name, Ring.create({ size: inboxSize(cfg, p.name), multiProducer: true, multiConsumer: false, name: `${p.name}-inbox` }));
+        }
+      }
+      const specs = plan.map((t) => {
+        const data: FwdThreadData = {
+          name: t.name, mode: mid, burst, ports: t.ports.map((p) => p.toShared()),
+          dests: mid === M_FWD
+            ? app.ports.map((p) => {
+              const local = t.ports.indexOf(p);
+              return { local, inbox: local >= 0 ? null : app.inboxes.get(p.name)!.toShared() };
+            })
+            : [],
+          inboxes: t.ports.map((p) => app.inboxes.get(p.name)?.toShared() ?? null),
+          idleTimeoutMs: t.idleTimeout, intrTimeoutMs: t.intrTimeout, template, pktSize,
+        };
+        return { name: t.name, cpus: t.cpus, module: new URL("./loop.js", import.meta.url).href, data };
+      });
+      // One owner per ring: the main thread's port objects give the data path to the workers.
+      for (const p of app.ports) p.release();
       app.threads = await startThreads(specs);
       return app;
     } catch (e) {
@@ -171,7 +254,9 @@ export class FwdApp {
         // A ring lport on its own loops back: what it sends, it receives.
         {
           const p = RingPort.create({ name: lp.name, pid: lp.index, mbufs: pool.mbufs });
-          return RingPort.create({ name: lp.name, pid: lp.index, mbufs: pool.mbufs, rx: p.rx, tx: p.rx });
+          const port = RingPort.create({ name: lp.name, pid: lp.index, mbufs: pool.mbufs, rx: p.rx, tx: p.rx });
+          this.ringPools.set(port, pool);
+          return port;
         }
       default:
         throw new Error(`lport '${lp.name}': pmd '${lp.pmd}' is not supported (net_af_xdp, net_null, net_ring)`);
@@ -203,10 +288,10 @@ export class FwdApp {
   }
 
   /** Per-thread counters. */
-  threadStats(): { name: string; cpus: number[]; rx: number; tx: number; drop: number; idleEntries: number; status: number }[] {
+  threadStats(): { name: string; cpus: number[]; rx: number; tx: number; drop: number; handoff: number; idleEntries: number; status: number }[] {
     return this.threads.map((t) => ({
       name: t.name, cpus: t.cpus, rx: t.control.counters[TC_RX]!, tx: t.control.counters[TC_TX]!,
-      drop: t.control.counters[TC_DROP]!, idleEntries: t.control.counters[TC_IDLE_ENTRIES]!, status: t.control.status,
+      drop: t.control.counters[TC_DROP]!, handoff: t.control.counters[TC_HANDOFF]!, idleEntries: t.control.counters[TC_IDLE_ENTRIES]!, status: t.control.status,
     }));
   }
 
@@ -222,25 +307,71 @@ export class FwdApp {
    * detaching the program when the last port on a netdev closes), checks frames, and frees the UMEMs.
    */
   async stop(): Promise<StopReport> {
-    if (this.stopped) return { leakedFrames: null, doubleFrees: null, threadErrors: [] };
+    if (this.stopped) {
+      return { leakedFrames: 0, doubleFrees: null, badAllocs: null, badKernelReturns: null, poolOverflows: 0, txRejected: 0, inboxLeftovers: 0, threadErrors: [], faults: [] };
+    }
     this.stopped = true;
     const errs = await stopThreads(this.threads);
+    const faults: string[] = [];
+    // Threads are gone: the main thread's objects take the rings back. Frames still in inboxes go back to
+    // the pool (every port of fwd mode is on one UMEM).
+    let inboxLeftovers = 0;
+    const scratch = new Uint32Array(1024);
+    for (const [name, ring] of this.inboxes) {
+      const pool = this.ports.find((p) => p.name === name)?.pool ?? null;
+      for (let n; (n = ring.dequeueBurst(scratch, scratch.length)) > 0;) {
+        inboxLeftovers += n;
+        pool?.freeBulk(scratch, n);
+      }
+    }
+    for (const [rp, pool] of this.ringPools) {
+      for (const ring of rp.rx === rp.tx ? [rp.rx] : [rp.rx, rp.tx]) {
+        for (let n; (n = ring.dequeueBurst(scratch, scratch.length)) > 0;) pool.freeBulk(scratch, n);
+      }
+    }
+    let txRejected = 0;
+    for (const p of this.ports) {
+      try {
+        const st = p.readStats();
+        txRejected += (st["tx_invalid"] ?? 0) + (st["tx_invalid_descs"] ?? 0);
+      } catch { /* counters of a port whose socket failed: nothing to add */ }
+    }
+    if (txRejected > 0) faults.push(`${txRejected} TX descriptors rejected (invalid offset or length)`);
     for (const p of this.ports) {
       try { p.close(); } catch (e) { errs.push(e as Error); }
     }
     this.mapSources.close();
-    let leaked: number | null = null;
+    let leaked = 0;
+    let poolOverflows = 0;
     let doubleFrees: number | null = null;
+    let badAllocs: number | null = null;
+    let badKernelReturns: number | null = null;
     for (const mp of this.pools.values()) {
       mp.flushCache();
+      const missing = mp.count - mp.available();
+      leaked += missing;
+      poolOverflows += mp.overflows;
+      if (missing !== 0) faults.push(`${missing} frames of pool '${mp.name}' not returned (of ${mp.count})`);
+      if (mp.overflows !== 0) faults.push(`${mp.overflows} frees did not fit back into pool '${mp.name}' (freed more often than allocated)`);
       if (mp.tracker) {
         const st = countStates(mp.mbufs.owner, mp.first, mp.count);
-        // Every frame must be back in the pool and marked free.
-        leaked = (leaked ?? 0) + Math.max(mp.count - mp.available(), st.app + st.kernel);
+        if (st.app + st.kernel !== missing) {
+          faults.push(`pool '${mp.name}': the tracker holds ${st.app} frames in the application and ${st.kernel} in the kernel, but ${missing} are missing from the pool`);
+        }
         doubleFrees = (doubleFrees ?? 0) + mp.tracker.doubleFrees;
+        badAllocs = (badAllocs ?? 0) + mp.tracker.badAllocs;
+        badKernelReturns = (badKernelReturns ?? 0) + mp.tracker.badKernelReturns;
+        const sample = mp.tracker.sampleHandles().join(", ");
+        if (mp.tracker.doubleFrees) faults.push(`${mp.tracker.doubleFrees} double frees in pool '${mp.name}' (handles ${sample})`);
+        if (mp.tracker.badAllocs) faults.push(`${mp.tracker.badAllocs} frames handed out while not free in pool '${mp.name}'`);
+        if (mp.tracker.badKernelReturns) faults.push(`${mp.tracker.badKernelReturns} frames returned by the kernel that it was not given, pool '${mp.name}'`);
       }
     }
     for (const u of this.umems) u.close();
-    return { leakedFrames: leaked, doubleFrees, threadErrors: errs.map((e) => e.message) };
+    for (const e of errs) faults.push(e.message);
+    return {
+      leakedFrames: leaked, doubleFrees, badAllocs, badKernelReturns, poolOverflows, txRejected, inboxLeftovers,
+      threadErrors: errs.map((e) => e.message), faults,
+    };
   }
 }

@@ -25,7 +25,7 @@ Options:
       --duration <s>      stop after this many seconds (default: run until SIGINT/SIGTERM)
       --interval <ms>     stats interval (default 1000); 0 prints no periodic stats
       --json              print stats lines and the final summary as JSON
-      --debug-frames      track frame ownership; report leaks and double frees at exit
+      --debug-frames      track frame ownership; exit 1 on leaks, double frees, bad kernel returns
       --tx-dst-mac <mac>  destination MAC of tx-only frames
       --socket-dir <dir>  where the command socket app_socket.<pid> goes (default /var/run/cndp)
       --no-socket         open no command socket
@@ -67,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const json = values.json ?? false;
+  const debug = values["debug-frames"] ?? false;
   const { config, warnings } = loadConfig(values.config);
   for (const w of warnings) createLogger({ name: "config" }).log("warning", w.text);
   const num = (v: string | undefined, what: string): number | undefined => {
@@ -111,10 +112,14 @@ export async function main(argv: string[]): Promise<number> {
     if (json) process.stdout.write(`${JSON.stringify({ type: "summary", ...summary })}\n`);
     else {
       for (const p of final) process.stdout.write(`${p.name}: rx ${p.ipackets} tx ${p.opackets} drops ${p.drops}\n`);
-      if (report.leakedFrames !== null) process.stdout.write(`frames leaked: ${report.leakedFrames}, double frees: ${report.doubleFrees}\n`);
+      process.stdout.write(`frames leaked: ${report.leakedFrames}, double frees: ${report.doubleFrees ?? "n/a (no --debug-frames)"}, ` +
+        `bad kernel returns: ${report.badKernelReturns ?? "n/a"}, pool overflows: ${report.poolOverflows}, tx rejected: ${report.txRejected}\n`);
     }
-    for (const e of report.threadErrors) logger.log("err", e);
-    return report.threadErrors.length > 0 || (report.leakedFrames ?? 0) > 0 ? 1 : 0;
+    for (const f of report.faults) logger.log("err", f);
+    // --debug-frames: any fault fails the run. Without it, thread errors and frees that overflowed a pool
+    // (double frees beyond doubt) fail it; the other faults are reported.
+    if (debug) return report.faults.length > 0 ? 1 : 0;
+    return report.threadErrors.length > 0 || report.poolOverflows > 0 ? 1 : 0;
   };
   const timer = setInterval(() => {
     const rates = app.rates();

@@ -14,6 +14,7 @@
 import { unlinkSync } from "node:fs";
 import { sys } from "../sys/native.js";
 import { SysError } from "../sys/errno.js";
+import { FdHandle } from "../sys/fd-handle.js";
 import { ifIndex } from "../sys/netdev.js";
 import type { Program } from "./prog.js";
 import { BpfCmd, bpfCall, expectFdKind, fdById, newAttr, objGet, objPin } from "./syscall.js";
@@ -27,16 +28,17 @@ export interface AttachOptions {
   mode?: XdpMode | "auto";
 }
 
-/** A BPF link holding an XDP program on a netdev. */
-export class XdpLink {
-  readonly fd: number;
+/**
+ * A BPF link holding an XDP program on a netdev, owning its fd: close it with `close()` or `using`; without
+ * a pin or another fd that detaches the program.
+ */
+export class XdpLink extends FdHandle {
   /** The netdev's ifindex in the namespace the link was made in. */
   readonly ifindex: number;
   private pinned: string | undefined;
-  private closed = false;
 
   private constructor(fd: number, ifindex: number) {
-    this.fd = fd;
+    super(fd);
     this.ifindex = ifindex;
   }
 
@@ -61,10 +63,10 @@ export class XdpLink {
     dv.setUint32(12, xdpModeFlags(mode), true); // link_create.flags
     const fd = bpfCall(BpfCmd.LINK_CREATE, attr, () => `attach xdp (BPF_LINK_CREATE) to netdev ${name} (ifindex ${ifindex}) mode ${mode}`,
       (code) => attachHint(code, ifindex, name, mode));
-    return new XdpLink(fd, ifindex);
+    return FdHandle.closeOnThrow(fd, () => new XdpLink(fd, ifindex));
   }
 
-  /** Takes ownership of an XDP link fd after checking it is one. */
+  /** Takes ownership of an XDP link fd after checking it is one; when the check fails the fd stays the caller's. */
   static fromFd(fd: number): XdpLink {
     expectFdKind(fd, "link", "XdpLink.fromFd");
     const info = linkInfoByFd(fd);
@@ -75,25 +77,17 @@ export class XdpLink {
   /** Opens the XDP link pinned at `path`. */
   static fromPin(path: string): XdpLink {
     const fd = objGet(path, "link");
-    try {
+    return FdHandle.closeOnThrow(fd, () => {
       const l = XdpLink.fromFd(fd);
       l.pinned = path;
       return l;
-    } catch (e) {
-      sys.close(fd);
-      throw e;
-    }
+    });
   }
 
   /** Opens an XDP link by id (BPF_LINK_GET_FD_BY_ID). */
   static fromId(id: number): XdpLink {
     const fd = fdById(BpfCmd.LINK_GET_FD_BY_ID, id, "link");
-    try {
-      return XdpLink.fromFd(fd);
-    } catch (e) {
-      sys.close(fd);
-      throw e;
-    }
+    return FdHandle.closeOnThrow(fd, () => XdpLink.fromFd(fd));
   }
 
   /** The kernel's view: link id, program id, ifindex (0 after detach or when the netdev is gone). */
@@ -135,17 +129,6 @@ export class XdpLink {
     dv.setUint32(4, typeof prog === "number" ? prog : prog.fd, true); // new_prog_fd
     bpfCall(BpfCmd.LINK_UPDATE, attr, () => `update xdp link fd ${this.fd} (ifindex ${this.ifindex})`);
   }
-
-  /** Closes the fd; without a pin or other fds this detaches the program. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    sys.close(this.fd);
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
 }
 
 function attachHint(code: string, ifindex: number, name: string, mode: string): string | undefined {
@@ -161,7 +144,6 @@ function attachHint(code: string, ifindex: number, name: string, mode: string): 
     case "ENODEV":
       return `netdev ${name} (ifindex ${ifindex}) does not exist in this network namespace`;
     case "EOPNOTSUPP":
-    case "ENOTSUP": // errno 95 under Node's name
       return mode === "drv" ? `netdev ${name} has no native (drv) XDP support; use mode "skb"` : `netdev ${name} does not support XDP mode ${mode}`;
     case "EINVAL":
       return "is the program an XDP program loaded with expected_attach_type BPF_XDP?";

@@ -12,6 +12,7 @@
  */
 import { sys } from "../sys/native.js";
 import { check } from "../sys/errno.js";
+import { FdHandle } from "../sys/fd-handle.js";
 import {
   BpfCmd, OBJ_NAME_LEN, bpfCall, cString, expectFdKind, fdById, newAttr, objGet, objInfo, objPin, permHint, setObjName, setPtr,
 } from "./syscall.js";
@@ -89,15 +90,16 @@ export function mapInfoByFd(fd: number): MapInfo {
   };
 }
 
-/** A live BPF map. Close it with `close()`; pins keep the map alive after that. */
-export class BpfMap {
-  readonly fd: number;
+/**
+ * A live BPF map, owning its fd: close it with `close()` or `using`. The map goes away with its last fd,
+ * pin and program reference.
+ */
+export class BpfMap extends FdHandle {
   readonly type: number;
   readonly keySize: number;
   readonly valueSize: number;
   readonly maxEntries: number;
   readonly name: string;
-  private closed = false;
   // One attr buffer and scratch key/value per map: element calls allocate nothing but their arguments.
   private readonly attr: Uint8Array;
   private readonly dv: DataView;
@@ -107,7 +109,7 @@ export class BpfMap {
   private readonly v32v: DataView;
 
   private constructor(fd: number, info: Omit<MapInfo, "id" | "flags" | "ifindex">) {
-    this.fd = fd;
+    super(fd);
     this.type = info.type;
     this.keySize = info.keySize;
     this.valueSize = info.valueSize;
@@ -136,7 +138,8 @@ export class BpfMap {
     const fd = bpfCall(BpfCmd.MAP_CREATE, attr,
       () => `BPF_MAP_CREATE ${mapTypeName(spec.type)} '${name}' key ${spec.keySize} value ${spec.valueSize} entries ${spec.maxEntries}`,
       permHint);
-    return new BpfMap(fd, { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, name });
+    return FdHandle.closeOnThrow(fd, () =>
+      new BpfMap(fd, { type: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries, name }));
   }
 
   /**
@@ -154,26 +157,18 @@ export class BpfMap {
   /** Opens the map pinned at `path` (BPF_OBJ_GET), checked against `expect` when given. */
   static fromPin(path: string, expect?: MapExpect): BpfMap {
     const fd = objGet(path, "map");
-    try {
+    return FdHandle.closeOnThrow(fd, () => {
       expectFdKind(fd, "map", `pin '${path}'`);
       const info = mapInfoByFd(fd);
       checkExpect(info, expect, `pin '${path}'`);
       return new BpfMap(fd, info);
-    } catch (e) {
-      sys.close(fd);
-      throw e;
-    }
+    });
   }
 
   /** Opens a map by id (BPF_MAP_GET_FD_BY_ID). */
   static fromId(id: number): BpfMap {
     const fd = fdById(BpfCmd.MAP_GET_FD_BY_ID, id, "map");
-    try {
-      return new BpfMap(fd, mapInfoByFd(fd));
-    } catch (e) {
-      sys.close(fd);
-      throw e;
-    }
+    return FdHandle.closeOnThrow(fd, () => new BpfMap(fd, mapInfoByFd(fd)));
   }
 
   /** The kernel's view of this map (id, type, sizes, name). */
@@ -209,7 +204,7 @@ export class BpfMap {
     this.checkLen(key, this.keySize, "key");
     this.checkLen(value, this.valueSize, "value");
     bpfCall(BpfCmd.MAP_UPDATE_ELEM, this.elemAttr(key, value, flags), () => this.what("update"), (code) =>
-      (code === "EOPNOTSUPP" || code === "ENOTSUP") && this.type === MapType.XSKMAP ? "the value must be an AF_XDP socket fd" : undefined);
+      code === "EOPNOTSUPP" && this.type === MapType.XSKMAP ? "the value must be an AF_XDP socket fd" : undefined);
   }
 
   /** Reads `key` into `out`; false when the key is absent. */
@@ -286,17 +281,6 @@ export class BpfMap {
   /** Pins the map at `path` in a bpffs; it then outlives this fd. */
   pin(path: string): void {
     objPin(this.fd, path, `map '${this.name}'`);
-  }
-
-  /** Closes the fd. The map goes away with its last fd, pin and program reference. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    sys.close(this.fd);
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

@@ -11,6 +11,7 @@
  */
 import { sys } from "../sys/native.js";
 import { SysError, errnoName } from "../sys/errno.js";
+import { FdHandle } from "../sys/fd-handle.js";
 import { Asm } from "./asm.js";
 import {
   BpfCmd, OBJ_NAME_LEN, bpfCall, cString, cPath, expectFdKind, fdById, newAttr, nextIds, objGet, objInfo, objPin, permHint, setObjName, setPtr,
@@ -102,15 +103,16 @@ export function progInfoByFd(fd: number): ProgramInfo {
   };
 }
 
-/** A live BPF program. Close it with `close()`; attachments and pins keep it loaded after that. */
-export class Program {
-  readonly fd: number;
+/**
+ * A live BPF program, owning its fd: close it with `close()` or `using`. Attachments and pins keep it
+ * loaded after that.
+ */
+export class Program extends FdHandle {
   readonly type: number;
   readonly name: string;
-  private closed = false;
 
   private constructor(fd: number, type: number, name: string) {
-    this.fd = fd;
+    super(fd);
     this.type = type;
     this.name = name;
   }
@@ -144,7 +146,7 @@ export class Program {
     const what = () => `BPF_PROG_LOAD ${progTypeName(spec.type)} '${name}' (${insns.byteLength / 8} insns)`;
     fill(null, 0);
     const rc = sys.bpf(BpfCmd.PROG_LOAD, attr);
-    if (rc >= 0) return new Program(rc, spec.type, name);
+    if (rc >= 0) return FdHandle.closeOnThrow(rc, () => new Program(rc, spec.type, name));
     if (rc === -1 /* EPERM */) bpfCall(BpfCmd.PROG_LOAD, attr, what, permHint);
 
     // Retry with a log. The kernel reports the size it needed in log_true_size (6.4+) on ENOSPC.
@@ -153,7 +155,7 @@ export class Program {
       const log = new Uint8Array(size);
       fill(log, spec.logLevel ?? 1);
       const rc2 = sys.bpf(BpfCmd.PROG_LOAD, attr);
-      if (rc2 >= 0) return new Program(rc2, spec.type, name); // loaded this time (e.g. a transient ENOMEM)
+      if (rc2 >= 0) return FdHandle.closeOnThrow(rc2, () => new Program(rc2, spec.type, name)); // loaded this time (e.g. a transient ENOMEM)
       const text = cString(log);
       if (rc2 === -28 /* ENOSPC */ && size < 1 << 28) {
         const need = dv.getUint32(140, true); // log_true_size
@@ -166,7 +168,7 @@ export class Program {
     throw new SysError(what(), -rc, "the verifier log did not fit in 256 MiB");
   }
 
-  /** Takes ownership of a program fd after checking it is one. */
+  /** Takes ownership of a program fd after checking it is one; when the check fails the fd stays the caller's. */
   static fromFd(fd: number): Program {
     expectFdKind(fd, "prog", "Program.fromFd");
     const info = progInfoByFd(fd);
@@ -176,26 +178,20 @@ export class Program {
   /** Opens a program by id (BPF_PROG_GET_FD_BY_ID). */
   static fromId(id: number): Program {
     const fd = fdById(BpfCmd.PROG_GET_FD_BY_ID, id, "program");
-    try {
+    return FdHandle.closeOnThrow(fd, () => {
       const info = progInfoByFd(fd);
       return new Program(fd, info.type, info.name);
-    } catch (e) {
-      sys.close(fd);
-      throw e;
-    }
+    });
   }
 
   /** Opens the program pinned at `path`. */
   static fromPin(path: string): Program {
     const fd = objGet(path, "program");
-    try {
+    return FdHandle.closeOnThrow(fd, () => {
       expectFdKind(fd, "prog", `pin '${path}'`);
       const info = progInfoByFd(fd);
       return new Program(fd, info.type, info.name);
-    } catch (e) {
-      sys.close(fd);
-      throw e;
-    }
+    });
   }
 
   /** The kernel's view of this program (id, name, tag, map ids). */
@@ -211,16 +207,6 @@ export class Program {
   /** Pins the program at `path` in a bpffs. */
   pin(path: string): void {
     objPin(this.fd, path, `program '${this.name}'`);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    sys.close(this.fd);
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

@@ -49,8 +49,11 @@ export interface XskRedirectOptions {
   name?: string;
 }
 
-/** The loaded program and its map. `close()` closes both fds (attachments and pins keep them alive). */
-export interface XskRedirect {
+/**
+ * The loaded program and its map. `close()` (or `using`) closes the program and, when loadXskRedirect
+ * created it, the map; attachments and pins keep them alive.
+ */
+export interface XskRedirect extends Disposable {
   map: BpfMap;
   prog: Program;
   close(): void;
@@ -63,14 +66,11 @@ export function loadXskRedirect(opts: XskRedirectOptions = {}): XskRedirect {
   try {
     if (map.type !== MapType.XSKMAP) throw new TypeError(`loadXskRedirect: map '${map.name}' is not an XSKMAP (type ${map.type})`);
     const prog = Program.load({ type: ProgType.XDP, name: opts.name ?? XSK_PROG_NAME, insns: xskRedirectAsm(map.fd) });
-    return {
-      map,
-      prog,
-      close() {
-        prog.close();
-        if (own) map.close();
-      },
+    const close = (): void => {
+      prog.close();
+      if (own) map.close();
     };
+    return { map, prog, close, [Symbol.dispose]: close };
   } catch (e) {
     if (own) map.close();
     throw e;

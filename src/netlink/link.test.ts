@@ -1,10 +1,12 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { closeSync } from "node:fs";
-import { canUseNetns, createNetns, inNetns, uniqueName } from "../testing/netns.js";
+import { canUseNetns, createNetns, createVethPair, inNetns, uniqueName } from "../testing/netns.js";
+import { PacketSocket, udpFrame } from "../testing/packet-socket.js";
 import { NetlinkSocket } from "./socket.js";
 import {
-  addLink, deleteLink, findLink, getLink, listLinks, renameLink, setLinkMac, setLinkMtu, setLinkNetns, setLinkUp, IFF_UP,
+  addLink, deleteLink, findLink, getLink, linkStats, listLinks, renameLink, setLinkMac, setLinkMtu, setLinkNetns, setLinkUp, IFF_UP,
+  type LinkStats,
 } from "./link.js";
 import { openNetns } from "./netns.js";
 
@@ -142,5 +144,29 @@ test("move a veth end into another namespace by name, fd and pid, and back", { s
       try { deleteLink(host, b); } catch { /* gone */ } finally { host.close(); }
     }
     try { deleteLink(nl1, a); } catch { /* gone with the namespace */ }
+  }
+});
+
+test("linkStats: the counters of frames sent over a veth, on both ends", { skip }, () => {
+  // createVethPair turns IPv6 off on both ends: the frames below are the only traffic.
+  const veth = createVethPair({ prefix: "nls" });
+  let tx: PacketSocket | undefined;
+  try {
+    using host = NetlinkSocket.open();
+    using peer = NetlinkSocket.open({ netns: veth.ns });
+    tx = PacketSocket.open(veth.a);
+    const a0 = linkStats(host, veth.a);
+    const b0 = linkStats(peer, veth.b);
+    const frame = udpFrame({ dst: veth.macB, src: veth.macA, seq: 1 });
+    for (let i = 0; i < 3; i++) assert.ok(tx.send(frame));
+    const delta = (before: LinkStats, now: LinkStats) =>
+      Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - before[k as keyof LinkStats]]));
+    const zero = { rxPackets: 0, txPackets: 0, rxBytes: 0, txBytes: 0, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0 };
+    assert.deepEqual(delta(a0, linkStats(host, veth.a)), { ...zero, txPackets: 3, txBytes: 3 * frame.length });
+    assert.deepEqual(delta(b0, linkStats(peer, veth.b)), { ...zero, rxPackets: 3, rxBytes: 3 * frame.length });
+    assert.throws(() => linkStats(host, "nosuchdev0"), { code: "ENODEV" });
+  } finally {
+    tx?.close();
+    veth.destroy();
   }
 });

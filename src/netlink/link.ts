@@ -1,9 +1,9 @@
 /**
- * Netdevs over rtnetlink: list and get (name, index, up, MTU, MAC, kind, queues, XDP state), set up/down,
- * MTU, name, namespace, XDP program; create veth/dummy and delete.
+ * Netdevs over rtnetlink: list and get (name, index, up, MTU, MAC, kind, queues, XDP state), counters, set
+ * up/down, MTU, name, namespace, XDP program; create veth/dummy and delete.
  *
  * Layouts from include/uapi/linux/rtnetlink.h (RTM_*, struct ifinfomsg), if_link.h (IFLA_*, IFLA_XDP_*,
- * XDP_ATTACHED_*), veth.h (VETH_INFO_PEER), and if.h (IFF_*).
+ * XDP_ATTACHED_*, struct rtnl_link_stats64), veth.h (VETH_INFO_PEER), and if.h (IFF_*).
  *
  * A netdev is named by index or by name; names are looked up in the socket's namespace.
  *
@@ -26,7 +26,7 @@ export const RTM = {
 
 export const IFLA = {
   ADDRESS: 1, BROADCAST: 2, IFNAME: 3, MTU: 4, LINK: 5, MASTER: 10, TXQLEN: 13, OPERSTATE: 16,
-  LINKINFO: 18, NET_NS_PID: 19, NET_NS_FD: 28, NUM_TX_QUEUES: 31, NUM_RX_QUEUES: 32, LINK_NETNSID: 37,
+  LINKINFO: 18, NET_NS_PID: 19, STATS64: 23, NET_NS_FD: 28, NUM_TX_QUEUES: 31, NUM_RX_QUEUES: 32, LINK_NETNSID: 37,
   XDP: 43, ALT_IFNAME: 53, PERM_ADDRESS: 54,
 } as const;
 
@@ -83,6 +83,18 @@ export interface Link {
   link?: number;
   master?: number;
   xdp?: LinkXdp;
+}
+
+/** The first eight counters of struct rtnl_link_stats64 (IFLA_STATS64); exact up to 2^53. */
+export interface LinkStats {
+  rxPackets: number;
+  txPackets: number;
+  rxBytes: number;
+  txBytes: number;
+  rxErrors: number;
+  txErrors: number;
+  rxDropped: number;
+  txDropped: number;
 }
 
 /** A netdev: its ifindex or its name. */
@@ -160,12 +172,31 @@ export function listLinks(nl: NetlinkSocket): Link[] {
   return nl.dump(RTM.GETLINK, w.finish(), "RTM_GETLINK dump").filter((m) => m.type === RTM.NEWLINK).map(parseLink);
 }
 
-/** One netdev; throws a SysError with code ENODEV when it does not exist. */
-export function getLink(nl: NetlinkSocket, dev: Dev): Link {
+function linkMessage(nl: NetlinkSocket, dev: Dev): NlMessage {
   const msgs = nl.request(RTM.GETLINK, 0, selectDev(dev).finish(), `RTM_GETLINK ${devName(dev)}`);
   const m = msgs.find((x) => x.type === RTM.NEWLINK);
   if (!m) throw new Error(`RTM_GETLINK ${devName(dev)}: no RTM_NEWLINK in the reply`);
-  return parseLink(m);
+  return m;
+}
+
+/** One netdev; throws a SysError with code ENODEV when it does not exist. */
+export function getLink(nl: NetlinkSocket, dev: Dev): Link {
+  return parseLink(linkMessage(nl, dev));
+}
+
+/**
+ * A netdev's packet, byte, error and drop counters (IFLA_STATS64). What a driver counts where is its own
+ * business: veth, for one, counts XDP frames its peer failed to queue in the sender's txDropped.
+ */
+export function linkStats(nl: NetlinkSocket, dev: Dev): LinkStats {
+  const p = Attrs.parse(linkMessage(nl, dev).data, IFINFOMSG_LEN).get(IFLA.STATS64);
+  if (!p || p.length < 64) throw new Error(`RTM_GETLINK ${devName(dev)}: no IFLA_STATS64 in the reply`);
+  const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const at = (i: number) => Number(dv.getBigUint64(i * 8, true));
+  return {
+    rxPackets: at(0), txPackets: at(1), rxBytes: at(2), txBytes: at(3),
+    rxErrors: at(4), txErrors: at(5), rxDropped: at(6), txDropped: at(7),
+  };
 }
 
 /** One netdev, or undefined when it does not exist. */

@@ -1,9 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { fstatSync, readdirSync, readlinkSync } from "node:fs";
 import { canUseNetns, createNetns } from "../testing/netns.js";
 import { NetlinkSocket, NLM_F } from "./socket.js";
 import { AttrWriter, Attrs } from "./attr.js";
-import { RTM, IFLA } from "./link.js";
+import { RTM, IFLA, getLink } from "./link.js";
 
 const skip = !canUseNetns() && "needs root (namespaces)";
 
@@ -31,4 +32,55 @@ test("dump and request in a namespace given by name; errors name the request", {
   }
   assert.throws(() => nl.dump(RTM.GETLINK, new Uint8Array(16), "after close"), /netlink socket is closed/);
   assert.throws(() => NetlinkSocket.open({ netns: "/run/netns/does-not-exist" }), /Cannot open network namespace '\/run\/netns\/does-not-exist': ENOENT/);
+});
+
+/** This process's open fds and what they point at ("12 socket:[4242]"). */
+function openFds(): string[] {
+  return readdirSync("/proc/self/fd").flatMap((n) => {
+    try {
+      return [`${n} ${readlinkSync(`/proc/self/fd/${n}`)}`];
+    } catch {
+      return []; // the directory's own fd, closed by now
+    }
+  });
+}
+
+const isOpen = (fd: number): boolean => {
+  try {
+    fstatSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test("failed opens leak no fd; close() twice is harmless; using closes", { skip }, () => {
+  const before = openFds();
+  assert.throws(() => NetlinkSocket.open({ netns: "/run/netns/does-not-exist" }), { code: "ENOENT" });
+  assert.throws(() => NetlinkSocket.open({ netns: "/dev/null" }), /setns\(\/dev\/null\): EINVAL/);
+  assert.throws(() => NetlinkSocket.open({ timeoutMs: 0 }), /Invalid netlink timeoutMs 0/);
+  assert.deepEqual(openFds(), before);
+
+  const nl = NetlinkSocket.open();
+  const fd = nl.fd;
+  nl.close();
+  assert.equal(nl.closed, true);
+  const next = NetlinkSocket.open(); // gets the number just freed
+  try {
+    assert.equal(next.fd, fd);
+    nl.close();
+    nl[Symbol.dispose]();
+    assert.equal(getLink(next, 1).name, "lo", "the new socket still works");
+  } finally {
+    next.close();
+  }
+
+  let usedFd = -1;
+  {
+    using s = NetlinkSocket.open();
+    usedFd = s.fd;
+    assert.equal(isOpen(usedFd), true);
+  }
+  assert.equal(isOpen(usedFd), false);
+  assert.deepEqual(openFds(), before);
 });

@@ -12,6 +12,7 @@
  */
 import { sys } from "../sys/native.js";
 import { check, SysError } from "../sys/errno.js";
+import { FdHandle } from "../sys/fd-handle.js";
 import { AF_NETLINK, SOCK_CLOEXEC, SOCK_RAW, SOL_SOCKET, SO_RCVTIMEO, MSG_TRUNC } from "../sys/consts.js";
 import { Attrs, align4 } from "./attr.js";
 import { withNetns } from "./netns.js";
@@ -56,42 +57,38 @@ export interface NlMessage {
 export interface NetlinkOptions {
   /** Open the socket in this network namespace (a path, or a name under /run/netns). */
   netns?: string;
-  /** How long to wait for a reply, default 5000 ms. */
+  /** How long to wait for a reply, in ms (at least 1), default 5000. */
   timeoutMs?: number;
 }
 
-/** An rtnetlink socket. Close it with `close()`. */
-export class NetlinkSocket {
-  readonly fd: number;
+/** An rtnetlink socket, owning its fd: close it with `close()` or `using`. */
+export class NetlinkSocket extends FdHandle {
   private seq: number;
   private buf = new Uint8Array(65536);
-  private closed = false;
 
   private constructor(fd: number) {
-    this.fd = fd;
+    super(fd);
     this.seq = Math.floor(Math.random() * 0x7fffffff);
   }
 
   /** Opens a NETLINK_ROUTE socket, in namespace `opts.netns` when given. */
   static open(opts: NetlinkOptions = {}): NetlinkSocket {
+    const ms = opts.timeoutMs ?? 5000;
+    if (!Number.isFinite(ms) || ms < 1) throw new RangeError(`Invalid netlink timeoutMs ${ms}: expected a number of milliseconds >= 1`);
     const make = () => check(sys.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), "socket(AF_NETLINK, NETLINK_ROUTE)");
     const fd = opts.netns ? withNetns(opts.netns, make) : make();
-    try {
+    return FdHandle.closeOnThrow(fd, () => {
       const one = new Int32Array([1]);
       // Extended acks carry the kernel's error text; capped acks do not echo our request back.
       sys.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one);
       sys.setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, one);
-      const ms = opts.timeoutMs ?? 5000;
-      const tv = new BigInt64Array([BigInt(Math.floor(ms / 1000)), BigInt((ms % 1000) * 1000)]); // struct timeval
+      const tv = new BigInt64Array([BigInt(Math.floor(ms / 1000)), BigInt(Math.floor((ms % 1000) * 1000))]); // struct timeval
       check(sys.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv), "setsockopt(netlink SO_RCVTIMEO)");
       const sa = new Uint8Array(12); // struct sockaddr_nl { u16 family; u16 pad; u32 pid; u32 groups }
       new DataView(sa.buffer).setUint16(0, AF_NETLINK, true);
       check(sys.bind(fd, sa), "bind(netlink)");
-    } catch (e) {
-      sys.close(fd);
-      throw e;
-    }
-    return new NetlinkSocket(fd);
+      return new NetlinkSocket(fd);
+    });
   }
 
   /**
@@ -174,16 +171,6 @@ export class NetlinkSocket {
         msgs.push({ type, flags, data }); // for a non-dump request the ack follows
       }
     }
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    sys.close(this.fd);
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
   }
 }
 

@@ -9,7 +9,6 @@
 import { Lport, newPortState, type LportInfo, type LportShared } from "./lport.js";
 import { XskSocket, type XskShared, type CopyMode } from "../xsk/socket.js";
 import { XskMapSlot, type XdpProgramRef, acquireXdpProgram } from "../xsk/xdp-prog.js";
-import "../xsk/xdp-attach.js";
 import { Mempool, type MempoolShared } from "../mem/mempool.js";
 import { NetlinkSocket } from "../netlink/socket.js";
 import { getLink } from "../netlink/link.js";

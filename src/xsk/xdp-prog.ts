@@ -1,26 +1,91 @@
 /**
- * The XDP side of an AF_XDP port: the redirect program on a netdev (one per netdev and mode, shared by
- * the process's sockets on its queues, reference-counted) and a socket's slot in the XSKMAP.
+ * The XDP side of an AF_XDP port: the XSK redirect program on a netdev, and a socket's slot in its XSKMAP.
+ *
+ * {@link acquireXdpProgram} attaches the program through a BPF link once per (network namespace, netdev,
+ * mode) in this process; the sockets on the netdev's queues share it, and the last release() detaches it.
+ * A link also detaches by itself when the process dies, so a crashed forwarder leaves no program behind.
+ *
+ * @example
+ * const prog = acquireXdpProgram("eth1", "drv");
+ * const slot = XskMapSlot.insert(prog.mapFd, qid, xsk.fd, "port0");
+ * // ...
+ * slot.remove();
+ * prog.release();
  */
+import { readlinkSync } from "node:fs";
 import { BpfMap, XSKMAP_EXPECT } from "../bpf/map.js";
+import { XdpLink } from "../bpf/link.js";
+import { loadXskRedirect, type XskRedirect } from "../bpf/xsk-redirect.js";
+import { trace } from "../sys/trace.js";
 
 /** A reference to the redirect program attached to a netdev; release() drops it (detaching at zero). */
 export interface XdpProgramRef {
   readonly ifname: string;
   readonly mode: "drv" | "skb";
-  /** The XSKMAP's fd (owned by the reference). */
+  /** The XSKMAP's fd (owned by the program's entry: valid until the last release()). */
   readonly mapFd: number;
   release(): void;
 }
 
-/** Attaches (or reuses) the XSK redirect program on `ifname`. Implemented in xdp-attach.ts. */
-export let acquireXdpProgram: (ifname: string, mode: "drv" | "skb", log?: (m: string) => void) => XdpProgramRef = () => {
-  throw new Error("XDP program loading is not available (bpf/link.ts missing)");
-};
+interface Attached {
+  key: string;
+  redirect: XskRedirect;
+  link: XdpLink;
+  refs: number;
+}
 
-/** Replaces the implementation (used by xdp-attach.ts at import). */
-export function setXdpProgramProvider(fn: typeof acquireXdpProgram): void {
-  acquireXdpProgram = fn;
+// Programs this process attached, by "netns/ifname/mode". Created on first use; nothing runs at import.
+let attached: Map<string, Attached> | undefined;
+
+/** "net:[4026531840]": the calling thread's network namespace (netdev names are per namespace). */
+function netnsOfThread(): string {
+  return readlinkSync("/proc/thread-self/ns/net");
+}
+
+/**
+ * Attaches the XSK redirect program to netdev `ifname` in the calling thread's namespace, or takes another
+ * reference to the one this process already attached there in that mode.
+ */
+export function acquireXdpProgram(ifname: string, mode: "drv" | "skb", log?: (m: string) => void): XdpProgramRef {
+  const table = (attached ??= new Map());
+  const key = `${netnsOfThread()}/${ifname}/${mode}`;
+  let a = table.get(key);
+  if (!a) {
+    const redirect = loadXskRedirect();
+    let link: XdpLink;
+    try {
+      link = XdpLink.attach(redirect.prog, ifname, { mode });
+    } catch (e) {
+      redirect.close();
+      throw e;
+    }
+    a = { key, redirect, link, refs: 0 };
+    table.set(key, a);
+    log?.(`${ifname}: XSK redirect program attached in ${mode} mode (link fd ${link.fd})`);
+    trace("bpf", () => `${ifname}: attached xsk redirect (${mode})`);
+  }
+  a.refs++;
+  const entry = a;
+  let released = false;
+  return {
+    ifname,
+    mode,
+    mapFd: entry.redirect.map.fd,
+    release() {
+      if (released) return;
+      released = true;
+      if (--entry.refs > 0) return;
+      table.delete(entry.key);
+      entry.link.close();
+      entry.redirect.close();
+      trace("bpf", () => `${ifname}: detached xsk redirect (${mode})`);
+    },
+  };
+}
+
+/** The programs this process holds attached, as "net:[inode]/ifname/mode" (for tests and shutdown checks). */
+export function attachedPrograms(): string[] {
+  return attached ? [...attached.keys()] : [];
 }
 
 /** A socket's entry in an XSKMAP: key = queue id, value = socket fd. remove() deletes it. */
@@ -30,12 +95,11 @@ export class XskMapSlot {
 
   /** Inserts `xskFd` at `qid` in the XSKMAP `mapFd` (the fd stays the caller's). */
   static insert(mapFd: number, qid: number, xskFd: number, name: string): XskMapSlot {
-    // fromFd checks that the fd is an XSKMAP; the map object is never closed here (the fd is not ours).
+    // fromFd checks that the fd is an XSKMAP. The BpfMap is a view over the caller's fd: it is never
+    // closed here (neither on failure nor by remove()); the fd's owner closes it.
     const map = BpfMap.fromFd(mapFd, XSKMAP_EXPECT);
-    const key = new Uint32Array([qid]);
-    const val = new Uint32Array([xskFd]);
     try {
-      map.update(new Uint8Array(key.buffer), new Uint8Array(val.buffer));
+      map.updateU32(qid, xskFd);
     } catch (e) {
       const err = e as Error;
       err.message = `insert ${name} (queue ${qid}) into XSKMAP fd ${mapFd}: ${err.message}`;
@@ -48,7 +112,7 @@ export class XskMapSlot {
     if (this.removed) return;
     this.removed = true;
     try {
-      this.map.delete(new Uint8Array(new Uint32Array([this.qid]).buffer));
+      this.map.deleteU32(this.qid);
     } catch { /* the map or program is already gone */ }
   }
 }

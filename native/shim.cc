@@ -8,12 +8,17 @@
 // The one piece of V8 API: mmap() hands the mapping to JavaScript as a SharedArrayBuffer (N-API has no
 // external SharedArrayBuffer), so worker threads can share UMEM and rings. munmap() releases the real
 // mapping at once; the address range stays reserved (zero pages, no memory) until the last JavaScript
-// reference is collected, so a stale view reads zeros instead of crashing the process.
+// reference is collected, so a stale view reads zeros instead of crashing the process. munmap() acts only
+// on whole mappings that mmap() made (a registry), so it can never zero other memory.
+//
+// State kept here: that mapping registry, and watch() handles (uv_poll) with their own lifetime rules
+// (see "fd readiness" below). The shim is never unloaded once loaded (see the module init).
 
 #include <node_api.h>
 #include <v8.h>
 #include <uv.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -26,9 +31,13 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 
 namespace {
 
@@ -101,15 +110,36 @@ bool Args(napi_env env, napi_callback_info info, napi_value (&argv)[N], size_t n
 }
 
 // ---- mappings -------------------------------------------------------------------------------------
+//
+// Every mapping mmap() made is in a registry (start address -> length, released?) until the garbage
+// collector frees its SharedArrayBuffer. munmap() acts only on a registered mapping, only on the whole of
+// it, and only once; anything else answers -EINVAL and touches nothing. The registry is process-wide
+// (worker threads share mappings) and guarded by a mutex; it is used on the control path only.
 
 struct Mapping {
   void* addr;
   size_t len;
 };
 
+struct MappingState {
+  size_t len;
+  bool released;  // munmap() replaced the memory with the zero-page reservation
+};
+
+// Allocated once and never destroyed: a backing store may be freed on a V8 background thread while the
+// process exits, after static destructors would have run.
+std::mutex& g_maps_mu = *new std::mutex();
+std::map<uintptr_t, MappingState>& g_maps = *new std::map<uintptr_t, MappingState>();
+
+// The SharedArrayBuffer's backing store is gone (no JavaScript reference left, on any thread): free the
+// address range. Erased under the lock before the range can be handed out again by the kernel.
 void MappingDeleter(void* data, size_t, void* arg) {
   Mapping* m = static_cast<Mapping*>(arg);
-  munmap(m->addr, m->len);
+  {
+    std::lock_guard<std::mutex> lock(g_maps_mu);
+    g_maps.erase(reinterpret_cast<uintptr_t>(m->addr));
+    munmap(m->addr, m->len);
+  }
   delete m;
 }
 
@@ -126,8 +156,13 @@ napi_value Mmap(napi_env env, napi_callback_info info) {
   if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &len) || !ArgI64(env, argv[2], &prot) ||
       !ArgI64(env, argv[3], &flags) || !ArgI64(env, argv[4], &off))
     return nullptr;
+  if (len <= 0) return Num(env, -EINVAL);
   void* p = mmap(nullptr, (size_t)len, (int)prot, (int)flags, (int)fd, (off_t)off);
   if (p == MAP_FAILED) return Num(env, -errno);
+  {
+    std::lock_guard<std::mutex> lock(g_maps_mu);
+    g_maps[reinterpret_cast<uintptr_t>(p)] = MappingState{(size_t)len, false};
+  }
   Mapping* m = new Mapping{p, (size_t)len};
   v8::Isolate* isolate = v8::Isolate::GetCurrent();
   std::shared_ptr<v8::BackingStore> store =
@@ -136,15 +171,35 @@ napi_value Mmap(napi_env env, napi_callback_info info) {
   return FromLocal(sab);
 }
 
-// munmap(typedArrayOverMapping) -> 0 | -errno. Releases the memory; keeps the range reserved (see top).
+// munmap(view) -> 0 | -errno, where view is a typed array over a SharedArrayBuffer from mmap() that starts
+// at the mapping's first byte (byteOffset 0; its length does not matter): the whole mapping is released
+// at once and its range stays reserved (zero pages, no memory; see the top). -EINVAL, touching nothing,
+// for anything else: memory mmap() did not make, or a view that starts inside a mapping. Releasing an
+// already released mapping is a no-op answering 0.
 napi_value Munmap(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!Args(env, info, argv, 1)) return nullptr;
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[0], &is_ta);
+  if (!is_ta) {
+    napi_throw_type_error(env, "EINVAL", "munmap: expected a typed array over a mapping");
+    return nullptr;
+  }
+  napi_typedarray_type tt;
+  size_t n, off;
+  napi_value ab;
   void* p;
-  size_t len;
-  if (!ArgBytes(env, argv[0], &p, &len, false)) return nullptr;
-  void* r = mmap(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
-  return Num(env, r == MAP_FAILED ? -errno : 0);
+  CHECK_NAPI(napi_get_typedarray_info(env, argv[0], &tt, &n, &p, &ab, &off));
+  if (p == nullptr || off != 0) return Num(env, -EINVAL);
+  std::lock_guard<std::mutex> lock(g_maps_mu);
+  auto it = g_maps.find(reinterpret_cast<uintptr_t>(p));
+  if (it == g_maps.end()) return Num(env, -EINVAL);
+  if (it->second.released) return Num(env, 0);
+  void* r = mmap(p, it->second.len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) return Num(env, -errno);
+  it->second.released = true;
+  return Num(env, 0);
 }
 
 // addressOf(typedArray) -> the address of its first byte (user-space addresses fit in 2^53).
@@ -443,105 +498,222 @@ napi_value Setns(napi_env env, napi_callback_info info) {
 }
 
 // ---- fd readiness on the event loop (for SEQPACKET servers, which node:net cannot do) -------------
+//
+// watch() answers a handle: a plain object { fd } wrapping a Watch. While open, the Watch holds the
+// callback strongly (an open watch is a GC root, like a node:net handle) and the handle weakly:
+// - unwatch(handle) removes the wrap, drops the callback, stops the poll and uv_close()s it; the Watch is
+//   freed in the close callback (uv_close is asynchronous). An unwatched handle stays a valid argument:
+//   unwatch() and refWatch() on it are no-ops. Anything that is not a handle from watch() is a TypeError.
+// - If the handle is garbage-collected while open (nothing, not even the callback, reaches it: nobody
+//   can ever unwatch it), its finalizer does the same. Finalizers run outside the GC (Node defers those
+//   of non-pure modules) and call no JavaScript. A callback that reaches its handle (the usual owner
+//   pattern: cb -> owner -> handle) keeps the watch open until unwatch(), as an unclosed socket would.
 
 struct Watch {
   uv_poll_t handle;
   napi_env env;
-  napi_ref cb;
-  bool closed;
+  napi_ref cb;    // strong while open
+  napi_ref self;  // weak: the handle object (from napi_wrap)
+  int fd;
 };
 
+// Marks handle objects made by watch() (napi_type_tag_object), so unwatch() can tell "already unwatched"
+// (a no-op) from "not a watch handle" (a TypeError).
+const napi_type_tag kWatchTag = {0x7864706c616e6557ULL, 0x617463682d763100ULL};
+
+// Watch structures alive in the process (open, or closed and waiting for their close callback).
+std::atomic<int64_t> g_watches{0};
+
 void WatchClosed(uv_handle_t* h) {
-  Watch* w = static_cast<Watch*>(h->data);
-  delete w;
+  delete static_cast<Watch*>(h->data);
+  g_watches--;
+}
+
+// Drops the references, stops and closes the poll; the Watch is freed in the close callback. The handle
+// object no longer wraps it (unwrapped, or collected).
+void WatchRelease(napi_env env, Watch* w) {
+  if (w->cb != nullptr) napi_delete_reference(env, w->cb);
+  w->cb = nullptr;
+  if (w->self != nullptr) napi_delete_reference(env, w->self);
+  w->self = nullptr;
+  uv_poll_stop(&w->handle);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), WatchClosed);
 }
 
 void WatchFired(uv_poll_t* h, int status, int events) {
   Watch* w = static_cast<Watch*>(h->data);
-  if (w->closed) return;
+  if (w->cb == nullptr) return;
   napi_env env = w->env;
   napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value cb, global, argv[1], result;
-  napi_get_reference_value(env, w->cb, &cb);
-  napi_get_global(env, &global);
-  argv[0] = Num(env, status < 0 ? status : events);
-  if (napi_call_function(env, global, cb, 1, argv, &result) == napi_pending_exception) {
-    napi_value err;
-    napi_get_and_clear_last_exception(env, &err);
-    napi_fatal_exception(env, err);
+  if (napi_get_reference_value(env, w->cb, &cb) == napi_ok && cb != nullptr) {
+    napi_get_global(env, &global);
+    argv[0] = Num(env, status < 0 ? status : events);
+    if (napi_call_function(env, global, cb, 1, argv, &result) == napi_pending_exception) {
+      napi_value err;
+      napi_get_and_clear_last_exception(env, &err);
+      napi_fatal_exception(env, err);
+    }
   }
   napi_close_handle_scope(env, scope);
 }
 
-void WatchFinalize(napi_env env, void* data, void*) {
-  Watch* w = static_cast<Watch*>(data);
-  if (!w->closed) {
-    w->closed = true;
-    napi_delete_reference(env, w->cb);
-    uv_poll_stop(&w->handle);
-    uv_close(reinterpret_cast<uv_handle_t*>(&w->handle), WatchClosed);
+// The handle object was collected while still watching. Runs outside the GC (Node defers finalizers of
+// non-pure modules), also at environment teardown; calls no JavaScript.
+void WatchFinalize(napi_env env, void* data, void*) { WatchRelease(env, static_cast<Watch*>(data)); }
+
+// The Watch a handle wraps; nullptr when it was unwatched. Throws a TypeError (and returns false) when
+// `v` is not a handle from watch().
+bool WatchOf(napi_env env, napi_value v, Watch** out, const char* fn) {
+  napi_valuetype t;
+  bool tagged = false;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_object ||
+      napi_check_object_type_tag(env, v, &kWatchTag, &tagged) != napi_ok || !tagged) {
+    napi_throw_type_error(env, "EINVAL", fn);
+    return false;
   }
+  void* p = nullptr;
+  if (napi_unwrap(env, v, &p) != napi_ok) p = nullptr;
+  *out = static_cast<Watch*>(p);
+  return true;
 }
 
-// watch(fd, events (1 readable | 2 writable), callback(events)) -> handle (an external)
+// watch(fd, events (1 readable | 2 writable), callback(events | -errno)) -> handle | -errno. -EBADF for a
+// negative fd; the kernel's error when the fd cannot be polled (EPERM for a regular file, EBADF for a
+// closed fd), with nothing left behind.
 napi_value WatchFd(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (!Args(env, info, argv, 3)) return nullptr;
   int64_t fd, ev;
   if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &ev)) return nullptr;
+  napi_valuetype t;
+  if (napi_typeof(env, argv[2], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, "EINVAL", "watch: expected (fd, events, callback)");
+    return nullptr;
+  }
+  if (ev < 1 || ev > 3) {
+    napi_throw_range_error(env, "EINVAL", "watch: events must be 1 (readable), 2 (writable) or 3");
+    return nullptr;
+  }
+  if (fd < 0 || fd > INT32_MAX) return Num(env, -EBADF);
   uv_loop_t* loop;
   CHECK_NAPI(napi_get_uv_event_loop(env, &loop));
+
+  // The handle object first: once the poll is running, nothing can fail half-way.
+  napi_value obj, fdv;
+  CHECK_NAPI(napi_create_object(env, &obj));
+  CHECK_NAPI(napi_create_int32(env, (int32_t)fd, &fdv));
+  napi_property_descriptor props[] = {
+      {"fd", nullptr, nullptr, nullptr, nullptr, fdv, napi_enumerable, nullptr},
+  };
+  CHECK_NAPI(napi_define_properties(env, obj, 1, props));
+  CHECK_NAPI(napi_type_tag_object(env, obj, &kWatchTag));
+  napi_ref cb;
+  CHECK_NAPI(napi_create_reference(env, argv[2], 1, &cb));
+
   Watch* w = new Watch();
   w->env = env;
-  w->closed = false;
-  if (uv_poll_init(loop, &w->handle, (int)fd) != 0) {
-    delete w;
-    return Num(env, -EBADF);
+  w->cb = cb;
+  w->self = nullptr;
+  w->fd = (int)fd;
+  int rc = uv_poll_init(loop, &w->handle, (int)fd);
+  if (rc != 0) {
+    napi_delete_reference(env, cb);
+    delete w;             // not registered with the loop
+    return Num(env, rc);  // libuv errors are -errno on Unix
   }
+  g_watches++;
   w->handle.data = w;
-  napi_create_reference(env, argv[2], 1, &w->cb);
   int uvev = ((ev & 1) ? UV_READABLE : 0) | ((ev & 2) ? UV_WRITABLE : 0);
-  uv_poll_start(&w->handle, uvev, WatchFired);
-  napi_value ext;
-  napi_create_external(env, w, nullptr, nullptr, &ext);
-  return ext;
+  rc = uv_poll_start(&w->handle, uvev, WatchFired);
+  if (rc == 0 && napi_wrap(env, obj, w, WatchFinalize, nullptr, &w->self) == napi_ok) return obj;
+  WatchRelease(env, w);
+  if (rc != 0) return Num(env, rc);
+  napi_throw_error(env, "EINVAL", "watch: napi_wrap failed");
+  return nullptr;
 }
 
-// unwatch(handle): stop watching; the fd is not closed.
+// unwatch(handle): stop watching; the fd is not closed. Unwatching again is a no-op.
 napi_value Unwatch(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!Args(env, info, argv, 1)) return nullptr;
+  Watch* w;
+  if (!WatchOf(env, argv[0], &w, "unwatch: expected a handle from watch()")) return nullptr;
+  if (w == nullptr) return nullptr;
   void* p;
-  if (napi_get_value_external(env, argv[0], &p) != napi_ok) {
-    napi_throw_type_error(env, "EINVAL", "expected a watch handle");
-    return nullptr;
-  }
-  WatchFinalize(env, p, nullptr);
+  CHECK_NAPI(napi_remove_wrap(env, argv[0], &p));  // the finalizer will not run
+  WatchRelease(env, w);
   return nullptr;
 }
 
-// unrefWatch(handle, ref: boolean): whether the watch keeps the process alive.
+// refWatch(handle, ref: boolean): whether the watch keeps the process alive. A no-op after unwatch().
 napi_value RefWatch(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!Args(env, info, argv, 2)) return nullptr;
-  void* p;
+  Watch* w;
   bool ref;
-  if (napi_get_value_external(env, argv[0], &p) != napi_ok || napi_get_value_bool(env, argv[1], &ref) != napi_ok) {
-    napi_throw_type_error(env, "EINVAL", "expected (handle, boolean)");
+  if (!WatchOf(env, argv[0], &w, "refWatch: expected (handle from watch(), boolean)")) return nullptr;
+  if (napi_get_value_bool(env, argv[1], &ref) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "refWatch: expected (handle from watch(), boolean)");
     return nullptr;
   }
-  Watch* w = static_cast<Watch*>(p);
-  if (!w->closed) {
-    if (ref) uv_ref(reinterpret_cast<uv_handle_t*>(&w->handle));
-    else uv_unref(reinterpret_cast<uv_handle_t*>(&w->handle));
-  }
+  if (w == nullptr) return nullptr;
+  if (ref) uv_ref(reinterpret_cast<uv_handle_t*>(&w->handle));
+  else uv_unref(reinterpret_cast<uv_handle_t*>(&w->handle));
   return nullptr;
+}
+
+// watchCount() -> Watch structures alive in the process (open, or closing): for leak tests.
+napi_value WatchCount(napi_env env, napi_callback_info) { return Num(env, (double)g_watches.load()); }
+
+// ---- clocks ---------------------------------------------------------------------------------------
+
+// clockGettime(clockId, out: Float64Array (>= 2 elements)) -> 0 | -errno; out[0] = tv_sec, out[1] =
+// tv_nsec, both exact. For the data path: it allocates nothing on the JavaScript heap (the result is a
+// Smi, the time goes into the caller's array).
+napi_value ClockGettime(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  size_t argc = 2;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t id;
+  napi_typedarray_type tt;
+  size_t n;
+  void* p;
+  // napi_get_typedarray_info fails (napi_invalid_arg) for anything but a typed array.
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &id) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &tt, &n, &p, nullptr, nullptr) != napi_ok ||
+      tt != napi_float64_array || n < 2) {
+    napi_throw_type_error(env, "EINVAL", "clockGettime: expected (clockId, Float64Array of >= 2 elements)");
+    return nullptr;
+  }
+  struct timespec ts;
+  int rc = clock_gettime((clockid_t)id, &ts);
+  napi_value r;
+  if (rc < 0) {
+    napi_create_int32(env, -errno, &r);
+    return r;
+  }
+  double* out = static_cast<double*>(p);
+  out[0] = (double)ts.tv_sec;
+  out[1] = (double)ts.tv_nsec;
+  napi_create_int32(env, 0, &r);
+  return r;
 }
 
 }  // namespace
 
 NAPI_MODULE_INIT() {
+  // Never unload the shim: Node dlclose()s an addon with the last environment (worker) that loaded it,
+  // while code here can still be called afterwards: a SharedArrayBuffer from mmap() that outlived the
+  // worker calls MappingDeleter when collected, and a watch closed at the worker's teardown gets its
+  // uv_close callback from the loop after the environment is gone.
+  static std::once_flag pinned;
+  std::call_once(pinned, [] {
+    Dl_info dl;
+    if (dladdr(reinterpret_cast<void*>(&MappingDeleter), &dl) != 0 && dl.dli_fname != nullptr)
+      dlopen(dl.dli_fname, RTLD_LAZY | RTLD_NOLOAD | RTLD_NODELETE);
+  });
   struct {
     const char* name;
     napi_callback fn;
@@ -554,7 +726,8 @@ NAPI_MODULE_INIT() {
       {"poll", Poll},           {"bpf", Bpf},               {"ifNameToIndex", IfNameToIndex},
       {"ifIndexToName", IfIndexToName}, {"setAffinity", SetAffinity}, {"getAffinity", GetAffinity},
       {"gettid", Gettid},       {"setns", Setns},           {"watch", WatchFd},
-      {"unwatch", Unwatch},     {"refWatch", RefWatch},
+      {"unwatch", Unwatch},     {"refWatch", RefWatch},     {"watchCount", WatchCount},
+      {"clockGettime", ClockGettime},
   };
   for (auto& f : fns) {
     napi_value v;

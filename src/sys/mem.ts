@@ -32,7 +32,31 @@ export function mmapAnon(length: number, kind: PageKind = "4KB"): { buf: SharedA
   return { buf: mmapShared(length), kind: "4KB" };
 }
 
-/** Releases a mapping made by {@link mmapShared}; views over it read zeros afterwards. */
-export function munmap(buf: SharedArrayBuffer): void {
-  check(sys.munmap(new Uint8Array(buf)), "munmap");
+/**
+ * Releases a whole mapping made by {@link mmapShared} / {@link mmapAnon}; views over it read zeros
+ * afterwards (the garbage collector frees the address range later). `buf` is the mapping's
+ * SharedArrayBuffer or a typed array over it starting at its first byte. Releasing it again is a no-op.
+ * Throws a SysError (EINVAL) naming what was passed for anything else, and then touches nothing:
+ * memory the shim did not map, or a view that starts inside a mapping.
+ */
+export function munmap(buf: SharedArrayBuffer | ArrayBufferView, what = "munmap"): void {
+  const view = ArrayBuffer.isView(buf) ? buf : new Uint8Array(buf);
+  if (view instanceof DataView) {
+    munmap(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), what);
+    return;
+  }
+  check(sys.munmap(view), () => `${what}(${describeView(buf)})`, (code) =>
+    code === "EINVAL"
+      ? view.byteOffset !== 0
+        ? "the view does not start at a mapping's first byte; pass the mapping's SharedArrayBuffer or a view at byteOffset 0"
+        : "not a mapping made by the shim's mmap (mmapShared/mmapAnon)"
+      : undefined,
+  );
+}
+
+function describeView(buf: SharedArrayBuffer | ArrayBufferView): string {
+  const b = ArrayBuffer.isView(buf) ? buf.buffer : buf;
+  const kind = b instanceof SharedArrayBuffer ? "SharedArrayBuffer" : "ArrayBuffer";
+  if (!ArrayBuffer.isView(buf)) return `${kind} byteLength=${b.byteLength}`;
+  return `${buf.constructor.name} byteOffset=${buf.byteOffset} byteLength=${buf.byteLength} over ${kind} byteLength=${b.byteLength}`;
 }

@@ -12,9 +12,27 @@ import { fileURLToPath } from "node:url";
 /** A typed array or Buffer: the shim reads its bytes in place. */
 export type Bytes = ArrayBufferView;
 
+/**
+ * A handle from {@link Shim.watch}. Keep it and call {@link Shim.unwatch}. An open watch holds its callback
+ * (like a node:net handle, it is a GC root), so a callback that reaches its handle keeps the watch open
+ * until unwatch. A handle nothing reaches any more (not even its callback) is closed by its finalizer when
+ * collected, and the callback is let go: a safety net against leaks, not a way to close.
+ */
+export interface WatchHandle {
+  /** The watched fd (the shim never closes it). */
+  readonly fd: number;
+}
+
 /** The functions of the shim. */
 export interface Shim {
+  /** A SharedArrayBuffer over the new mapping (recorded in the shim's registry), or -errno. */
   mmap(fd: number, length: number, prot: number, flags: number, offset: number): SharedArrayBuffer | number;
+  /**
+   * Releases a whole mapping made by {@link Shim.mmap}, given a typed array over it that starts at its first
+   * byte (any length): 0, also when it was already released (a no-op); -EINVAL, touching nothing, for
+   * memory the shim did not map or a view starting inside a mapping. Views read zeros afterwards.
+   * Use {@link munmap} in src/sys/mem.ts, which names what was passed when it refuses.
+   */
   munmap(view: Bytes): number;
   addressOf(view: Bytes): number;
   socket(domain: number, type: number, protocol: number): number;
@@ -37,9 +55,25 @@ export interface Shim {
   getAffinity(out: Int32Array): number;
   gettid(): number;
   setns(fd: number, nstype: number): number;
-  watch(fd: number, events: number, cb: (events: number) => void): object | number;
+  /**
+   * Calls `cb(events)` on the event loop while `fd` is ready (events: 1 readable, 2 writable, 3 both; `cb`
+   * gets the ready events, or -errno on a poll error). Returns a handle, or -errno when the fd cannot be
+   * watched (-EBADF for a bad fd, -EPERM for a regular file), leaving nothing behind. Throws a TypeError /
+   * RangeError for a non-function callback or events outside 1..3.
+   */
+  watch(fd: number, events: number, cb: (events: number) => void): WatchHandle | number;
+  /** Stops watching (the fd stays open). A no-op on a handle already unwatched; TypeError for a non-handle. */
   unwatch(handle: object): void;
+  /** Whether the watch keeps the process alive (default true). A no-op after unwatch. */
   refWatch(handle: object, ref: boolean): void;
+  /** Watches alive in the process (open, or closed and waiting for libuv's close callback): for leak tests. */
+  watchCount(): number;
+  /**
+   * clock_gettime(clockId): out[0] = tv_sec, out[1] = tv_nsec (both exact). Returns 0 or -errno (-EINVAL
+   * for an unknown clock). Allocates nothing on the JavaScript heap: use it on the data path (see clock.ts).
+   * Throws a TypeError unless `out` is a Float64Array of at least 2 elements.
+   */
+  clockGettime(clockId: number, out: Float64Array): number;
 }
 
 function findShim(): string {

@@ -1,0 +1,38 @@
+/** Test helpers for the sys tests (not part of the library): a forced GC, and counting the GCs code causes. */
+import { PerformanceObserver, type PerformanceEntry } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+setFlagsFromString("--expose-gc");
+/** A full garbage collection (the `gc` that --expose-gc gives, without the flag on the command line). */
+export const gc = runInNewContext("gc") as () => void;
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves when `cond()` holds, collecting garbage and turning the event loop; rejects after `ms`. */
+export async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    gc();
+    await sleep(5);
+  }
+}
+
+/**
+ * How many garbage collections (of any kind) happened while `fn` ran synchronously: 'gc' performance
+ * entries that start inside the call. The heap is collected first, so the count is what `fn` allocated.
+ */
+export async function gcsDuring(fn: () => void): Promise<number> {
+  gc();
+  await sleep(20); // let the entry of that collection be delivered before observing
+  const seen: PerformanceEntry[] = [];
+  const obs = new PerformanceObserver((list) => seen.push(...list.getEntries()));
+  obs.observe({ entryTypes: ["gc"] });
+  const t0 = performance.now();
+  fn();
+  const t1 = performance.now();
+  await sleep(50); // entries are delivered asynchronously
+  obs.disconnect();
+  return seen.filter((e) => e.startTime >= t0 && e.startTime <= t1).length;
+}

@@ -166,6 +166,14 @@ export class AfXdpPort extends Lport {
     };
   }
 
+  /**
+   * Gives the socket's rings to another object (a worker's `fromShared`): one owner per ring. The creator
+   * takes them back in close().
+   */
+  override release(): void {
+    this.xsk.release();
+  }
+
   /** Removes the socket from the XSKMAP, closes it (returning its frames), and drops the program reference. */
   close(): void {
     this.slot?.remove();

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { sys } from "./native.js";
 import { SysError } from "./errno.js";
 import { Clock, MonoClock, CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_TAI, CLOCK_BOOTTIME } from "./clock.js";
-import { gcsDuring } from "./gc-probe.js";
+import { gcsDuring } from "../testing/gc-probe.js";
 
 const EINVAL = 22;
 const N = 1_000_000;

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { sys, type WatchHandle } from "./native.js";
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_NONBLOCK, SOCK_SEQPACKET, MSG_DONTWAIT } from "./consts.js";
-import { gc, sleep, until } from "./gc-probe.js";
+import { gc, sleep, until } from "../testing/gc-probe.js";
 
 const EBADF = 9;
 const EPERM = 1;

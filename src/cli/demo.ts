@@ -2,15 +2,18 @@
  * `xdplane demo` (what `npm start` runs): two namespaces joined by a veth pair; the forwarder in `lb` mode
  * on one end, a traffic source (our own AF_XDP sender in tx-only-rx mode) on the other; live per-port
  * rates for about 10 seconds; then everything is removed. Needs root, and no NIC.
+ *
+ * The namespaces are named ones (`ip netns add`, so that `ip netns exec` can start the apps in them: the
+ * netlink layer has no way to create one); the veth pair is created, set up and read over rtnetlink
+ * (src/netlink/). Nothing here comes from src/testing/, which is for tests only.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { ip, nsExec, uniqueName } from "../testing/netns.js";
-import { fwdConfig } from "../testing/fwd-config.js";
+import { NetlinkSocket, addLink, getLink, setLinkUp, openNetns, withNetns } from "../netlink/index.js";
 
 interface PortLine { name: string; rxPps: number; txPps: number; ipackets: number; opackets: number; drops: number }
 
@@ -31,12 +34,13 @@ export async function main(argv: string[]): Promise<number> {
   const nsG = uniqueName("xdemo-gen");
   const devF = uniqueName("xdemof");
   const devG = uniqueName("xdemog");
+  const made: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), "xdplane-demo-"));
   const children: ChildProcess[] = [];
   const cli = fileURLToPath(new URL("./main.js", import.meta.url));
   const cleanup = () => {
     for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-    for (const ns of [nsF, nsG]) try { ip("netns", "del", ns); } catch { /* gone */ }
+    for (const ns of made) try { ipNetns("del", ns); } catch { /* gone */ }
     rmSync(dir, { recursive: true, force: true });
   };
   let interrupted = false;
@@ -44,16 +48,15 @@ export async function main(argv: string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    ip("netns", "add", nsF);
-    ip("netns", "add", nsG);
-    ip("link", "add", devF, "netns", nsF, "type", "veth", "peer", "name", devG, "netns", nsG);
-    for (const [ns, dev] of [[nsF, devF], [nsG, devG]] as const) {
-      nsExec(ns, "sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`);
-      nsExec(ns, "ip", "link", "set", dev, "up");
+    for (const ns of [nsF, nsG]) {
+      ipNetns("add", ns);
+      made.push(ns);
     }
-    const macF = (JSON.parse(nsExec(nsF, "ip", "-j", "link", "show", devF)) as { address: string }[])[0]!.address;
-    writeFileSync(join(dir, "fwd.jsonc"), fwdConfig({ ports: [{ netdev: devF }], cpus: [1] }));
-    writeFileSync(join(dir, "gen.jsonc"), fwdConfig({ ports: [{ netdev: devG }], cpus: [0] }));
+    createVeth(devF, nsF, devG, nsG);
+    for (const [ns, dev] of [[nsF, devF], [nsG, devG]] as const) linkUpWithoutIpv6(ns, dev);
+    const macF = linkMac(nsF, devF);
+    writeFileSync(join(dir, "fwd.jsonc"), demoConfig(devF, 1));
+    writeFileSync(join(dir, "gen.jsonc"), demoConfig(devG, 0));
     process.stdout.write(`xdplane demo: namespaces ${nsF} and ${nsG}, veth ${devF} <-> ${devG}\n`);
     process.stdout.write(`  forwarder: xdplane fwd lb on ${devF} (CPU 1); source: xdplane fwd tx-only-rx on ${devG} (CPU 0)\n\n`);
     const last = new Map<string, PortLine>();
@@ -113,4 +116,80 @@ export async function main(argv: string[]): Promise<number> {
 
 function fmt(n: number): string {
   return Math.round(n).toLocaleString("en-US").padStart(12);
+}
+
+let counter = 0;
+
+/** A name unique to this process and call, at most 15 characters (the netdev name limit). */
+function uniqueName(prefix: string): string {
+  const id = `${(process.pid % 100000).toString(36)}${(counter++).toString(36)}`;
+  return `${prefix.slice(0, 15 - id.length - 1)}-${id}`;
+}
+
+/** `ip netns add|del <name>`: a named namespace under /run/netns, as `ip netns exec` needs. */
+function ipNetns(op: "add" | "del", ns: string): void {
+  try {
+    execFileSync("ip", ["netns", op, ns], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new Error(`ip netns ${op} ${ns}: ${err.stderr?.trim() || err.message}`);
+  }
+}
+
+/** A veth pair with end `a` created in namespace `nsA` and its peer `b` in `nsB` (one RTM_NEWLINK). */
+function createVeth(a: string, nsA: string, b: string, nsB: string): void {
+  const fdA = openNetns(nsA);
+  try {
+    const fdB = openNetns(nsB);
+    try {
+      const nl = NetlinkSocket.open();
+      try {
+        addLink(nl, { name: a, kind: "veth", netnsFd: fdA, peer: { name: b, netnsFd: fdB } });
+      } finally {
+        nl.close();
+      }
+    } finally {
+      closeSync(fdB);
+    }
+  } finally {
+    closeSync(fdA);
+  }
+}
+
+/**
+ * Sets `dev` (in namespace `ns`) up, with IPv6 off first: router solicitations and MLD reports would add
+ * frames the demo does not send. /proc/sys/net is the namespace of the thread that opens it.
+ */
+function linkUpWithoutIpv6(ns: string, dev: string): void {
+  withNetns(ns, () => writeFileSync(`/proc/sys/net/ipv6/conf/${dev}/disable_ipv6`, "1"));
+  const nl = NetlinkSocket.open({ netns: ns });
+  try {
+    setLinkUp(nl, dev);
+  } finally {
+    nl.close();
+  }
+}
+
+function linkMac(ns: string, dev: string): string {
+  const nl = NetlinkSocket.open({ netns: ns });
+  try {
+    const mac = getLink(nl, dev).mac;
+    if (mac === undefined) throw new Error(`${dev} in namespace ${ns} has no MAC address`);
+    return mac;
+  } finally {
+    nl.close();
+  }
+}
+
+/** The demo's app config: one af_xdp lport on `netdev` queue 0, one forwarding thread on `cpu`. */
+function demoConfig(netdev: string, cpu: number): string {
+  const lport = `${netdev}:0`;
+  return JSON.stringify({
+    application: { name: "xdplane-demo" },
+    defaults: { bufcnt: 16, bufsz: 2, rxdesc: 2, txdesc: 2, cache: 256 },
+    umems: { umem0: { bufcnt: 16, bufsz: 2, rxdesc: 2, txdesc: 2 } },
+    lports: { [lport]: { pmd: "net_af_xdp", qid: 0, umem: "umem0" } },
+    "lcore-groups": { initial: [0], group0: [cpu] },
+    threads: { main: { group: "initial" }, "fwd:0": { group: "group0", lports: [lport] } },
+  }, null, 2) + "\n";
 }

@@ -1,6 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, existsSync, writeFileSync, closeSync, statSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync, closeSync, statSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +9,7 @@ import { BpfMap, MapType, XSKMAP_EXPECT, queryXdp, isBpffs, unmountBpffs } from 
 import { createVethPair, ip, canUseNetns, uniqueName, pathsUnderTmp, keepPathsBefore, keepPathsAfter, type VethPair } from "../testing/netns.js";
 import { parseDpConfig } from "./dp-config.js";
 import { DevicePlugin, containerResponse, type DevicePluginOptions } from "./deviceplugin.js";
-import { KubeletStandIn, type PluginClient } from "./kubelet-standin.js";
+import { KubeletStandIn, type PluginClient } from "../testing/kubelet-standin.js";
 import { UdsClient } from "./uds-client.js";
 import { main } from "./dp-cli.js";
 import { HEALTHY, UNHEALTHY, type Device } from "./proto.js";
@@ -331,6 +331,46 @@ test("containerResponse: current layout with pinned maps, UDS disabled", () => {
     devices: [], annotations: {}, cdi_devices: [],
   });
   assert.deepEqual(containerResponse({ ...rec, sockets: [], bpffs: {} }, "/x").mounts, []);
+});
+
+test("--kubelet-dir as kubelet's root: a kubelet that creates device-plugins/ and starts after the plugin is found", { skip: !root && "needs root" }, async () => {
+  const kroot = join(tmp, "kubelet-late");
+  mkdirSync(kroot);
+  const late = new DevicePlugin({
+    config: parseDpConfig(JSON.stringify({ pools: [{ name: "late", mode: "primary", devices: [{ name: v3.a }], allowVirtualDevices: true }] })),
+    kubeletDir: kroot,
+    podResourcesSocket: join(kroot, "pod-resources", "kubelet.sock"),
+    nodeName: "node-late",
+    udsRoot: join(tmp, "uds-late"),
+    mapRoot: join(tmp, "maps-late"),
+    bpfPinRoot: join(tmp, "pins"),
+    watchIntervalMs: 50,
+    reapIntervalMs: 60000,
+    log: createLogger({ sink: () => undefined }),
+  });
+  let k: KubeletStandIn | null = null;
+  let c: PluginClient | null = null;
+  try {
+    await late.start();
+    assert.equal(late.dpDir, kroot, "an empty root: nothing to resolve yet");
+    mkdirSync(join(kroot, "device-plugins"));
+    const sock = join(kroot, "device-plugins", "afxdp-late.sock");
+    const end = Date.now() + 5000;
+    while (!existsSync(sock) && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(existsSync(sock), "serving in the new device-plugins folder before kubelet runs");
+    assert.equal(late.dpDir, join(kroot, "device-plugins"));
+    assert.equal(existsSync(join(kroot, "afxdp-late.sock")), false, "its socket left kubelet's root");
+    k = await KubeletStandIn.start(kroot);
+    const reg = await k.nextRegistration(1, 5000);
+    assert.deepEqual([reg.resource_name, reg.endpoint], ["afxdp/late", "afxdp-late.sock"]);
+    c = k.pluginClient(reg.endpoint);
+    const ds = await c.listAndWatch().until((d) => d.length === 1);
+    assert.deepEqual(ds.map((d) => [d.ID, d.health]), [[v3.a, HEALTHY]]);
+  } finally {
+    c?.close();
+    await late.stop();
+    await k?.stop();
+  }
 });
 
 test("xdplane dp: argument errors, a bad config and a run stopped by a signal", { skip: !root && "needs root" }, async () => {

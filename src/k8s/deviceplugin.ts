@@ -5,7 +5,9 @@
  * ../shared/reference/afxdp-k8s-protocol.md (paths, env, the UDS handshake).
  *
  * - Registers each pool with kubelet, and again whenever kubelet restarts (kubelet.sock recreated, or our
- *   socket deleted: kubelet clears the folder when it starts).
+ *   socket deleted: kubelet clears the folder when it starts). `kubeletDir` given as kubelet's root is
+ *   resolved to its device-plugins folder on every check, so a kubelet that creates that folder after the
+ *   plugin started is found.
  * - ListAndWatch: every device, Healthy while its netdev is in the host namespace (or allocated to a pod,
  *   whose namespace then holds it), Unhealthy while it is gone.
  * - Allocate: attaches the redirect program on each device (pinned: it survives a plugin restart), starts
@@ -48,7 +50,8 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { ensureBpffs, unmountBpffs, isBpffs, BpfMap } from "../bpf/index.js";
+import { unmountBpffs, isBpffs, BpfMap } from "../bpf/index.js";
+import { prepareBpffsDir } from "./bpffs-dir.js";
 import type { DpConfig, PoolConfig } from "./dp-config.js";
 import { listNetdevs, selectPools, type LinkInfoSource, type Netdev, type PoolDevices } from "./discovery.js";
 import {
@@ -85,7 +88,8 @@ export interface DevicePluginOptions {
   config: DpConfig;
   /**
    * kubelet's device-plugins folder (kubelet.sock and our afxdp-<pool>.sock), default
-   * /var/lib/kubelet/device-plugins. kubelet's root folder is accepted too (its device-plugins is used).
+   * /var/lib/kubelet/device-plugins. kubelet's root folder is accepted too: its device-plugins is used,
+   * also when it appears only later (resolved again on every check).
    */
   kubeletDir?: string;
   /** kubelet's PodResources socket, default /var/lib/kubelet/pod-resources/kubelet.sock. */
@@ -133,7 +137,10 @@ interface Session {
   maps: Map<string, BpfMap>;
 }
 
-/** Resolves `--kubelet-dir`: the device-plugins folder itself, or kubelet's root holding one. */
+/**
+ * Resolves `--kubelet-dir`: the device-plugins folder itself, or kubelet's root holding one. The answer
+ * can change while the plugin runs (kubelet creates device-plugins/ when it first starts): call it again.
+ */
 export function resolveDevicePluginDir(dir: string): string {
   if (!existsSync(join(dir, "kubelet.sock")) && existsSync(join(dir, "device-plugins"))) return join(dir, "device-plugins");
   return dir;
@@ -170,7 +177,8 @@ class PoolServer {
   readonly pool: PoolConfig;
   readonly resource: string;
   readonly endpoint: string;
-  readonly socket: string;
+  /** Our socket: `<dpDir>/afxdp-<pool>.sock`; moves when kubelet's folder does (moveTo). */
+  socket: string;
   readonly devices: Map<string, Netdev>;
   health = new Map<string, boolean>();
   private server: grpc.Server | null = null;
@@ -184,7 +192,7 @@ class PoolServer {
     private readonly dp: DevicePlugin,
     pool: PoolConfig,
     devices: Netdev[],
-    private readonly dpDir: string,
+    private dpDir: string,
     private readonly log: Logger,
   ) {
     this.pool = pool;
@@ -274,6 +282,22 @@ class PoolServer {
     }
   }
 
+  /**
+   * Serves in kubelet's new device-plugins folder `dir` (resolved again: kubelet's root now holds one),
+   * removes our socket from the old one, and registers again on the next check.
+   */
+  async moveTo(dir: string): Promise<void> {
+    const old = this.socket;
+    const oldIno = this.socketIno;
+    this.dpDir = dir;
+    this.socket = join(dir, this.endpoint);
+    this.kubeletIno = -1;
+    try {
+      if (statSync(old).ino === oldIno) rmSync(old, { force: true });
+    } catch { /* gone */ }
+    await this.serve();
+  }
+
   /** Called on each check: serve again if kubelet removed our socket, register again if kubelet restarted. */
   async check(): Promise<void> {
     let ours = -1;
@@ -347,7 +371,9 @@ function grpcError(code: grpc.status, message: string): Error & { grpcCode: grpc
 /** The device plugin: every pool of the config on this node. */
 export class DevicePlugin {
   readonly pools: PoolServer[] = [];
-  readonly dpDir: string;
+  /** `kubeletDir` as given (kubelet's root or its device-plugins folder). */
+  readonly kubeletDir: string;
+  private currentDpDir: string;
   readonly udsRoot: string;
   readonly mapRoot: string;
   private readonly opts: DevicePluginOptions;
@@ -365,7 +391,8 @@ export class DevicePlugin {
   constructor(opts: DevicePluginOptions) {
     this.opts = opts;
     this.log = opts.log ?? silentLogger;
-    this.dpDir = resolveDevicePluginDir(opts.kubeletDir ?? DEFAULT_DEVICE_PLUGIN_DIR);
+    this.kubeletDir = opts.kubeletDir ?? DEFAULT_DEVICE_PLUGIN_DIR;
+    this.currentDpDir = resolveDevicePluginDir(this.kubeletDir);
     this.udsRoot = opts.udsRoot ?? DEFAULT_UDS_ROOT;
     this.mapRoot = opts.mapRoot ?? DEFAULT_MAP_ROOT;
     if (opts.pods) {
@@ -375,6 +402,11 @@ export class DevicePlugin {
       this.ownPods = new PodResourcesClient(opts.podResourcesSocket ?? DEFAULT_POD_RESOURCES);
       this.pods = this.ownPods;
     }
+  }
+
+  /** kubelet's device-plugins folder as last resolved (start, then every check). */
+  get dpDir(): string {
+    return this.currentDpDir;
   }
 
   get nodeName(): string {
@@ -400,6 +432,7 @@ export class DevicePlugin {
     for (const n of sel.notes) this.log.info(n);
     this.addHeldDevices(sel.pools, new Set(netdevs.map((d) => d.name)));
     const unprivBpf = readUnprivilegedBpf();
+    this.currentDpDir = resolveDevicePluginDir(this.kubeletDir);
     for (const pd of sel.pools) {
       if (pd.pool.requiresUnprivilegedBpf && unprivBpf !== 0) {
         this.log.warn(`pool ${pd.pool.name} requires unprivileged BPF, which this node does not allow; pool skipped`);
@@ -418,6 +451,15 @@ export class DevicePlugin {
     this.timers.push(setInterval(() => void this.check(), iv));
     this.timers.push(setInterval(() => void this.reap(), this.opts.reapIntervalMs ?? 10000));
     for (const t of this.timers) t.unref();
+    this.watchDpDir();
+    this.updateHealth();
+    void this.reap();
+  }
+
+  /** Watches kubelet's folder (a change triggers a check at once; the interval catches the rest). */
+  private watchDpDir(): void {
+    this.watcher?.close();
+    this.watcher = null;
     try {
       this.watcher = watch(this.dpDir, () => void this.check());
       this.watcher.on("error", () => undefined);
@@ -425,8 +467,6 @@ export class DevicePlugin {
     } catch {
       this.log.debug(`cannot watch ${this.dpDir}; polling only`);
     }
-    this.updateHealth();
-    void this.reap();
   }
 
   /**
@@ -502,6 +542,13 @@ export class DevicePlugin {
     if (this.checking || this.stopped) return;
     this.checking = true;
     try {
+      const dir = resolveDevicePluginDir(this.kubeletDir);
+      if (dir !== this.currentDpDir) {
+        this.log.info(`kubelet's device-plugins folder is now ${dir} (was ${this.currentDpDir}); serving there`);
+        this.currentDpDir = dir;
+        this.watchDpDir();
+        for (const p of this.pools) await p.moveTo(dir);
+      }
       for (const p of this.pools) await p.check();
       this.updateHealth();
     } catch (e) {
@@ -640,8 +687,7 @@ export class DevicePlugin {
   }
 
   private pinMap(fsDir: string, map: BpfMap, uid: number): void {
-    mkdirSync(fsDir, { recursive: true, mode: 0o755 });
-    ensureBpffs(fsDir);
+    prepareBpffsDir(fsDir, { mode: 0o755 });
     const path = join(fsDir, P.XSKS_MAP_NAME);
     rmSync(path, { force: true });
     map.pin(path);

@@ -3,7 +3,8 @@
  *
  *   xdplane dp --config <file> [--kubelet-dir <dir>] [--pod-resources-socket <path>] [--node-name <name>]
  *
- * Exit codes as upstream's: 0 normal, 1 config error, 2 log error, 4 no pool could be served.
+ * Exit codes as upstream's: 0 normal, 1 config error, 2 log error, 4 cannot start (no pool could be served,
+ * or no bpffs for the pins and none could be mounted: the log says what to mount).
  *
  * @example
  * process.exitCode = await main(["--config", "/etc/afxdp/config.json"]);
@@ -23,12 +24,15 @@ Runs the AF_XDP device plugin for Kubernetes (resources afxdp/<pool>).
 
 Options:
   --config <file>                 the device plugin's config.json (upstream format)
-  --kubelet-dir <dir>             kubelet's device-plugins folder (default ${DEFAULT_DEVICE_PLUGIN_DIR})
+  --kubelet-dir <dir>             kubelet's device-plugins folder, or kubelet's root holding one (looked up
+                                  again while running) (default ${DEFAULT_DEVICE_PLUGIN_DIR})
   --pod-resources-socket <path>   kubelet's PodResources socket (default ${DEFAULT_POD_RESOURCES})
   --node-name <name>              this node's name for the config's "nodes" (default $NODE_NAME or the hostname)
   --uds-dir <dir>                 host folder of the handshake sockets (default ${DEFAULT_UDS_ROOT})
   --map-dir <dir>                 host folder of the pinned-map bpffs (default ${DEFAULT_MAP_ROOT})
-  --bpf-pin-dir <dir>             bpffs folder for the plugin's pinned programs (default ${DEFAULT_PIN_ROOT})
+  --bpf-pin-dir <dir>             bpffs folder for the plugin's pinned programs (default ${DEFAULT_PIN_ROOT});
+                                  where no bpffs is, one is mounted (needs CAP_SYS_ADMIN), else it stops
+                                  at once saying what to mount (mount -t bpf bpf /sys/fs/bpf)
   -h, --help                      this text
 `;
 
@@ -113,30 +117,41 @@ export async function main(argv: readonly string[], opts: { signal?: AbortSignal
     ...(args.mapDir !== undefined ? { mapRoot: args.mapDir } : {}),
     ...(args.bpfPinDir !== undefined ? { bpfPinRoot: args.bpfPinDir } : {}),
   });
+  // Stop requests are taken from here on: one arriving while the plugin starts stops it once started.
+  let stopRequested = opts.signal?.aborted ?? false;
+  let wake: (() => void) | null = null;
+  const onStop = () => {
+    stopRequested = true;
+    wake?.();
+  };
+  process.on("SIGTERM", onStop);
+  process.on("SIGINT", onStop);
+  opts.signal?.addEventListener("abort", onStop, { once: true });
   try {
-    await dp.start();
-  } catch (e) {
-    log.error(`cannot start: ${(e as Error).message}`);
+    try {
+      await dp.start();
+    } catch (e) {
+      log.error(`cannot start: ${(e as Error).message}`);
+      await dp.stop();
+      return 4;
+    }
+    log.info(`device plugin running on node ${dp.nodeName} (${dp.pools.map((p) => p.resource).join(", ")})`);
+    if (!stopRequested) {
+      await new Promise<void>((resolve) => {
+        // The plugin's own timers and sockets are unref'd: this interval keeps the process alive.
+        const keep = setInterval(() => undefined, 1 << 30);
+        wake = () => {
+          clearInterval(keep);
+          resolve();
+        };
+      });
+    }
+    log.info("stopping");
     await dp.stop();
-    return 4;
+    return 0;
+  } finally {
+    process.off("SIGTERM", onStop);
+    process.off("SIGINT", onStop);
+    opts.signal?.removeEventListener("abort", onStop);
   }
-  log.info(`device plugin running on node ${dp.nodeName} (${dp.pools.map((p) => p.resource).join(", ")})`);
-  await new Promise<void>((resolve) => {
-    // The plugin's own timers and sockets are unref'd: this interval keeps the process alive.
-    const keep = setInterval(() => undefined, 1 << 30);
-    const done = () => {
-      clearInterval(keep);
-      process.off("SIGTERM", done);
-      process.off("SIGINT", done);
-      opts.signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    process.on("SIGTERM", done);
-    process.on("SIGINT", done);
-    if (opts.signal?.aborted) done();
-    else opts.signal?.addEventListener("abort", done, { once: true });
-  });
-  log.info("stopping");
-  await dp.stop();
-  return 0;
 }

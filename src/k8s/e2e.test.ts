@@ -20,10 +20,10 @@ import { PacketSocket, udpFrame } from "../testing/packet-socket.js";
 import { BpfMap, queryXdp, unmountBpffs } from "../bpf/index.js";
 import { parseDpConfig } from "./dp-config.js";
 import { DevicePlugin, type DevicePluginOptions } from "./deviceplugin.js";
-import { KubeletStandIn } from "./kubelet-standin.js";
+import { KubeletStandIn } from "../testing/kubelet-standin.js";
 import { HEALTHY } from "./proto.js";
 import { createLogger } from "./log.js";
-import { runCniProcess, haveHostLocal, hostLocal, CLI } from "./cni/test-helpers.js";
+import { runCniProcess, haveHostLocal, hostLocal, CLI } from "../testing/cni.js";
 
 const UID = 1500;
 const POD = "pod-e2e";
@@ -170,7 +170,7 @@ test("kubelet → device plugin → CNI → an unprivileged pod forwarding with 
 
     // The runtime's side: the CNI moves the netdev into the pod.
     const add = cni("ADD");
-    assert.equal(add.status, 0, add.stdout);
+    assert.equal(add.status, 0, add.stdout + add.stderr);
     assert.match(nsExec(pod.ns, "ip", "link", "show", v.a), new RegExp(`prog/xdp id ${progId}`), "the plugin's program came along");
 
     // The pod: own network, mount and UTS namespaces; kubelet's mounts; uid 1500 with NET_RAW and IPC_LOCK.

@@ -12,13 +12,14 @@
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { BpfMap, XdpLink, XSKMAP_EXPECT, loadXskRedirect, ensureBpffs, unmountBpffs, detachAny } from "../bpf/index.js";
+import { BpfMap, XdpLink, XSKMAP_EXPECT, loadXskRedirect, unmountBpffs, detachAny } from "../bpf/index.js";
+import { prepareBpffsDir } from "./bpffs-dir.js";
 import { sys } from "../sys/native.js";
 import { SysError } from "../sys/errno.js";
 import { XSKS_MAP_NAME } from "./uds-protocol.js";
 import { silentLogger, type Logger } from "./log.js";
 
-/** Default pin folder of the plugin (a bpffs is mounted there when none is). */
+/** Default pin folder of the plugin (a bpffs is mounted on /sys/fs/bpf when none is: bpffs-dir.ts). */
 export const DEFAULT_PIN_ROOT = "/sys/fs/bpf/xdplane";
 
 interface Attached {
@@ -31,13 +32,18 @@ export class RedirectManager {
   readonly pinRoot: string;
   private readonly log: Logger;
   private readonly cache = new Map<string, Attached>();
-  private readonly mounted: boolean;
+  /** Where this manager mounted a bpffs (its pin root, or the sysfs mount point above it), or null. */
+  readonly mountedAt: string | null;
 
-  /** Makes sure `pinRoot` is a bpffs (mounting one if needed). */
+  /**
+   * Makes sure `pinRoot` is a folder on a bpffs, mounting one if needed (bpffs-dir.ts); throws at once,
+   * saying what to mount, when that is not possible.
+   */
   constructor(pinRoot: string = DEFAULT_PIN_ROOT, log: Logger = silentLogger) {
     this.pinRoot = pinRoot;
     this.log = log;
-    this.mounted = ensureBpffs(pinRoot);
+    this.mountedAt = prepareBpffsDir(pinRoot);
+    if (this.mountedAt !== null) log.info(`mounted a bpffs at ${this.mountedAt} (none was there) for the pins in ${pinRoot}`);
   }
 
   private dir(netdev: string): string {
@@ -88,7 +94,7 @@ export class RedirectManager {
     this.forget(netdev, true);
   }
 
-  /** Closes every fd; pinned programs stay attached. Unmounts the bpffs only if this manager mounted it and it is empty. */
+  /** Closes every fd; pinned programs stay attached and the bpffs stays mounted. */
   close(): void {
     for (const a of this.cache.values()) {
       a.link.close();
@@ -97,10 +103,10 @@ export class RedirectManager {
     this.cache.clear();
   }
 
-  /** Unmounts the pin bpffs if this manager mounted it (tests). Pins in it go. */
+  /** Unmounts the bpffs this manager mounted, if it did (tests). Pins in it go. */
   unmount(): void {
     this.close();
-    if (this.mounted) unmountBpffs(this.pinRoot);
+    if (this.mountedAt !== null) unmountBpffs(this.mountedAt);
   }
 
   private alive(netdev: string, link: XdpLink): boolean {

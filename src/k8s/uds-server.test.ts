@@ -10,7 +10,7 @@ import { connectSeqpacket, SeqpacketServer } from "../uds/seqpacket.js";
 import { UdsServer, type UdsServerOptions } from "./uds-server.js";
 import { UdsClient, HandshakeError } from "./uds-client.js";
 import { PodResourcesClient, type PodLister } from "./pod-resources.js";
-import { KubeletStandIn } from "./kubelet-standin.js";
+import { KubeletStandIn } from "../testing/kubelet-standin.js";
 import * as P from "./uds-protocol.js";
 import * as grpc from "@grpc/grpc-js";
 

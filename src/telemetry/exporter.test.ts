@@ -6,11 +6,11 @@ import { join } from "node:path";
 import { startExporter, parseExporterArgs, type RunningExporter } from "./exporter-cli.js";
 import { parseListen } from "./exporter-http.js";
 import { AppSocket } from "./app-socket.js";
-import { SyntheticApp, registerSyntheticCommands } from "./synthetic.js";
+import { SyntheticApp, registerSyntheticCommands } from "../testing/synthetic-app.js";
 import { nullLogger } from "./log.js";
 import { metricPart } from "./exporter.js";
 import { SeqpacketServer } from "../uds/seqpacket.js";
-import { spawnSynthetic, until, http, sample, type SyntheticProcess } from "./test-fixtures.js";
+import { spawnSynthetic, until, http, sample, type SyntheticProcess } from "../testing/telemetry-fixtures.js";
 
 let root = "";
 before(() => {
@@ -108,8 +108,11 @@ describe("exporter", () => {
       const b = await spawnSynthetic(dir, ["--name", "fresh"]);
       apps.push(b);
       await until(async () => (await appsNamed(url, "fresh")).length === 1, 5000, "fresh to be up");
+      // The new app's counter is scraped live: present, and growing from one scrape to a later one.
+      const rxOf = async () => sample((await http(`${url}/metrics`)).text, "xdplane_port_rx_packets_total", { app: "fresh", pid: String(b.pid), port: "synth0:0" });
+      const first = await until(rxOf, 5000, "fresh's rx counter to be exported and non-zero");
+      await until(async () => ((await rxOf()) ?? 0) > first, 5000, `fresh's rx counter to grow past ${first}`);
       const m = (await http(`${url}/metrics`)).text;
-      assert.ok(sample(m, "xdplane_port_rx_packets_total", { app: "fresh", pid: String(b.pid), port: "synth0:0" })! >= 0);
       assert.equal(sample(m, "xdplane_app_up", { app: "crashy", pid: String(a.pid) }), undefined);
       assert.equal(sample(m, "xdplane_exporter_apps", { state: "up" }), 1);
     } finally {

@@ -19,4 +19,3 @@ export { createExporterServer, parseListen } from "./exporter-http.js";
 export { main as exporterMain, startExporter, parseExporterArgs, EXPORTER_USAGE } from "./exporter-cli.js";
 export { main as statsMain, parseStatsArgs, STATS_USAGE } from "./stats-cli.js";
 export { Logger, createLogger, parseLogLevel, nullLogger, LOG_LEVELS, type LogLevelName, type LoggerOptions } from "./log.js";
-export { SyntheticApp, registerSyntheticCommands } from "./synthetic.js";

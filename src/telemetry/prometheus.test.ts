@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startExporter } from "./exporter-cli.js";
 import { nullLogger } from "./log.js";
-import { spawnSynthetic, until, http, freePort, type SyntheticProcess } from "./test-fixtures.js";
+import { spawnSynthetic, until, http, freePort, type SyntheticProcess } from "../testing/telemetry-fixtures.js";
 
 const PROMETHEUS = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find((p) => existsSync(p));
 const PPS = 5000;

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main, parseStatsArgs, portRates } from "./stats-cli.js";
 import { AppSocket } from "./app-socket.js";
-import { SyntheticApp } from "./synthetic.js";
+import { SyntheticApp } from "../testing/synthetic-app.js";
 
 let dir = "";
 let sock: AppSocket;

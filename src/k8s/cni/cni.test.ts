@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canUseNetns, createNetns, createVethPair, ip, nsExec, type VethPair } from "../../testing/netns.js";
 import { loadXskRedirect, XdpLink, queryXdp } from "../../bpf/index.js";
-import { runCniProcess, hostLocal, haveHostLocal, reservedIps, type CniCall } from "./test-helpers.js";
+import { runCniProcess, hostLocal, haveHostLocal, reservedIps, type CniCall } from "../../testing/cni.js";
 
 const skip = !canUseNetns() ? "needs root (namespaces, veth)" : !haveHostLocal() ? "needs /usr/lib/cni/host-local (apt-get install containernetworking-plugins)" : false;
 

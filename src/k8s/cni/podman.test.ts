@@ -13,7 +13,7 @@ import { chmodSync, existsSync, readFileSync, mkdirSync, mkdtempSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canUseNetns, createVethPair, ip, uniqueName } from "../../testing/netns.js";
-import { CLI, haveHostLocal, reservedIps } from "./test-helpers.js";
+import { CLI, haveHostLocal, reservedIps } from "../../testing/cni.js";
 
 function which(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;

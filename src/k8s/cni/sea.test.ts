@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { canUseNetns, createNetns, createVethPair, ip } from "../../testing/netns.js";
-import { runCniProcess, hostLocal, haveHostLocal, reservedIps } from "./test-helpers.js";
+import { runCniProcess, hostLocal, haveHostLocal, reservedIps } from "../../testing/cni.js";
 
 const root = resolve(new URL(".", import.meta.url).pathname, "../../../..");
 const script = join(root, "deploy", "build-cni.mjs");

@@ -25,7 +25,7 @@ import {
   type PreferredAllocationRequest,
   type PreferredAllocationResponse,
   type RegisterRequest,
-} from "./proto.js";
+} from "../k8s/proto.js";
 
 function bind(server: grpc.Server, path: string): Promise<void> {
   return new Promise((resolve, reject) => {

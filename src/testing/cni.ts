@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
-export const CLI = new URL("../../cli/main.js", import.meta.url).pathname;
+export const CLI = new URL("../cli/main.js", import.meta.url).pathname;
 export const CNI_BIN_DIR = "/usr/lib/cni";
 
 export interface CniRun {

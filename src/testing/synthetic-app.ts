@@ -1,15 +1,15 @@
 /**
  * A synthetic app: an {@link AppModel} whose port counters grow at a set rate while the port is admin up
  * and its thread runs. For tests and demos of the command socket, the exporter and `xdplane stats`
- * without traffic.
+ * without traffic. A test double: tests only (spawned by telemetry-fixtures.ts).
  *
- * Run as a process: `node dist/src/telemetry/synthetic.js --socket-dir <dir> [--name synth]
+ * Run as a process: `node dist/src/testing/synthetic-app.js --socket-dir <dir> [--name synth]
  * [--ports a:0,b:0] [--pps 1000] [--size 64]`; it prints `ready <socket path>` once listening and exits
  * cleanly on SIGINT/SIGTERM. Extra commands: `/synth/admin,<port>,up|down` and `/synth/link,<port>,up|down`.
  */
 import { pathToFileURL } from "node:url";
-import { AppSocket } from "./app-socket.js";
-import type { AppModel, PortStats, ThreadInfo } from "./model.js";
+import { AppSocket } from "../telemetry/app-socket.js";
+import type { AppModel, PortStats, ThreadInfo } from "../telemetry/model.js";
 
 export interface SyntheticOptions {
   name?: string;

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** A synthetic app process (synthetic.ts). */
+/** A synthetic app process (synthetic-app.ts). */
 export interface SyntheticProcess {
   child: ChildProcess;
   pid: number;
@@ -18,9 +18,9 @@ export interface SyntheticProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts `node synthetic.js` and waits for its `ready <path>` line. */
+/** Starts `node synthetic-app.js` and waits for its `ready <path>` line. */
 export async function spawnSynthetic(socketDir: string, args: string[] = []): Promise<SyntheticProcess> {
-  const child = spawn(process.execPath, [join(here, "synthetic.js"), "--socket-dir", socketDir, ...args], {
+  const child = spawn(process.execPath, [join(here, "synthetic-app.js"), "--socket-dir", socketDir, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";

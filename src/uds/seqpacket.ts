@@ -18,6 +18,7 @@
  * client.onMessage((msg) => console.log(msg.toString()));
  * client.send("hello");
  */
+import { trace as sysTrace } from "../sys/trace.js";
 import { lstatSync, unlinkSync, chmodSync } from "node:fs";
 import { sys } from "../sys/native.js";
 import { check, SysError, errnoName } from "../sys/errno.js";
@@ -54,9 +55,9 @@ const READ_BUDGET = 64;
 /** Messages kept for a connection that has no `onMessage` handler yet. */
 const EARLY_QUEUE_MAX = 256;
 
-const traceOn = (process.env.XDPLANE_TRACE ?? "").split(",").some((t) => t.trim() === "uds" || t.trim() === "all");
+/** The "uds" tracer (XDPLANE_TRACE=uds), read at the first message, not at import. */
 function trace(msg: string): void {
-  if (traceOn) process.stderr.write(`[uds] ${msg}\n`);
+  sysTrace("uds", () => msg);
 }
 
 /**

@@ -17,10 +17,19 @@ export const XDP_OPTIONS = 8;
 export const XDP_MAX_TX_SKB_BUDGET = 9;
 
 // sockaddr_xdp.sxdp_flags
+/**
+ * Bind to the UMEM of another socket (sxdp_shared_umem_fd). The kernel (net/xdp/xsk.c, xsk_bind) refuses
+ * it with EINVAL together with any other flag (XDP_COPY, XDP_ZEROCOPY, XDP_USE_NEED_WAKEUP, XDP_USE_SG):
+ * the copy mode and need_wakeup come from the first socket's buffer pool. On the SAME netdev queue the
+ * new socket uses the first socket's buffer pool and must have no fill or completion ring of its own
+ * (EINVAL otherwise); on another queue or netdev it gets a pool of its own and must have both (EINVAL
+ * otherwise). Checked on Linux 6.18.
+ */
 export const XDP_SHARED_UMEM = 1 << 0;
 export const XDP_COPY = 1 << 1;
 export const XDP_ZEROCOPY = 1 << 2;
 export const XDP_USE_NEED_WAKEUP = 1 << 3;
+export const XDP_USE_SG = 1 << 4;
 
 // ring flags word
 export const XDP_RING_NEED_WAKEUP = 1 << 0;
@@ -36,6 +45,24 @@ export const XDP_UMEM_PGOFF_COMPLETION_RING = 0x180000000;
 
 /** sizeof(struct xdp_desc): u64 addr; u32 len; u32 options. */
 export const XDP_DESC_SIZE = 16;
+/** Fill and completion ring entries: u64 addr. */
+export const XDP_UMEM_DESC_SIZE = 8;
+
+/**
+ * Copy-mode receive puts the packet XDP_PACKET_HEADROOM bytes into the frame (after the UMEM's own
+ * headroom, 0 here): the RX descriptor's addr is the fill address's frame start + 256.
+ */
+export const XDP_PACKET_HEADROOM = 256;
+
+/*
+ * TX descriptors the kernel rejects in aligned chunk mode (xsk_queue.h, xp_aligned_validate_desc): len 0,
+ * (addr & (chunk - 1)) + len > chunk (crossing the frame end), addr beyond the UMEM, options with unknown
+ * bits. It counts them in xdp_statistics.tx_invalid_descs. Whether their frame comes back depends on the
+ * path: the 6.18 copy-mode path we tried puts the address on the completion ring anyway, the zero-copy
+ * batch path (xsk_tx_peek_release_desc_batch) and older kernels skip them and the frame is never
+ * completed. Lengths from 1 to 13 or above the MTU pass this check; the netdev drops those frames
+ * (veth: sendto() answers EBUSY) and they complete normally.
+ */
 
 /** struct xdp_ring_offset: producer, consumer, desc, flags (u64 each). */
 export interface RingOffsets {
@@ -44,6 +71,14 @@ export interface RingOffsets {
   desc: number;
   flags: number;
 }
+
+/**
+ * The ring layout Linux reports with XDP_MMAP_OFFSETS on 64-byte-cache-line machines (struct xdp_ring in
+ * net/xdp/xsk_queue.h: producer, consumer and flags each on their own cache line, descriptors after them),
+ * the same for all four rings. Real sockets always ask the kernel; fake rings built for tests
+ * (src/testing/fake-xsk.ts) use this (a root test checks that it matches).
+ */
+export const KERNEL_RING_OFFSETS: Readonly<RingOffsets> = { producer: 0, consumer: 128, flags: 196, desc: 320 };
 
 /** struct xdp_mmap_offsets: rx, tx, fr (fill), cr (completion); 4 x 32 bytes. */
 export interface MmapOffsets {

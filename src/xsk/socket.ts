@@ -8,9 +8,19 @@
  * - TX: `txBurst` posts (addr, len) on the TX ring and kicks the kernel; completed frames come back on
  *   the completion ring and return to the mempool.
  *
+ * One owner per ring: every ring has one producer and one consumer on each side, and this side keeps
+ * private cached positions. So exactly one XskSocket object drives a socket's data path at a time. A
+ * claim word in shared memory (`XskShared.ctl`) records which: the creator holds it from create();
+ * {@link XskSocket.release} gives it up, {@link XskSocket.fromShared} (another thread) and
+ * {@link XskSocket.claim} take it with a compare-and-swap and throw while another object holds it. The
+ * data-path methods (rxBurst, txBurst, reclaim) do not check the claim per burst: calling them on an
+ * object that does not hold it is a programming error that corrupts the rings.
+ *
  * The data path reads and publishes ring indices with Atomics once per burst and allocates nothing.
- * Copy mode (veth) sends at most 32 frames per sendto() and answers EAGAIN for the rest: the TX kick loops.
+ * Copy mode (veth) sends at most `txBudget` frames per sendto() and answers EAGAIN for the rest: the TX
+ * kick loops.
  */
+import { threadId } from "node:worker_threads";
 import { sys } from "../sys/native.js";
 import { check } from "../sys/errno.js";
 import { mmapShared, munmap } from "../sys/mem.js";
@@ -39,20 +49,36 @@ export interface XskOptions {
   txSize?: number;
   fillSize?: number;
   compSize?: number;
-  /** Zero-copy when the driver has it ("auto", default), or force one mode. */
+  /**
+   * Zero-copy when the driver has it ("auto", default), or force one mode. A socket sharing a UMEM has
+   * the first socket's mode; asking for the other one is an error.
+   */
   copyMode?: CopyMode;
   /**
    * Frames kept on the fill ring (default: the RX ring size, at most half the mempool), so that TX and
    * the application keep buffers of their own.
    */
   fillLevel?: number;
-  /** Use the need_wakeup flags (default true). */
+  /**
+   * Use the need_wakeup flags (default true). A socket sharing a UMEM inherits the first socket's setting
+   * (the kernel takes it from the first socket's buffer pool); asking for the other one is an error.
+   */
   needWakeup?: boolean;
-  /** Another socket on the same UMEM: this one binds with XDP_SHARED_UMEM to it. */
+  /**
+   * Another socket on the same UMEM: this one binds with XDP_SHARED_UMEM to it. On another queue or
+   * netdev this socket has fill and completion rings of its own. On the SAME netdev queue it has none
+   * (the kernel requires it): the first socket's fill ring feeds both sockets' RX and its completion
+   * ring returns both sockets' TX frames. The first socket (its data-path owner) then keeps the fill ring
+   * at its level and reclaims completions for both: it must keep polling (rxBurst on an empty ring does
+   * both, so does {@link XskSocket.service}), and be closed after this one.
+   */
   shareUmemWith?: XskSocket;
   /** Busy polling: SO_PREFER_BUSY_POLL, SO_BUSY_POLL (timeout, us) and SO_BUSY_POLL_BUDGET. */
   busyPoll?: { timeoutUs: number; budget: number };
-  /** Kick RX with recvfrom() on every empty poll even without need_wakeup (CNDP's force_wakeup). */
+  /**
+   * CNDP's force_wakeup: kick RX with recvfrom() on every empty poll and TX with sendto() on every
+   * txBurst that posted frames, whatever the need_wakeup flags say.
+   */
   forceWakeup?: boolean;
   /** Port id written to mbuf.port of received packets. */
   portId?: number;
@@ -65,7 +91,7 @@ export interface XskOptions {
 let nextSocketId = 1;
 
 /** One ring mapping: index words and descriptor base (in u32 units). */
-interface RingMap {
+export interface RingMap {
   buf: SharedArrayBuffer;
   u32: Uint32Array;
   prod: number;
@@ -75,6 +101,37 @@ interface RingMap {
   size: number;
   mask: number;
 }
+
+/** A ring's words over `buf` at the kernel's offsets (bytes): for mapped rings and for fake ones. */
+export function ringMap(buf: SharedArrayBuffer, off: X.RingOffsets, size: number, descBytes: number): RingMap {
+  const len = off.desc + size * descBytes;
+  if (buf.byteLength < len) throw new RangeError(`Ring of ${size} x ${descBytes}-byte entries needs ${len} bytes; the buffer has ${buf.byteLength}`);
+  return {
+    buf,
+    u32: new Uint32Array(buf, 0, len >>> 2),
+    prod: off.producer >>> 2,
+    cons: off.consumer >>> 2,
+    flags: off.flags >>> 2,
+    desc: off.desc >>> 2,
+    size,
+    mask: size - 1,
+  };
+}
+
+// Words of the control block (`XskShared.ctl`, an Int32Array).
+/** The token of the object driving the data path; 0 when nobody does, CLAIM_CLOSED after close(). */
+const CTL_CLAIM = 0;
+/** Open sockets bound to this socket's queue with XDP_SHARED_UMEM (they use its fill/completion rings). */
+const CTL_DEPENDENTS = 1;
+/** Their TX frames posted and not yet completed on this socket's completion ring (int32, wrapping). */
+const CTL_DEP_TX = 2;
+/** tx producer - completion consumer when the rings were set up (0 for the kernel's rings). */
+const CTL_TX_BASE = 3;
+const CTL_WORDS = 4;
+const CLAIM_CLOSED = -1;
+
+/** How long close() waits, after closing the fd, for TX frames the kernel took to show on the completion ring. */
+const CLOSE_COMPLETION_WAIT_MS = 250;
 
 /** What a worker thread needs to drive this socket (structured-cloneable; the fd is process-wide). */
 export interface XskShared {
@@ -91,24 +148,55 @@ export interface XskShared {
   portId: number;
   /** Frames the kernel sends per kick in copy mode (32, or more where XDP_MAX_TX_SKB_BUDGET works). */
   txBudget: number;
+  /** Frames kept on the fill ring; 0 for a socket without a fill ring of its own. */
   fillLevel: number;
-  rings: { rx: RingMap; tx: RingMap; fill: RingMap; comp: RingMap };
+  /** fill and comp are null for a socket that uses another socket's (see `ringOwner`). */
+  rings: { rx: RingMap; tx: RingMap; fill: RingMap | null; comp: RingMap | null };
   stats: SharedArrayBuffer;
+  /** Control block: the data-path claim and shared-ring bookkeeping (Int32 words). */
+  ctl: SharedArrayBuffer;
+  /**
+   * For a socket bound with XDP_SHARED_UMEM to the same netdev queue as another: that socket, whose fill
+   * and completion rings serve both (its fill ring's need_wakeup flag tells this one when to wake RX).
+   */
+  ringOwner: { id: number; name: string; ctl: SharedArrayBuffer; fill: RingMap } | null;
+  /** False for rings that are not a kernel socket's ({@link XskSocket.overRings}): no XDP_STATISTICS. */
+  kernel: boolean;
+}
+
+/**
+ * Rings set up by someone else, for {@link XskSocket.overRings}: a test's fake kernel
+ * (src/testing/fake-xsk.ts), or a port that maps a socket's rings itself.
+ */
+export interface XskRingSetup {
+  /**
+   * A file descriptor standing for the socket: TX kicks are sendto(fd, NULL, 0) and RX wakeups
+   * recvfrom(fd, NULL, 0), both MSG_DONTWAIT; close() closes it.
+   */
+  fd: number;
+  name: string;
+  /** The four rings, laid out as the kernel's; close() unmaps their buffers (munmap). */
+  rings: { rx: RingMap; tx: RingMap; fill: RingMap; comp: RingMap };
+  ifname?: string;
+  ifindex?: number;
+  qid?: number;
+  zeroCopy?: boolean;
+  needWakeup?: boolean;
+  forceWakeup?: boolean;
+  portId?: number;
+  txBudget?: number;
+  /** Default: the RX ring size, at most half the mempool (as create()). */
+  fillLevel?: number;
 }
 
 function mapRing(fd: number, off: X.RingOffsets, size: number, descBytes: number, pgoff: number, what: string): RingMap {
-  const len = off.desc + size * descBytes;
-  const buf = mmapShared(len, fd, pgoff, `mmap(${what} ring)`);
-  return {
-    buf,
-    u32: new Uint32Array(buf, 0, len >>> 2),
-    prod: off.producer >>> 2,
-    cons: off.consumer >>> 2,
-    flags: off.flags >>> 2,
-    desc: off.desc >>> 2,
-    size,
-    mask: size - 1,
-  };
+  const buf = mmapShared(off.desc + size * descBytes, fd, pgoff, `mmap(${what} ring)`);
+  return ringMap(buf, off, size, descBytes);
+}
+
+/** A ring that is never driven, for the fill and completion rings of a socket that uses another's. */
+function emptyRing(): RingMap {
+  return ringMap(new SharedArrayBuffer(32), { producer: 0, consumer: 4, flags: 8, desc: 16 }, 2, 8);
 }
 
 function pow2(n: number, what: string): number {
@@ -116,6 +204,18 @@ function pow2(n: number, what: string): number {
     throw new RangeError(`Invalid ${what} size ${n}: a power of two from 2 to 1048576`);
   }
   return n;
+}
+
+let tokenSeq = 0;
+/** A claim token unique to this object within the process: (thread id << 16) | sequence, never 0. */
+function newToken(): number {
+  tokenSeq = (tokenSeq % 0xffff) + 1;
+  return ((threadId & 0x7fff) << 16) | tokenSeq;
+}
+
+/** Sleeps the calling thread (control path only). */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 export class XskSocket {
@@ -136,24 +236,43 @@ export class XskSocket {
   readonly mempool: Mempool;
   /** Counters (see stats.ts), shared with other threads. */
   readonly stats: Float64Array;
-  private readonly owner: boolean;
+  /**
+   * TX frames close() gave up on: taken by the kernel and never completed within its wait. Without the
+   * frame tracker they are lost to the mempool; with it they were returned (the owner words name them).
+   */
+  framesLostAtClose = 0;
+  /** Whether this object made the socket (create/overRings): its close() releases the socket. */
+  private readonly creator: boolean;
+  private readonly token: number;
+  private holds = false;
   private closed = false;
+  private readonly ctl: Int32Array;
+  private readonly shared: XskShared;
+  /** The control block of the socket whose fill/completion rings this one uses, or null. */
+  private readonly ownerCtl: Int32Array | null;
+  /** FRAME_KERNEL + the id of the socket whose fill ring frames come from (tracker owner words). */
+  private readonly kid: number;
+  private readonly frameSize: number;
 
   // Hot-path state: ring words and cached indices.
   private readonly rxU32: Uint32Array; private readonly rxProd: number; private readonly rxCons: number; private readonly rxDesc: number; private readonly rxMask: number;
   private readonly txU32: Uint32Array; private readonly txProd: number; private readonly txCons: number; private readonly txDesc: number; private readonly txMask: number; private readonly txSize: number; private readonly txFlags: number;
-  private readonly fqU32: Uint32Array; private readonly fqProd: number; private readonly fqCons: number; private readonly fqDesc: number; private readonly fqMask: number; private readonly fqSize: number; private readonly fqFlags: number;
+  private readonly fqU32: Uint32Array; private readonly fqProd: number; private readonly fqCons: number; private readonly fqDesc: number; private readonly fqMask: number; private readonly fqSize: number;
   private readonly cqU32: Uint32Array; private readonly cqProd: number; private readonly cqCons: number; private readonly cqDesc: number; private readonly cqMask: number;
+  /** The fill ring whose need_wakeup flag says when to wake RX (this socket's, or its ring owner's). */
+  private readonly wakeU32: Uint32Array; private readonly wakeFlags: number;
   private rxHead = 0;
   private txHead = 0;
   private txConsCache = 0;
   private fqHead = 0;
   private fqConsCache = 0;
   private cqHead = 0;
-  /** Frames given to the kernel on the TX ring and not yet completed. */
+  /**
+   * Frames posted on our TX ring minus frames taken off our completion ring (int32, wrapping). Below zero
+   * when the completion ring also returns the frames of sockets sharing it (see `pendingTx`).
+   */
   private txOutstanding = 0;
   private readonly scratch: Uint32Array;
-  private readonly rings: XskShared["rings"];
   private readonly dataOff: Uint16Array;
   private readonly dataLen: Uint16Array;
   private readonly port: Uint16Array;
@@ -161,7 +280,7 @@ export class XskSocket {
   private readonly frameMask: number;
   private readonly pfd = new Int32Array(2);
 
-  private constructor(s: XskShared, mempool: Mempool, owner: boolean) {
+  private constructor(s: XskShared, mempool: Mempool, creator: boolean, token: number) {
     this.fd = s.fd;
     this.id = s.id;
     this.name = s.name;
@@ -178,26 +297,35 @@ export class XskSocket {
     this.txShift = Math.max(5, Math.floor(Math.log2(s.txBudget)));
     this.mempool = mempool;
     this.stats = new Float64Array(s.stats);
-    this.owner = owner;
-    this.rings = s.rings;
-    const { rx, tx, fill, comp } = s.rings;
+    this.creator = creator;
+    this.token = token;
+    this.shared = s;
+    this.ctl = new Int32Array(s.ctl);
+    this.ownerCtl = s.ringOwner ? new Int32Array(s.ringOwner.ctl) : null;
+    this.kid = FRAME_KERNEL + (s.ringOwner ? s.ringOwner.id : s.id);
+    const { rx, tx } = s.rings;
+    const fill = s.rings.fill ?? emptyRing();
+    const comp = s.rings.comp ?? emptyRing();
+    const wake = s.ringOwner ? s.ringOwner.fill : fill;
     this.rxU32 = new Uint32Array(rx.buf); this.rxProd = rx.prod; this.rxCons = rx.cons; this.rxDesc = rx.desc; this.rxMask = rx.mask;
     this.txU32 = new Uint32Array(tx.buf); this.txProd = tx.prod; this.txCons = tx.cons; this.txDesc = tx.desc; this.txMask = tx.mask; this.txSize = tx.size; this.txFlags = tx.flags;
-    this.fqU32 = new Uint32Array(fill.buf); this.fqProd = fill.prod; this.fqCons = fill.cons; this.fqDesc = fill.desc; this.fqMask = fill.mask; this.fqSize = fill.size; this.fqFlags = fill.flags;
+    this.fqU32 = new Uint32Array(fill.buf); this.fqProd = fill.prod; this.fqCons = fill.cons; this.fqDesc = fill.desc; this.fqMask = fill.mask; this.fqSize = fill.size;
     this.cqU32 = new Uint32Array(comp.buf); this.cqProd = comp.prod; this.cqCons = comp.cons; this.cqDesc = comp.desc; this.cqMask = comp.mask;
-    this.resync();
+    this.wakeU32 = new Uint32Array(wake.buf); this.wakeFlags = wake.flags;
     this.scratch = new Uint32Array(Math.max(fill.size, comp.size, 1024));
     this.dataOff = mempool.mbufs.dataOff;
     this.dataLen = mempool.mbufs.dataLen;
     this.port = mempool.mbufs.port;
     this.shift = mempool.umem.shift;
+    this.frameSize = mempool.umem.frameSize;
     this.frameMask = mempool.umem.frameSize - 1;
   }
 
   /**
    * Creates the socket, registers (or shares) the UMEM, maps the rings, binds to (ifname, qid) and fills
    * the fill ring. It does not touch XDP programs: insert `fd` into an XSKMAP (see xsk/xdp-prog.ts or the
-   * unprivileged path) so that the queue's packets reach it. Everything is released on failure.
+   * unprivileged path) so that the queue's packets reach it. The returned object holds the data path
+   * (see {@link release}). Everything is released on failure.
    */
   static create(o: XskOptions): XskSocket {
     const name = o.name ?? `${o.ifname}:${o.qid}`;
@@ -209,19 +337,34 @@ export class XskSocket {
     if (!Number.isInteger(o.qid) || o.qid < 0) throw new RangeError(`Invalid queue id ${o.qid} for ${name}`);
     const ifindex = ifIndex(o.ifname);
     const umem = o.mempool.umem;
+    const share = o.shareUmemWith;
+    const sameQueue = share !== undefined && share.ifindex === ifindex && share.qid === o.qid;
+    if (share) {
+      if (share.closed) throw new Error(`${name}: cannot share the UMEM of ${share.name}: it is closed`);
+      if (!share.shared.kernel) throw new Error(`${name}: cannot share the UMEM of ${share.name}: its rings are not a kernel socket's`);
+      if (share.mempool.umem.address() !== umem.address()) throw new Error(`${name}: the mempool's UMEM '${umem.name}' is not the one ${share.name} registered ('${share.mempool.umem.name}')`);
+      if (o.needWakeup !== undefined && o.needWakeup !== share.needWakeup) {
+        throw new RangeError(`${name}: needWakeup ${o.needWakeup} differs from ${share.name}'s (${share.needWakeup}); a socket sharing a UMEM inherits it (the kernel refuses XDP_USE_NEED_WAKEUP with XDP_SHARED_UMEM)`);
+      }
+      if ((o.copyMode === "copy" && share.zeroCopy) || (o.copyMode === "zerocopy" && !share.zeroCopy)) {
+        throw new RangeError(`${name}: copyMode '${o.copyMode}' differs from ${share.name}'s (${share.zeroCopy ? "zero-copy" : "copy"}); a socket sharing a UMEM inherits it`);
+      }
+    }
     const fd = check(sys.socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0), `socket(AF_XDP) for ${name}`,
       (c) => (c === "EAFNOSUPPORT" ? "the kernel lacks CONFIG_XDP_SOCKETS" : c === "EPERM" ? "needs CAP_NET_RAW" : undefined));
     const maps: SharedArrayBuffer[] = [];
     try {
       const u32opt = (opt: number, v: number, what: string) =>
         check(sys.setsockopt(fd, X.SOL_XDP, opt, new Uint32Array([v])), () => `setsockopt(${name} ${what}=${v})`);
-      if (!o.shareUmemWith) {
+      if (!share) {
         check(sys.setsockopt(fd, X.SOL_XDP, X.XDP_UMEM_REG, X.umemReg(umem.address(), umem.length, umem.frameSize, 0)),
           () => `setsockopt(${name} XDP_UMEM_REG ${umem.frames}x${umem.frameSize})`,
           (c) => (c === "ENOMEM" || c === "EPERM" ? "RLIMIT_MEMLOCK too low or CAP_IPC_LOCK missing" : undefined));
       }
-      u32opt(X.XDP_UMEM_FILL_RING, fillSize, "XDP_UMEM_FILL_RING");
-      u32opt(X.XDP_UMEM_COMPLETION_RING, compSize, "XDP_UMEM_COMPLETION_RING");
+      if (!sameQueue) {
+        u32opt(X.XDP_UMEM_FILL_RING, fillSize, "XDP_UMEM_FILL_RING");
+        u32opt(X.XDP_UMEM_COMPLETION_RING, compSize, "XDP_UMEM_COMPLETION_RING");
+      }
       u32opt(X.XDP_RX_RING, rxSize, "XDP_RX_RING");
       u32opt(X.XDP_TX_RING, txSize, "XDP_TX_RING");
       const ob = new Uint8Array(X.MMAP_OFFSETS_SIZE);
@@ -229,8 +372,12 @@ export class XskSocket {
       const off = X.parseMmapOffsets(ob);
       const rx = mapRing(fd, off.rx, rxSize, X.XDP_DESC_SIZE, X.XDP_PGOFF_RX_RING, `${name} rx`); maps.push(rx.buf);
       const tx = mapRing(fd, off.tx, txSize, X.XDP_DESC_SIZE, X.XDP_PGOFF_TX_RING, `${name} tx`); maps.push(tx.buf);
-      const fill = mapRing(fd, off.fr, fillSize, 8, X.XDP_UMEM_PGOFF_FILL_RING, `${name} fill`); maps.push(fill.buf);
-      const comp = mapRing(fd, off.cr, compSize, 8, X.XDP_UMEM_PGOFF_COMPLETION_RING, `${name} completion`); maps.push(comp.buf);
+      let fill: RingMap | null = null;
+      let comp: RingMap | null = null;
+      if (!sameQueue) {
+        fill = mapRing(fd, off.fr, fillSize, X.XDP_UMEM_DESC_SIZE, X.XDP_UMEM_PGOFF_FILL_RING, `${name} fill`); maps.push(fill.buf);
+        comp = mapRing(fd, off.cr, compSize, X.XDP_UMEM_DESC_SIZE, X.XDP_UMEM_PGOFF_COMPLETION_RING, `${name} completion`); maps.push(comp.buf);
+      }
 
       if (o.busyPoll) {
         const i32 = (opt: number, v: number, what: string) =>
@@ -240,20 +387,20 @@ export class XskSocket {
         i32(SO_BUSY_POLL_BUDGET, o.busyPoll.budget, "SO_BUSY_POLL_BUDGET");
       }
 
-      const needWakeup = o.needWakeup ?? true;
+      const needWakeup = share ? share.needWakeup : o.needWakeup ?? true;
       const mode = o.copyMode ?? "auto";
       let zeroCopy = false;
-      const bindWith = (flags: number) => sys.bind(fd, X.sockaddrXdp(flags, ifindex, o.qid, o.shareUmemWith?.fd ?? 0));
+      const bindWith = (flags: number) => sys.bind(fd, X.sockaddrXdp(flags, ifindex, o.qid, share?.fd ?? 0));
       const what = (flags: number) =>
-        `bind(xsk ${o.ifname} ifindex=${ifindex} queue=${o.qid}${flags & X.XDP_ZEROCOPY ? " zero-copy" : flags & X.XDP_COPY ? " copy" : ""}${o.shareUmemWith ? ` shared-umem fd=${o.shareUmemWith.fd}` : ""})`;
+        `bind(xsk ${o.ifname} ifindex=${ifindex} queue=${o.qid}${flags & X.XDP_ZEROCOPY ? " zero-copy" : flags & X.XDP_COPY ? " copy" : ""}${share ? ` shared-umem fd=${share.fd}${sameQueue ? " same queue" : ""}` : ""})`;
       const hint = (c: string) =>
         c === "ENXIO" || c === "EINVAL" ? `does ${o.ifname} have queue ${o.qid}? (ethtool -l ${o.ifname})` :
         c === "EBUSY" ? `another socket is bound to ${o.ifname} queue ${o.qid}` : undefined;
       const wake = needWakeup ? X.XDP_USE_NEED_WAKEUP : 0;
-      if (o.shareUmemWith) {
-        // A socket sharing the UMEM inherits the copy mode of the first one.
+      if (share) {
+        // XDP_SHARED_UMEM takes no other flag: copy mode and need_wakeup come from the first socket's pool.
         check(bindWith(X.XDP_SHARED_UMEM), () => what(X.XDP_SHARED_UMEM), hint);
-        zeroCopy = o.shareUmemWith.zeroCopy;
+        zeroCopy = share.zeroCopy;
       } else if (mode === "copy") {
         check(bindWith(X.XDP_COPY | wake), () => what(X.XDP_COPY), hint);
       } else {
@@ -273,15 +420,23 @@ export class XskSocket {
       if (!zeroCopy && sys.setsockopt(fd, X.SOL_XDP, X.XDP_MAX_TX_SKB_BUDGET, new Uint32Array([Math.min(txSize, 256)])) === 0) {
         txBudget = Math.min(txSize, 256);
       }
+      // On the same queue the kernel gives this socket the first one's buffer pool: its fill and
+      // completion rings (those of the socket `share` itself uses, when `share` is such a socket too).
+      const ringOwner = sameQueue && share
+        ? share.shared.ringOwner ?? { id: share.id, name: share.name, ctl: share.shared.ctl, fill: share.shared.rings.fill! }
+        : null;
       const s = new XskSocket({
         fd, id: nextSocketId++, name, ifname: o.ifname, ifindex, qid: o.qid, zeroCopy, needWakeup,
         busyPoll: !!o.busyPoll, forceWakeup: o.forceWakeup ?? false, portId: o.portId ?? 0,
         txBudget,
-        fillLevel: Math.max(1, Math.min(fillSize, o.fillLevel ?? Math.min(rxSize, Math.floor(o.mempool.count / 2)))),
+        fillLevel: ringOwner ? 0 : Math.max(1, Math.min(fillSize, o.fillLevel ?? Math.min(rxSize, Math.floor(o.mempool.count / 2)))),
         rings: { rx, tx, fill, comp }, stats: S.newStats().buffer as SharedArrayBuffer,
-      }, o.mempool, true);
-      s.refill(fillSize);
-      trace("xsk", () => `${name}: fd ${fd} bound, ${zeroCopy ? "zero-copy" : "copy"} mode, rx ${rxSize} tx ${txSize} fill ${fillSize} comp ${compSize}`);
+        ctl: new SharedArrayBuffer(CTL_WORDS * 4), ringOwner, kernel: true,
+      }, o.mempool, true, newToken());
+      if (ringOwner) Atomics.add(new Int32Array(ringOwner.ctl), CTL_DEPENDENTS, 1);
+      s.start();
+      trace("xsk", () => `${name}: fd ${fd} bound, ${zeroCopy ? "zero-copy" : "copy"} mode, rx ${rxSize} tx ${txSize}` +
+        (ringOwner ? `, fill and completion rings of ${ringOwner.name}` : ` fill ${fillSize} comp ${compSize}`));
       return s;
     } catch (e) {
       for (const b of maps) munmap(b);
@@ -291,8 +446,102 @@ export class XskSocket {
   }
 
   /**
+   * Opens a socket over rings that someone else set up, as their creator (holding the data path, filling
+   * the fill ring). Meant for tests, whose fake kernel plays the other side of plain shared-memory rings
+   * (src/testing/fake-xsk.ts), and for ports that create and map an AF_XDP socket themselves. Nothing is
+   * checked against a kernel: the rings must have the kernel's layout, with equal TX producer and
+   * completion consumer progress behind them (no frames in flight), and `fd` only gets sendto/recvfrom
+   * kicks. close() unmaps the rings and closes `fd`. Takes ownership of the setup even when it throws.
+   */
+  static overRings(setup: XskRingSetup, mempool: Mempool): XskSocket {
+    try {
+      const { rx, tx, fill, comp } = setup.rings;
+      for (const [r, what] of [[rx, "rx"], [tx, "tx"], [fill, "fill"], [comp, "completion"]] as const) pow2(r.size, `${setup.name} ${what} ring`);
+      const ctl = new SharedArrayBuffer(CTL_WORDS * 4);
+      new Int32Array(ctl)[CTL_TX_BASE] = (Atomics.load(tx.u32, tx.prod) - Atomics.load(comp.u32, comp.cons)) | 0;
+      const s = new XskSocket({
+        fd: setup.fd, id: nextSocketId++, name: setup.name, ifname: setup.ifname ?? setup.name,
+        ifindex: setup.ifindex ?? 0, qid: setup.qid ?? 0, zeroCopy: setup.zeroCopy ?? false,
+        needWakeup: setup.needWakeup ?? true, busyPoll: false, forceWakeup: setup.forceWakeup ?? false,
+        portId: setup.portId ?? 0, txBudget: setup.txBudget ?? 32,
+        fillLevel: Math.max(1, Math.min(fill.size, setup.fillLevel ?? Math.min(rx.size, Math.floor(mempool.count / 2)))),
+        rings: { rx, tx, fill, comp }, stats: S.newStats().buffer as SharedArrayBuffer, ctl, ringOwner: null, kernel: false,
+      }, mempool, true, newToken());
+      s.start();
+      return s;
+    } catch (e) {
+      for (const r of Object.values(setup.rings)) {
+        try { munmap(r.buf); } catch { /* not a mapping */ }
+      }
+      sys.close(setup.fd);
+      throw e;
+    }
+  }
+
+  /** The creator takes the data path and fills the fill ring. */
+  private start(): void {
+    Atomics.store(this.ctl, CTL_CLAIM, this.token);
+    this.holds = true;
+    this.resync();
+    this.refill(this.fqSize);
+  }
+
+  /**
+   * Opens this socket in another thread and claims its data path (see {@link claim}): throws while
+   * another object holds it (the creator holds it until it calls {@link release}).
+   */
+  static fromShared(s: XskShared, mempool: Mempool): XskSocket {
+    const x = new XskSocket(s, mempool, false, newToken());
+    x.claim();
+    return x;
+  }
+
+  toShared(): XskShared {
+    return this.shared;
+  }
+
+  /**
+   * Takes the data path: from now on this object, and only it, may call rxBurst/txBurst/reclaim/service.
+   * Reloads the ring positions the previous owner published. Throws, naming the socket, while another
+   * object holds the data path or after the socket was closed. Nothing to do when this object holds it.
+   */
+  claim(): void {
+    if (this.holds) return;
+    if (this.closed) throw new Error(`xsk ${this.name}: this object was closed; open the socket again with XskSocket.fromShared()`);
+    const prev = Atomics.compareExchange(this.ctl, CTL_CLAIM, 0, this.token);
+    if (prev === CLAIM_CLOSED) throw new Error(`xsk ${this.name}: the socket is closed`);
+    if (prev !== 0) {
+      throw new Error(`xsk ${this.name}: its rings are already driven by another object (thread ${prev >>> 16}); ` +
+        "one owner per ring: call release() on that object (or close it) first");
+    }
+    this.holds = true;
+    this.resync();
+  }
+
+  /**
+   * Gives up the data path without closing anything, so that another object (another thread) can claim
+   * it. The ring positions need no saving: every burst publishes them. This object must not call the
+   * data-path methods again until it claims the data path back.
+   */
+  release(): void {
+    if (!this.holds) return;
+    this.holds = false;
+    Atomics.compareExchange(this.ctl, CTL_CLAIM, this.token, 0);
+  }
+
+  /** Whether close() was called on this object. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Whether this object holds the data path. */
+  get drivesRings(): boolean {
+    return this.holds && Atomics.load(this.ctl, CTL_CLAIM) === this.token;
+  }
+
+  /**
    * Reloads the cached ring positions from the shared ring words: a socket object picks up where
-   * another thread's object on the same socket left off (worker start, and close() in the main thread).
+   * another thread's object on the same socket left off (claim, and close() in the creator).
    */
   private resync(): void {
     this.rxHead = Atomics.load(this.rxU32, this.rxCons);
@@ -301,25 +550,13 @@ export class XskSocket {
     this.fqHead = Atomics.load(this.fqU32, this.fqProd);
     this.fqConsCache = Atomics.load(this.fqU32, this.fqCons);
     this.cqHead = Atomics.load(this.cqU32, this.cqCons);
-    this.txOutstanding = (this.txHead - this.cqHead) >>> 0;
-  }
-
-  /** Opens this socket in another thread (it then owns the data path; do not use both at once). */
-  static fromShared(s: XskShared, mempool: Mempool): XskSocket {
-    return new XskSocket(s, mempool, false);
-  }
-
-  toShared(): XskShared {
-    return {
-      fd: this.fd, id: this.id, name: this.name, ifname: this.ifname, ifindex: this.ifindex, qid: this.qid,
-      zeroCopy: this.zeroCopy, needWakeup: this.needWakeup, busyPoll: this.busyPoll, forceWakeup: this.forceWakeup,
-      portId: this.portId, txBudget: this.txBudget, fillLevel: this.fillLevel, rings: this.rings, stats: this.stats.buffer as SharedArrayBuffer,
-    };
+    this.txOutstanding = this.ownerCtl === null ? (this.txHead - this.cqHead - this.ctl[CTL_TX_BASE]!) | 0 : 0;
   }
 
   /**
    * Receives up to `max` packets into `bufs`; returns how many. Each handle has dataOff/dataLen/port set.
-   * Refills the fill ring with as many fresh buffers as were taken.
+   * Tops the fill ring up to its level. On an empty ring it also reclaims TX completions and wakes the
+   * kernel's RX when asked to (need_wakeup flag on the fill ring, or forceWakeup).
    */
   rxBurst(bufs: Uint32Array, max: number): number {
     const u32 = this.rxU32;
@@ -333,7 +570,8 @@ export class XskSocket {
     if (n === 0) {
       stats[S.ST_RX_EMPTY_POLLS]!++;
       this.refill(this.fqSize);
-      if (this.forceWakeup || (this.needWakeup && (Atomics.load(this.fqU32, this.fqFlags) & X.XDP_RING_NEED_WAKEUP) !== 0)) {
+      this.reclaim();
+      if (this.forceWakeup || (this.needWakeup && (Atomics.load(this.wakeU32, this.wakeFlags) & X.XDP_RING_NEED_WAKEUP) !== 0)) {
         stats[S.ST_RX_WAKEUPS]!++;
         sys.recvfrom(this.fd, null, MSG_DONTWAIT);
       }
@@ -363,14 +601,18 @@ export class XskSocket {
     Atomics.store(u32, this.rxCons, this.rxHead);
     stats[S.ST_IPACKETS]! += n;
     stats[S.ST_IBYTES]! += bytes;
-    if (this.mempool.tracker !== null) this.trackFromKernel(bufs, 0, n);
-    this.refill(n);
-    return n;
+    const got = this.mempool.tracker !== null ? this.trackFromKernel(bufs, 0, n) : n;
+    this.refill(this.fqSize);
+    return got;
   }
 
   /**
-   * Sends `n` packets from `bufs`; returns how many the TX ring took (the caller still owns the rest and
-   * must free or retry them). Reclaims completed frames into the mempool first and kicks the kernel.
+   * Sends packets from `bufs[0..n)`; returns how many it took, k: the caller still owns `bufs[k..n)` and
+   * must free or retry them (they did not fit the TX ring). Of the k taken, frames the kernel would reject
+   * (dataLen 0, or dataOff + dataLen beyond the frame) are not posted: they are freed into the mempool at
+   * once and counted in `tx_invalid`; the others are posted and come back through the completion ring.
+   * Reclaims completed frames into the mempool first, and kicks the kernel when the need_wakeup flag asks
+   * for it (always with forceWakeup and frames posted).
    */
   txBurst(bufs: Uint32Array, n: number): number {
     this.reclaim();
@@ -380,47 +622,64 @@ export class XskSocket {
       this.txConsCache = Atomics.load(u32, this.txCons);
       free = this.txSize - ((this.txHead - this.txConsCache) >>> 0);
     }
-    const k = n < free ? n : free;
-    const stats = this.stats;
-    if (k < n) stats[S.ST_ODROPPED]! += n - k;
-    if (k > 0) {
-      const head = this.txHead;
-      const mask = this.txMask;
-      const desc = this.txDesc;
-      const shift = this.shift;
-      const dataOff = this.dataOff;
-      const dataLen = this.dataLen;
-      let bytes = 0;
-      for (let i = 0; i < k; i++) {
-        const h = bufs[i]!;
-        const d = desc + (((head + i) & mask) << 2);
-        const len = dataLen[h]!;
-        u32[d] = (h << shift) + dataOff[h]!;
-        u32[d + 1] = 0;
-        u32[d + 2] = len;
-        u32[d + 3] = 0;
-        bytes += len;
+    const head = this.txHead;
+    const mask = this.txMask;
+    const desc = this.txDesc;
+    const shift = this.shift;
+    const fsize = this.frameSize;
+    const dataOff = this.dataOff;
+    const dataLen = this.dataLen;
+    let bytes = 0;
+    let posted = 0;
+    let i = 0;
+    for (; i < n && posted < free; i++) {
+      const h = bufs[i]!;
+      const off = dataOff[h]!;
+      const len = dataLen[h]!;
+      if (len === 0 || off + len > fsize) {
+        // The kernel would count it in tx_invalid_descs and might never complete it (zero-copy).
+        this.mempool.freeBulk(bufs, 1, i);
+        this.stats[S.ST_TX_INVALID]!++;
+        continue;
       }
-      if (this.mempool.tracker !== null) this.trackToKernel(bufs, 0, k);
-      this.txHead = (head + k) >>> 0;
+      const d = desc + (((head + posted) & mask) << 2);
+      u32[d] = ((h << shift) >>> 0) + off;
+      u32[d + 1] = 0;
+      u32[d + 2] = len;
+      u32[d + 3] = 0;
+      bytes += len;
+      posted++;
+    }
+    const stats = this.stats;
+    if (i < n) stats[S.ST_ODROPPED]! += n - i;
+    if (posted > 0) {
+      if (this.mempool.tracker !== null) this.trackTxToKernel(head, posted);
+      this.txHead = (head + posted) >>> 0;
       Atomics.store(u32, this.txProd, this.txHead);
-      this.txOutstanding += k;
-      stats[S.ST_OPACKETS]! += k;
+      this.txOutstanding = (this.txOutstanding + posted) | 0;
+      if (this.ownerCtl !== null) Atomics.add(this.ownerCtl, CTL_DEP_TX, posted);
+      stats[S.ST_OPACKETS]! += posted;
       stats[S.ST_OBYTES]! += bytes;
     }
-    if (this.txOutstanding > 0) this.kick(k);
-    return k;
+    if (posted > 0 || this.txHead !== this.txConsCache || (this.busyPoll && this.txOutstanding !== 0)) this.kick(posted);
+    return i;
   }
 
   /**
-   * Wakes the kernel's TX path. In copy mode each sendto() sends at most `txBudget` frames (32 on kernels
-   * before 6.17) and answers EAGAIN while more wait, so it loops (bounded), reclaiming completions between
-   * calls.
+   * Wakes the kernel's TX path: when the need_wakeup flag of the TX ring is set (or need_wakeup is off)
+   * and frames wait on the ring, or whenever frames were posted with forceWakeup. In copy mode each
+   * sendto() sends at most `txBudget` frames (32 on kernels before 6.17) and answers EAGAIN while more
+   * wait, so it loops (bounded), reclaiming completions between calls.
    */
   private kick(posted: number): void {
-    if (this.needWakeup && !this.busyPoll && (Atomics.load(this.txU32, this.txFlags) & X.XDP_RING_NEED_WAKEUP) === 0) return;
-    // Nothing left on the TX ring (only completions outstanding): no system call.
-    if (!this.busyPoll && Atomics.load(this.txU32, this.txCons) === this.txHead) return;
+    if (!(this.forceWakeup && posted > 0)) {
+      if (this.needWakeup && !this.busyPoll && (Atomics.load(this.txU32, this.txFlags) & X.XDP_RING_NEED_WAKEUP) === 0) return;
+      // Nothing left on the TX ring (only completions outstanding): no system call.
+      if (!this.busyPoll) {
+        this.txConsCache = Atomics.load(this.txU32, this.txCons);
+        if (this.txConsCache === this.txHead) return;
+      }
+    }
     const stats = this.stats;
     const tries = (posted >>> this.txShift) + 2;
     for (let i = 0; i < tries; i++) {
@@ -437,7 +696,11 @@ export class XskSocket {
     }
   }
 
-  /** Returns completed TX frames to the mempool; returns how many. */
+  /**
+   * Returns completed TX frames to the mempool; returns how many. A socket that uses another socket's
+   * completion ring (same queue, shared UMEM) has nothing to reclaim: that socket's reclaim() returns
+   * its frames.
+   */
   reclaim(): number {
     const u32 = this.cqU32;
     const head = this.cqHead;
@@ -451,17 +714,28 @@ export class XskSocket {
     for (let i = 0; i < n; i++) scratch[i] = u32[desc + (((head + i) & mask) << 1)]! >>> shift;
     this.cqHead = (head + n) >>> 0;
     Atomics.store(u32, this.cqCons, this.cqHead);
-    this.txOutstanding -= n;
+    this.txOutstanding = (this.txOutstanding - n) | 0;
     this.stats[S.ST_COMPLETED]! += n;
-    if (this.mempool.tracker !== null) this.trackFromKernel(scratch, 0, n);
-    this.mempool.freeBulk(scratch, n);
+    const m = this.mempool.tracker !== null ? this.trackFromKernel(scratch, 0, n) : n;
+    this.mempool.freeBulk(scratch, m);
     return n;
+  }
+
+  /**
+   * Tops the fill ring up to its level and reclaims TX completions; returns the completions. For the
+   * owner of fill and completion rings that other sockets on its queue use, when it is not polled
+   * otherwise (rxBurst does the same on every empty poll).
+   */
+  service(): number {
+    this.refill(this.fqSize);
+    return this.reclaim();
   }
 
   /** Adds up to `max` buffers from the mempool to the fill ring, never above its fill level. */
   private refill(max: number): void {
-    const u32 = this.fqU32;
     const target = this.fillLevel;
+    if (target === 0) return;
+    const u32 = this.fqU32;
     let level = (this.fqHead - this.fqConsCache) >>> 0;
     if (target - level < max) {
       this.fqConsCache = Atomics.load(u32, this.fqCons);
@@ -482,16 +756,21 @@ export class XskSocket {
     const shift = this.shift;
     for (let i = 0; i < got; i++) {
       const d = desc + (((head + i) & mask) << 1);
-      u32[d] = scratch[i]! << shift;
+      u32[d] = (scratch[i]! << shift) >>> 0;
       u32[d + 1] = 0;
     }
     this.fqHead = (head + got) >>> 0;
     Atomics.store(u32, this.fqProd, this.fqHead);
   }
 
-  /** Frames on the TX ring not yet completed. */
+  /**
+   * TX frames posted and not yet completed. For a socket whose completion ring also serves sockets on its
+   * queue, theirs are included (they complete here); for such a socket, only the frames its TX ring still
+   * holds (the kernel has not taken them yet).
+   */
   get pendingTx(): number {
-    return this.txOutstanding;
+    if (this.ownerCtl !== null) return (this.txHead - Atomics.load(this.txU32, this.txCons)) >>> 0;
+    return (this.txOutstanding + Atomics.load(this.ctl, CTL_DEP_TX)) | 0;
   }
 
   /** Waits until the socket has something to read (idle mode); returns false on timeout. */
@@ -503,34 +782,43 @@ export class XskSocket {
 
   /** The kernel's XDP_STATISTICS counters (control path). */
   kernelStats(): X.XdpStatistics {
+    if (!this.shared.kernel) throw new Error(`xsk ${this.name}: not a kernel socket (rings set up by overRings); no XDP_STATISTICS`);
     const b = new Uint8Array(X.XDP_STATISTICS_SIZE);
     const len = check(sys.getsockopt(this.fd, X.SOL_XDP, X.XDP_STATISTICS, b), () => `getsockopt(${this.name} XDP_STATISTICS)`);
     return X.parseStatistics(b, len);
   }
 
-  /** Counters by name, with imissed from the kernel's statistics (control path). */
+  /**
+   * Counters by name (control path), with the kernel's statistics: imissed, ierrors, the raw
+   * rx_invalid_descs / tx_invalid_descs, and tx_invalid = frames txBurst refused + descriptors the kernel
+   * rejected (the latter should stay 0); oerrors includes tx_invalid.
+   */
   readStats(): Record<string, number> {
     const r: Record<string, number> = {};
     S.STAT_NAMES.forEach((n, i) => (r[n] = this.stats[i]!));
-    if (!this.closed) {
+    if (!this.closed && this.shared.kernel) {
       try {
         const k = this.kernelStats();
         r["imissed"] = k.rxDropped + k.rxRingFull;
         r["ierrors"] = k.rxInvalidDescs;
-        r["oerrors"] = (r["oerrors"] ?? 0) + k.txInvalidDescs;
+        r["rx_invalid_descs"] = k.rxInvalidDescs;
+        r["tx_invalid_descs"] = k.txInvalidDescs;
+        r["tx_invalid"] = (r["tx_invalid"] ?? 0) + k.txInvalidDescs;
         r["rx_fill_ring_empty_descs"] = k.rxFillRingEmptyDescs;
         r["tx_ring_empty_descs"] = k.txRingEmptyDescs;
         r["rx_ring_full"] = k.rxRingFull;
         r["rx_dropped"] = k.rxDropped;
       } catch { /* socket closed by another thread */ }
     }
+    r["oerrors"] = (r["oerrors"] ?? 0) + (r["tx_invalid"] ?? 0);
     return r;
   }
 
+  /** Debug mode: frames going to the kernel on the fill ring must be the application's. */
   private trackToKernel(bufs: Uint32Array, off: number, n: number): void {
     const owner = this.mempool.mbufs.owner;
     const t = this.mempool.tracker!;
-    const k = FRAME_KERNEL + this.id;
+    const k = this.kid;
     for (let i = off; i < off + n; i++) {
       const h = bufs[i]!;
       if (owner[h] !== FRAME_APP) t.report(0, h);
@@ -538,62 +826,136 @@ export class XskSocket {
     }
   }
 
-  private trackFromKernel(bufs: Uint32Array, off: number, n: number): void {
+  /** Debug mode: the `n` descriptors just written on the TX ring from `head`. */
+  private trackTxToKernel(head: number, n: number): void {
     const owner = this.mempool.mbufs.owner;
     const t = this.mempool.tracker!;
-    const k = FRAME_KERNEL + this.id;
-    for (let i = off; i < off + n; i++) {
-      const h = bufs[i]!;
-      if (owner[h] !== k) t.report(2, h);
-      owner[h] = FRAME_APP;
+    const k = this.kid;
+    const u32 = this.txU32;
+    for (let i = 0; i < n; i++) {
+      const h = u32[this.txDesc + (((head + i) & this.txMask) << 2)]! >>> this.shift;
+      if (owner[h] !== FRAME_APP) t.report(0, h);
+      owner[h] = k;
     }
   }
 
   /**
-   * Closes the socket: waits briefly for TX to complete, unmaps the rings, closes the fd, and returns to
-   * the mempool the frames the kernel held (fill ring and unfinished TX) so that none leak.
+   * Debug mode: frames coming back from the kernel must be ones it had from this socket (or the socket
+   * whose fill ring it uses). Others are reported (badKernelReturns) and dropped from `bufs`, which is
+   * compacted: returns how many remain in bufs[off..).
+   */
+  private trackFromKernel(bufs: Uint32Array, off: number, n: number): number {
+    const owner = this.mempool.mbufs.owner;
+    const t = this.mempool.tracker!;
+    const k = this.kid;
+    let j = off;
+    for (let i = off; i < off + n; i++) {
+      const h = bufs[i]!;
+      if (owner[h] !== k) {
+        t.report(2, h);
+        continue;
+      }
+      owner[h] = FRAME_APP;
+      bufs[j++] = h;
+    }
+    return j - off;
+  }
+
+  /**
+   * Closes the object. For an object opened with fromShared: releases the data path, nothing else (the
+   * socket stays with its creator). For the creator: takes the data path back (the threads that drove it
+   * must have stopped), lets the kernel send what the TX ring holds, closes the fd, unmaps the rings and
+   * returns to the mempool every frame the kernel still had: RX ring entries not read, TX ring entries
+   * the kernel did not take, TX frames it took that complete within a short wait, and fill ring entries
+   * not consumed. With the frame tracker (debug mode) the owner words name the exact set, which also
+   * covers frames the kernel kept in caches of its own and TX frames that never completed; without it
+   * those are lost and counted in {@link framesLostAtClose} (the completion part). A socket whose fill and
+   * completion rings serve other sockets on its queue throws while those are open: close them first.
    */
   close(): void {
     if (this.closed) return;
+    if (!this.creator) {
+      this.release();
+      this.closed = true;
+      return;
+    }
+    const dependents = this.ownerCtl === null ? Atomics.load(this.ctl, CTL_DEPENDENTS) : 0;
+    if (dependents > 0) {
+      throw new Error(`xsk ${this.name}: cannot close: ${dependents} socket(s) bound to ${this.ifname} queue ${this.qid} with its UMEM use its fill and completion rings; close them first`);
+    }
     this.closed = true;
-    if (!this.owner) return;
+    Atomics.store(this.ctl, CTL_CLAIM, this.token);
+    this.holds = true;
     this.resync();
-    for (let i = 0; i < 100 && this.txOutstanding > 0; i++) {
+    const tracked = this.mempool.tracker !== null;
+    const own = this.ownerCtl === null;
+    // Let the kernel send what waits on the TX ring (copy mode sends txBudget frames per call).
+    for (let i = 0; i < 100 && this.pendingTx > 0; i++) {
       this.reclaim();
-      if (this.txOutstanding > 0) sys.sendto(this.fd, null, MSG_DONTWAIT, null);
+      if (this.txHead !== Atomics.load(this.txU32, this.txCons)) sys.sendto(this.fd, null, MSG_DONTWAIT, null);
+      else if (!own) break;
     }
-    this.reclaim();
-    // Frames still in the kernel's hands come back once the socket is gone: those posted on the fill ring
-    // and not received, and TX frames never completed. Which ones they are is known exactly in debug mode
-    // (owner words); otherwise the fill ring's unconsumed slots are taken back.
-    const inKernel = this.collectKernelFrames();
     sys.close(this.fd);
-    const { rx, tx, fill, comp } = this.rings;
-    for (const r of [rx, tx, fill, comp]) munmap(r.buf);
-    if (inKernel.length > 0) {
-      const owner = this.mempool.mbufs.owner;
-      if (this.mempool.tracker !== null) for (const h of inKernel) owner[h] = FRAME_APP;
-      this.mempool.freeBulk(inKernel, inKernel.length);
+    // The socket is gone: the ring words are final, except completions of TX frames the kernel took
+    // (their skbs complete when the netdev frees them, also after close).
+    const unsent = (this.txHead - Atomics.load(this.txU32, this.txCons)) >>> 0;
+    if (own) {
+      const t0 = Date.now();
+      while (this.pendingTx - unsent > 0 && Date.now() - t0 < CLOSE_COMPLETION_WAIT_MS) {
+        if (this.reclaim() === 0) sleepMs(1);
+      }
+      this.framesLostAtClose = tracked ? 0 : Math.max(0, this.pendingTx - unsent);
     }
-    trace("xsk", () => `${this.name}: closed, ${inKernel.length} frames returned from the kernel`);
+    const onRings = this.framesOnRings();
+    const owner = this.mempool.mbufs.owner;
+    let back: number[];
+    if (tracked) {
+      // Frames on the rings must be the kernel's; the owner words then name every frame it still had.
+      back = [];
+      for (const h of onRings) {
+        if (owner[h] !== this.kid) this.mempool.tracker!.report(2, h);
+        else { owner[h] = FRAME_APP; back.push(h); }
+      }
+      if (own) {
+        for (let h = 0; h < owner.length; h++) {
+          if (owner[h] === this.kid) { owner[h] = FRAME_APP; back.push(h); }
+        }
+      }
+    } else {
+      back = onRings;
+    }
+    if (this.ownerCtl !== null) {
+      // Our TX frames the kernel never took will not complete on the ring owner's completion ring.
+      Atomics.sub(this.ownerCtl, CTL_DEP_TX, unsent);
+      Atomics.sub(this.ownerCtl, CTL_DEPENDENTS, 1);
+    }
+    Atomics.store(this.ctl, CTL_CLAIM, CLAIM_CLOSED);
+    this.holds = false;
+    const { rx, tx, fill, comp } = this.shared.rings;
+    for (const r of [rx, tx, fill, comp]) if (r !== null) munmap(r.buf);
+    if (back.length > 0) this.mempool.freeBulk(Uint32Array.from(back), back.length);
+    trace("xsk", () => `${this.name}: closed, ${back.length} frames returned from the kernel` +
+      (this.framesLostAtClose > 0 ? `, ${this.framesLostAtClose} TX frames never completed` : ""));
   }
 
-  private collectKernelFrames(): Uint32Array {
-    if (this.mempool.tracker !== null) {
-      const owner = this.mempool.mbufs.owner;
-      const k = FRAME_KERNEL + this.id;
-      const out: number[] = [];
-      for (let h = 0; h < owner.length; h++) if (owner[h] === k) out.push(h);
-      return Uint32Array.from(out);
-    }
-    // Without tracking, only the fill ring's unconsumed slots are known to be ours; frames the kernel
-    // already took into its own cache are not (the UMEM is usually freed with the socket anyway).
-    const u32 = this.fqU32;
-    const cons = Atomics.load(u32, this.fqCons);
-    const n = Math.min((this.fqHead - cons) >>> 0, this.fqSize);
-    const out = new Uint32Array(n);
-    for (let i = 0; i < n; i++) out[i] = u32[this.fqDesc + (((cons + i) & this.fqMask) << 1)]! >>> this.shift;
+  /**
+   * After close: the frames on our rings that the kernel had and did not return (each once): RX entries
+   * not read, TX entries not taken, fill entries not consumed (rings of our own only).
+   */
+  private framesOnRings(): number[] {
+    const seen = new Set<number>();
+    const out: number[] = [];
+    const take = (u32: Uint32Array, desc: number, mask: number, size: number, from: number, to: number, words: number) => {
+      const n = Math.min((to - from) >>> 0, size);
+      for (let i = 0; i < n; i++) {
+        const h = u32[desc + (((from + i) & mask) * words)]! >>> this.shift;
+        if (!seen.has(h)) { seen.add(h); out.push(h); }
+      }
+    };
+    const rxSize = this.rxMask + 1;
+    take(this.rxU32, this.rxDesc, this.rxMask, rxSize, this.rxHead, Atomics.load(this.rxU32, this.rxProd), 4);
+    take(this.txU32, this.txDesc, this.txMask, this.txSize, Atomics.load(this.txU32, this.txCons), this.txHead, 4);
+    if (this.fillLevel > 0) take(this.fqU32, this.fqDesc, this.fqMask, this.fqSize, Atomics.load(this.fqU32, this.fqCons), this.fqHead, 2);
     return out;
   }
 }
-

@@ -20,11 +20,16 @@ export const ST_TX_KICKS = 10;
 export const ST_TX_KICK_AGAIN = 11;
 export const ST_RX_WAKEUPS = 12;
 export const ST_COMPLETED = 13;
+/**
+ * Frames txBurst refused because the kernel would reject their descriptor (length 0, or data crossing
+ * the frame end): freed into the mempool, never posted.
+ */
+export const ST_TX_INVALID = 14;
 export const ST_COUNT = 16;
 
 export const STAT_NAMES: readonly string[] = [
   "ipackets", "ibytes", "opackets", "obytes", "imissed", "ierrors", "odropped", "oerrors",
-  "rx_empty_polls", "fill_nobuf", "tx_kicks", "tx_kick_again", "rx_wakeups", "tx_completed",
+  "rx_empty_polls", "fill_nobuf", "tx_kicks", "tx_kick_again", "rx_wakeups", "tx_completed", "tx_invalid",
 ];
 
 export function newStats(): Float64Array {

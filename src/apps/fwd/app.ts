@@ -333,7 +333,8 @@ export class FwdApp {
     for (const p of this.ports) {
       try {
         const st = p.readStats();
-        txRejected += (st["tx_invalid"] ?? 0) + (st["tx_invalid_descs"] ?? 0);
+        // tx_invalid: frames txBurst refused plus the kernel's tx_invalid_descs (xsk/socket.ts).
+        txRejected += st["tx_invalid"] ?? 0;
       } catch { /* counters of a port whose socket failed: nothing to add */ }
     }
     if (txRejected > 0) faults.push(`${txRejected} TX descriptors rejected (invalid offset or length)`);

@@ -94,14 +94,16 @@ async function matrix(vs: VethPair[], perPair: number, strays: number, window = 
 }
 
 describe("fwd mode with several threads", { skip }, () => {
-  for (const [pairs, threads] of [[2, 1], [2, 2], [3, 2], [3, 3]] as const) {
-    test(`${pairs} veth pairs, ${threads} thread(s): every frame where its MAC says, 0 leaked, 0 double frees, 0 bad returns`, async () => {
+  for (const [pairs, threads, tracker, idle] of [[2, 1, true, false], [2, 2, true, false], [3, 2, true, false], [3, 3, true, false], [3, 3, false, false], [2, 2, true, true]] as const) {
+    const how = (tracker ? "0 leaked, 0 double frees, 0 bad returns" : "no tracker (the production close path): 0 leaked, 0 pool overflows") +
+      (idle ? ", idle mode (threads asleep in poll still get the frames handed to them)" : "");
+    test(`${pairs} veth pairs, ${threads} thread(s): every frame where its MAC says, ${how}`, async () => {
       const vs: VethPair[] = [];
       let app: FwdApp | null = null;
       try {
         for (let i = 0; i < pairs; i++) vs.push(createVethPair());
-        const { config } = parseConfig(fwdConfig({ ports: vs.map((v) => ({ netdev: v.a })), threads, cpus: [0, 1] }), "test.jsonc");
-        app = await FwdApp.start({ config, mode: "fwd", debugFrames: true, log: () => {} });
+        const { config } = parseConfig(fwdConfig({ ports: vs.map((v) => ({ netdev: v.a })), threads, cpus: [0, 1], ...(idle ? { idleTimeout: 5, intrTimeout: 100 } : {}) }), "test.jsonc");
+        app = await FwdApp.start({ config, mode: "fwd", debugFrames: tracker, log: () => {} });
         assert.equal(app.threads.length, threads);
         const perPair = 1500;
         const tr = await matrix(vs, perPair, 40);
@@ -112,9 +114,9 @@ describe("fwd mode with several threads", { skip }, () => {
         app = null;
         assert.deepEqual(rep.faults, [], "stop found nothing wrong");
         assert.equal(rep.leakedFrames, 0);
-        assert.equal(rep.doubleFrees, 0);
-        assert.equal(rep.badAllocs, 0);
-        assert.equal(rep.badKernelReturns, 0);
+        assert.equal(rep.doubleFrees, tracker ? 0 : null);
+        assert.equal(rep.badAllocs, tracker ? 0 : null);
+        assert.equal(rep.badKernelReturns, tracker ? 0 : null);
         assert.equal(rep.poolOverflows, 0);
         assert.equal(rep.txRejected, 0);
         assert.equal(rep.inboxLeftovers, 0);

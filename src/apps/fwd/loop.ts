@@ -51,7 +51,11 @@ export async function run(data: FwdThreadData, control: ThreadControl): Promise<
     for (const s of data.ports) ports.push(openShared(s, pools, drivers));
     const mempool = ports.find((p) => p.pool !== null)?.pool ?? firstPool(pools);
     const fds = ports.map((p) => p.pollFd()).filter((fd) => fd >= 0);
-    const idle = new IdleManager(data.idleTimeoutMs, data.intrTimeoutMs, fds);
+    // A thread that other threads hand frames to cannot be woken by them (its poll() waits on its own
+    // sockets only): idle, it checks its inboxes every millisecond, a thousand cheap wake-ups a second.
+    const hasInbox = data.inboxes.some((r) => r !== null);
+    const intr = hasInbox ? Math.min(data.intrTimeoutMs > 0 ? data.intrTimeoutMs : 100, 1) : data.intrTimeoutMs;
+    const idle = new IdleManager(data.idleTimeoutMs, intr, fds);
     forward(data, control, ports, mempool, idle);
   } finally {
     // A worker's port objects give the rings back (the main thread closes the sockets themselves).

@@ -6,7 +6,8 @@
  */
 import { closeSync, readFileSync } from "node:fs";
 import { netnsPath, openNetns, withNetns } from "../../netlink/netns.js";
-import { execFileSync } from "node:child_process";
+import { NetlinkSocket } from "../../netlink/socket.js";
+import { getLink, type Link } from "../../netlink/link.js";
 import { sys } from "../../sys/native.js";
 import { check } from "../../sys/errno.js";
 import { CLONE_NEWNET } from "../../sys/consts.js";
@@ -26,29 +27,32 @@ export function inNamespace<T>(ns: string | null | undefined, fn: () => T): T {
   return ns ? withNetns(ns, fn) : fn();
 }
 
-/** MAC, MTU and link speed (Mb/s; 0 when unknown) of a netdev, read from sysfs (in `ns` through `ip netns exec`). */
-export function netdevFacts(ifname: string, ns?: string | null): { mac: string; mtu: number; speedMbps: number } {
-  const files = ["address", "mtu", "speed"].map((f) => `/sys/class/net/${ifname}/${f}`);
-  let lines: string[];
-  if (ns) {
-    // sysfs shows the namespace it was mounted in; `ip netns exec` mounts the right one.
-    let out = "";
+/**
+ * ifindex, MAC and MTU of a netdev over rtnetlink (a socket opened in `ns` when given), and its link
+ * speed (Mb/s; 0 when unknown) from sysfs. sysfs shows the namespace it was mounted in, so the speed of a
+ * netdev in another namespace is not known here (0: rates in percent assume 10 Gb/s).
+ */
+export function netdevFacts(ifname: string, ns?: string | null): { ifindex: number; mac: string; mtu: number; speedMbps: number } {
+  const where = ns ? ` in namespace '${ns}'` : "";
+  let link: Link;
+  try {
+    const nl = NetlinkSocket.open(ns ? { netns: ns } : {});
     try {
-      out = execFileSync("ip", ["netns", "exec", ns, "sh", "-c", `cat ${files.slice(0, 2).join(" ")}; cat ${files[2]} 2>/dev/null || echo 0`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    } catch (e) {
-      throw new Error(`Cannot read netdev '${ifname}' in namespace '${ns}': ${((e as { stderr?: string }).stderr ?? (e as Error).message).trim()}`, { cause: e });
+      link = getLink(nl, ifname);
+    } finally {
+      nl.close();
     }
-    lines = out.trim().split("\n");
-  } else {
-    lines = files.map((f, i) => {
-      try {
-        return readFileSync(f, "utf8").trim();
-      } catch (e) {
-        if (i === 2) return "0";
-        throw new Error(`Netdev '${ifname}' not found (${f}): ${(e as Error).message}`, { cause: e });
-      }
-    });
+  } catch (e) {
+    throw new Error(`Cannot read netdev '${ifname}'${where}: ${(e as Error).message}`, { cause: e });
   }
-  const speed = Number(lines[2]);
-  return { mac: lines[0]!.trim(), mtu: Number(lines[1]), speedMbps: Number.isFinite(speed) && speed > 0 ? speed : 0 };
+  let speedMbps = 0;
+  if (!ns) {
+    try {
+      const v = Number(readFileSync(`/sys/class/net/${ifname}/speed`, "utf8").trim());
+      if (Number.isFinite(v) && v > 0) speedMbps = v;
+    } catch {
+      // No speed (EINVAL while the link is down, or no such attribute): unknown.
+    }
+  }
+  return { ifindex: link.index, mac: link.mac ?? "00:00:00:00:00:00", mtu: link.mtu, speedMbps };
 }

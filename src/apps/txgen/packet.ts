@@ -5,10 +5,12 @@
  * Besides the bytes, a {@link FramePlan} says what changes from packet to packet (range fields, the tag)
  * and how the checksums follow: every checksum is a base sum over the frame with the varying fields
  * zeroed, plus the 16-bit words of the fields' current values (RFC 1071 / RFC 1624 incremental form).
- * Both engines use the plan: the AF_XDP engine patches each frame in JavaScript ({@link patchFrame}),
- * the live-frames engine compiles the same arithmetic into its XDP program (live-prog.ts).
+ * Both engines use the plan: the AF_XDP engine patches each frame in JavaScript (tx-frames.ts, which
+ * {@link patchFrame} calls too), the live-frames engine compiles the same arithmetic into its XDP program
+ * (live-prog.ts).
  */
 import { type PortSettings, type Range, FCS, TAG_LEN, TAG_MAGIC, macBytes, rangeCount, tagOffset } from "./settings.js";
+import { TemplateFrames, compilePlan } from "./tx-frames.js";
 
 export const ETH_HLEN = 14;
 export const IP_OFF = 14;
@@ -199,35 +201,15 @@ export function buildFrame(s: PortSettings, o: { pid: number; srcMac: string; ds
 
 /**
  * Writes the varying fields of packet `seq` (tag time `tsNs`) and the checksums into the frame at
- * `b[o..]` (a UMEM view or a plain frame). Control-path form; the AF_XDP worker inlines the same steps
- * over typed arrays (worker.ts).
+ * `b[o..]` (a UMEM view or a plain frame). Control-path form (it compiles the plan on every call) of the
+ * routine the AF_XDP worker runs per packet: {@link TemplateFrames.patchAt} (tx-frames.ts).
  */
 export function patchFrame(p: FramePlan, b: Uint8Array, o: number, seq: number, tsNs: number): void {
-  let ip = p.ipBase;
-  let l4 = p.l4Base;
-  for (const fp of p.fields) {
-    const v = fp.min + (seq % fp.n) * fp.step;
-    if (fp.bytes === 4) put32(b, o + fp.off, v);
-    else put16(b, o + fp.off, v);
-    const w = fp.bytes === 4 ? (v >>> 16) + (v & 0xffff) : v;
-    if (fp.flags & F_IP) ip += w;
-    if (fp.flags & F_L4) l4 += w;
-  }
-  if (p.tagOff >= 0) {
-    const s32 = seq % 0x100000000;
-    const hi = Math.floor(tsNs / 0x100000000);
-    const lo = tsNs - hi * 0x100000000;
-    put32(b, o + p.tagOff + 4, s32);
-    put32(b, o + p.tagOff + 8, hi);
-    put32(b, o + p.tagOff + 12, lo);
-    l4 += (s32 >>> 16) + (s32 & 0xffff) + (hi >>> 16) + (hi & 0xffff) + (lo >>> 16) + (lo & 0xffff);
-  }
-  put16(b, o + IP_CSUM_OFF, csum(ip));
-  if (p.l4CsumOff >= 0) {
-    let c = csum(l4);
-    if (p.l4Udp && c === 0) c = 0xffff;
-    put16(b, o + p.l4CsumOff, c);
-  }
+  const t = new TemplateFrames(compilePlan(p), null, seq);
+  const hi = Math.floor(tsNs / 0x100000000);
+  const lo = tsNs - hi * 0x100000000;
+  const tsSum = (hi >>> 16) + (hi & 0xffff) + (lo >>> 16) + (lo & 0xffff);
+  t.patchAt(new DataView(b.buffer, b.byteOffset, b.byteLength), o, hi, lo, tsSum);
 }
 
 /**

@@ -124,7 +124,11 @@ test("rate percent follows the link speed and frame size, 100% is unpaced", () =
   const s = defaultSettings(0);
   assert.equal(targetPps(s, 10000), 0);
   set(s, "rate 10");
-  assert.ok(Math.abs(targetPps(s, 10000) - 1488095.2) < 1);
+  // 10% of 10 Gb/s in 64-byte frames plus 20 bytes of preamble, SFD and gap: 1 Gb/s / 672 bits.
+  assert.equal(targetPps(s, 10000), 1e9 / 672);
+  set(s, "size 1518");
+  set(s, "rate 50");
+  assert.equal(targetPps(s, 1000), 5e8 / (1538 * 8));
   set(s, "rate 1000pps");
   assert.equal(targetPps(s, 10000), 1000);
 });
@@ -143,13 +147,16 @@ test("latency histogram buckets and quantiles", () => {
     const b = histBucket(v);
     const { lo, width } = bucketRange(b);
     assert.ok(v >= lo && v < lo + width, `${v} in [${lo}, ${lo + width})`);
-    assert.ok(width / Math.max(lo, 1) <= 1 / 32 || lo < 64);
+    // Exact below 64 ns; above, 32 buckets per power of two.
+    if (v < 64) assert.deepEqual({ lo, width }, { lo: v, width: 1 });
+    else assert.equal(width, 2 ** (Math.floor(Math.log2(v)) - 5));
   }
   const h = new Float64Array(HIST_BUCKETS);
   for (let i = 1; i <= 1000; i++) h[histBucket(i * 1000)]!++;
   const p50 = quantile(h, 0.5);
   const p99 = quantile(h, 0.99);
-  assert.ok(Math.abs(p50 - 500_000) / 500_000 < 0.02, `p50 ${p50}`);
-  assert.ok(Math.abs(p99 - 990_000) / 990_000 < 0.02, `p99 ${p99}`);
+  // The middle of the bucket of the 500th and 990th samples: [499712, 507904) and [983040, 999424).
+  assert.equal(p50, 499_712 + (8192 - 1) / 2);
+  assert.equal(p99, 983_040 + (16384 - 1) / 2);
   assert.equal(quantile(new Float64Array(HIST_BUCKETS), 0.5), 0);
 });

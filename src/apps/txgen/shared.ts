@@ -55,6 +55,8 @@ export const C_CAP_DROPPED = 12;
 export const C_LOOPS = 13;
 /** Received IPv4 frames (what a return path of txgen traffic carries; IPv6 neighbour chatter is not). */
 export const C_RX_IP4 = 14;
+/** The Linux thread id of the port's RX/TX thread (/proc/<pid>/task/<tid>: its CPU and scheduler figures). */
+export const C_RXTX_TID = 15;
 /** Live-frames threads: pkts, bytes, calls, errors for thread i at C_LIVE + i * 4. */
 export const C_LIVE = 16;
 export const LIVE_SLOTS = 8;
@@ -62,7 +64,9 @@ export const HIST_BASE = C_LIVE + LIVE_SLOTS * 4;
 export const HIST_BUCKETS = 896;
 /** Tagged frames received from sender port i at FROM_BASE + i. */
 export const FROM_BASE = HIST_BASE + HIST_BUCKETS;
-export const COUNTER_WORDS = FROM_BASE + MAX_PORTS;
+/** AF_XDP engine, paced: frames the schedule gave up because the sender did not run for over 50 ms (pacer.ts). */
+export const C_TX_PACE_LOST = FROM_BASE + MAX_PORTS;
+export const COUNTER_WORDS = C_TX_PACE_LOST + 1;
 
 /** Histogram bucket of a latency in ns (clamped to [0, 2^32)). Allocation-free. */
 export function histBucket(ns: number): number {
@@ -97,6 +101,12 @@ export function quantile(hist: ArrayLike<number>, q: number): number {
   }
   return 0;
 }
+
+/**
+ * How long an idle RX/TX thread blocks in poll(2) on its sockets before it looks at its mailbox again: the
+ * longest a start (or any command) waits for the thread to notice it.
+ */
+export const IDLE_POLL_MS = 5;
 
 /** What the threads of a port share (structured-cloneable). */
 export interface PortShm {

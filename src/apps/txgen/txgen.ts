@@ -19,13 +19,13 @@ import { AfXdpPort } from "../../pktdev/af-xdp.js";
 import { BpfMap, XSKMAP_EXPECT } from "../../bpf/map.js";
 import { XdpLink } from "../../bpf/link.js";
 import { startThreads, stopThreads, type RunningThread, type ThreadSpec } from "../../runtime/threads.js";
-import { ifIndex } from "../../sys/netdev.js";
 import { errnoName } from "../../sys/errno.js";
 import {
   type PortSettings, type Engine, applySet, checkSettings, cloneSettings, defaultSettings, formatSettings,
   parsePortList, targetPps, describeIp, describePort, formatRate, MAX_LIVE_THREADS,
 } from "./settings.js";
-import { buildFrame, F_IP, F_L4, type FramePlan } from "./packet.js";
+import { buildFrame, type FramePlan } from "./packet.js";
+import { compilePlan } from "./tx-frames.js";
 import { LiveProgram, CountProgram } from "./live-prog.js";
 import { readPcap, writePcap } from "./pcap.js";
 import {
@@ -280,8 +280,7 @@ export class Txgen {
       // Ports, with their settings, before any socket opens (the settings decide what each port needs).
       specs.forEach((sp, pid) => {
         const facts = netdevFacts(sp.ifname, sp.netns);
-        const ifindex = inNamespace(sp.netns, () => ifIndex(sp.ifname));
-        tg.ports.push(new TxgenPort(pid, sp, facts, ifindex));
+        tg.ports.push(new TxgenPort(pid, sp, facts, facts.ifindex));
         for (const line of sp.settings ?? []) tg.set(`${pid} ${line}`);
       });
       for (const line of o.sets ?? []) tg.set(line);
@@ -362,6 +361,8 @@ export class Txgen {
       specs.push({ name, cpus: ports[0]!.cpus, module: new URL("./worker.js", import.meta.url).href, data });
     }
     if (specs.length === 0) return;
+    // One owner per ring: the sockets' data paths go to the RX/TX threads (the main thread only reads stats).
+    for (const ports of groups.values()) for (const p of ports) p.lport!.release();
     this.threads = await startThreads(specs);
     this.threads.forEach((t, i) => {
       const ports = groups.get(t.name)!;
@@ -513,17 +514,12 @@ export class Txgen {
         lens.push(f.data.length);
         o += (f.data.length + 3) & ~3;
       }
-      return {
-        type: "plan", pid: p.pid, gen, frame: null, len: 0, fields: [], tagOff: -1, ipBase: 0, l4CsumOff: -1, l4Base: 0,
-        l4Udp: false, varies: false, pcap: { data, offs, lens }, count: s.count, pps, burst: s.burst, seqStart,
-      };
+      return { type: "plan", pid: p.pid, gen, frame: null, pcap: { data, offs, lens }, count: s.count, pps, burst: s.burst, seqStart };
     }
     const fp: FramePlan = buildFrame(s, { pid: p.pid, srcMac: s.srcMac ?? p.mac, dstMac: this.dstMac(p) });
     return {
-      type: "plan", pid: p.pid, gen, frame: fp.frame, len: fp.len,
-      fields: fp.fields.flatMap((f) => [f.off, f.bytes, f.min, f.n, f.step, f.flags & (F_IP | F_L4)]),
-      tagOff: fp.tagOff, ipBase: fp.ipBase, l4CsumOff: fp.l4CsumOff, l4Base: fp.l4Base, l4Udp: fp.l4Udp, varies: fp.varies,
-      pcap: null, count: s.count, pps, burst: s.burst, seqStart,
+      type: "plan", pid: p.pid, gen, frame: { data: fp.frame, plan: compilePlan(fp) }, pcap: null, count: s.count, pps,
+      burst: s.burst, seqStart,
     };
   }
 

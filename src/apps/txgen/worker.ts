@@ -1,7 +1,8 @@
 /**
  * A txgen data-plane thread (worker): polls the RX side of its ports (counts, latency tags, capture) and
- * runs the AF_XDP engine's TX for those that send with it: allocate a burst, copy the frame (or the next
- * pcap frames), patch range fields, the tag and checksums in place, pace with a token bucket, send.
+ * runs the AF_XDP engine's TX for those that send with it: allocate a burst, write the frames
+ * (tx-frames.ts: the template with range fields, tag and checksums patched, or the next pcap frames),
+ * pace with a token bucket (pacer.ts), send.
  *
  * Plans come from the main thread as messages, read synchronously (receiveMessageOnPort) when the
  * thread's mailbox word changes; everything per packet is typed-array arithmetic on the UMEM.
@@ -16,10 +17,12 @@ import { ThreadControl, STATE_RUN, STATUS_RUNNING, CTL_STATE } from "../../runti
 import {
   type PortShm, K_RUN, K_PLAN, K_TX_STATUS, K_PLAN_ACK, K_CAPTURE, TX_IDLE, TX_SENDING, TX_DONE,
   C_TX_PKTS, C_TX_BYTES, C_TX_ERRORS, C_TX_SEQ, C_RX_PKTS, C_RX_BYTES, C_RX_TAGGED, C_RX_REORDER,
-  C_LAT_SUM, C_LAT_MIN, C_LAT_MAX, C_CAP_PKTS, C_CAP_DROPPED, C_LOOPS, C_RX_IP4, HIST_BASE, FROM_BASE, MAX_PORTS,
-  CAP_HDR, CAP_REC_HDR, CAP_SNAPLEN, histBucket, monotonicOffsetNs,
+  C_LAT_SUM, C_LAT_MIN, C_LAT_MAX, C_CAP_PKTS, C_CAP_DROPPED, C_LOOPS, C_RX_IP4, C_RXTX_TID, C_TX_PACE_LOST,
+  HIST_BASE, FROM_BASE, MAX_PORTS, CAP_HDR, CAP_REC_HDR, CAP_SNAPLEN, IDLE_POLL_MS, histBucket, monotonicOffsetNs,
 } from "./shared.js";
 import { TAG_MAGIC } from "./settings.js";
+import { TemplateFrames, PcapFrames } from "./tx-frames.js";
+import { Pacer } from "./pacer.js";
 
 export interface RxTxPortData {
   pid: number;
@@ -41,18 +44,9 @@ export interface AfxdpPlan {
   type: "plan";
   pid: number;
   gen: number;
-  /** The frame (template mode) or null (pcap mode). */
-  frame: Uint8Array | null;
-  len: number;
-  /** Range fields, 6 numbers each: offset, bytes, min, n, step, flags (packet.ts F_*). */
-  fields: number[];
-  tagOff: number;
-  ipBase: number;
-  l4CsumOff: number;
-  l4Base: number;
-  l4Udp: boolean;
-  varies: boolean;
-  /** pcap mode: frames packed at 4-byte aligned offsets. */
+  /** Template mode: the sequence-0 frame and its plan (tx-frames.ts compilePlan); null in pcap mode. */
+  frame: { data: Uint8Array; plan: Uint32Array } | null;
+  /** pcap mode: frames packed at 4-byte aligned offsets (word offsets in `offs`). */
   pcap: { data: Uint8Array; offs: number[]; lens: number[] } | null;
   /** Packets to send (0: until stopped). */
   count: number;
@@ -94,35 +88,16 @@ class PortState {
   hasPlan = false;
   finished = false;
   sending = false;
-  tpl: Uint32Array = new Uint32Array(0);
-  tpl8: Uint8Array = new Uint8Array(0);
-  tplWords = 0;
-  len = 0;
-  fields = new Float64Array(0);
-  nfields = 0;
-  tagOff = -1;
-  ipBase = 0;
-  l4CsumOff = -1;
-  l4Base = 0;
-  l4Udp = false;
-  varies = false;
-  pcapWords: Uint32Array = new Uint32Array(0);
-  pcap8: Uint8Array = new Uint8Array(0);
-  pcapOffs = new Uint32Array(0);
-  pcapLens = new Uint32Array(0);
-  pcapN = 0;
-  pcapNext = 0;
+  /** What is sent: a template (patched per packet), or the frames of a pcap file. */
+  tpl: TemplateFrames | null = null;
+  pcap: PcapFrames | null = null;
+  /** Whether the frames carry the latency tag (the clock is read per burst). */
+  tagged = false;
   count = 0;
-  pps = 0;
   burst = 64;
-  minSend = 1;
-  tokenCap = 128;
-  /** Paced: milliseconds until enough tokens for a send (0: none to wait). */
-  waitMs = 0;
+  readonly pacer = new Pacer();
   seq = 0;
   sent = 0;
-  tokens = 0;
-  lastT = 0;
   // RX
   lastSeq = new Float64Array(MAX_PORTS).fill(NO_SEQ);
   capU8: Uint8Array | null = null;
@@ -144,44 +119,17 @@ class PortState {
     this.gen = p.gen;
     this.hasPlan = true;
     this.finished = false;
-    this.len = p.len;
-    if (p.frame !== null) {
-      const words = (p.len + 3) >>> 2;
-      this.tpl = new Uint32Array(words);
-      this.tpl8 = new Uint8Array(this.tpl.buffer);
-      this.tpl8.set(p.frame.subarray(0, p.len));
-      this.tplWords = words;
-    }
-    this.fields = Float64Array.from(p.fields);
-    this.nfields = p.fields.length / 6;
-    this.tagOff = p.tagOff;
-    this.ipBase = p.ipBase;
-    this.l4CsumOff = p.l4CsumOff;
-    this.l4Base = p.l4Base;
-    this.l4Udp = p.l4Udp;
-    this.varies = p.varies;
-    if (p.pcap !== null) {
-      const d = p.pcap.data;
-      this.pcapWords = new Uint32Array(d.buffer, d.byteOffset, d.byteLength >>> 2);
-      this.pcap8 = d;
-      this.pcapOffs = Uint32Array.from(p.pcap.offs);
-      this.pcapLens = Uint32Array.from(p.pcap.lens);
-      this.pcapN = p.pcap.offs.length;
-    } else {
-      this.pcapN = 0;
-    }
-    this.pcapNext = 0;
+    this.tpl = p.frame !== null ? new TemplateFrames(p.frame.plan, p.frame.data, p.seqStart) : null;
+    this.pcap = p.pcap !== null ? new PcapFrames(p.pcap.data, p.pcap.offs, p.pcap.lens) : null;
+    this.tagged = this.tpl !== null && this.tpl.tagged;
     this.count = p.count;
-    this.pps = p.pps;
     this.burst = p.burst;
-    // Paced: send when a slice of the burst has accumulated (about every 100 us at most).
-    this.minSend = p.pps > 0 ? Math.max(1, Math.min(p.burst, Math.floor(p.pps / 10000))) : 1;
-    this.tokenCap = Math.max(p.burst * 2, p.pps * 0.05);
+    this.pacer.set(p.pps, p.burst);
+    this.pacer.start(now);
     this.seq = p.seqStart;
     this.c[C_TX_SEQ] = p.seqStart;
+    this.c[C_TX_PACE_LOST] = 0;
     this.sent = 0;
-    this.tokens = 0;
-    this.lastT = now;
   }
 
   setCapture(buf: SharedArrayBuffer | null): void {
@@ -201,19 +149,29 @@ class PortState {
 export async function run(data: RxTxThreadData, control: ThreadControl): Promise<void> {
   const pools = new Map<string, Mempool>();
   const states: PortState[] = [];
-  for (const d of data.ports) {
-    const port = openShared(d.lport, pools);
-    if (port.pool === null) throw new Error(`txgen port ${d.pid} ('${d.lport.name}') has no mempool`);
-    states.push(new PortState(d, port, port.pool));
+  const ports: Lport[] = [];
+  try {
+    for (const d of data.ports) {
+      // Claims the socket's rings (one owner per ring): the main thread released them before starting us.
+      const port = openShared(d.lport, pools);
+      ports.push(port);
+      if (port.pool === null) throw new Error(`txgen port ${d.pid} ('${d.lport.name}') has no mempool`);
+      const st = new PortState(d, port, port.pool);
+      st.c[C_RXTX_TID] = sys.gettid();
+      states.push(st);
+    }
+    loop(data, control, states);
+    // Drain: let the TX rings finish so counters and frames settle before the main thread closes the ports.
+    const none = new Uint32Array(0);
+    for (const st of states) {
+      for (let i = 0; i < 8; i++) st.port.txBurst(none, 0);
+      Atomics.store(st.ctl, K_TX_STATUS, TX_IDLE);
+    }
+  } finally {
+    // Give the rings back: the main thread closes the sockets.
+    for (const p of ports) p.release();
+    for (const mp of pools.values()) mp.flushCache();
   }
-  loop(data, control, states);
-  // Drain: let the TX rings finish so counters and frames settle before the main thread closes the ports.
-  const none = new Uint32Array(0);
-  for (const st of states) {
-    for (let i = 0; i < 8; i++) st.port.txBurst(none, 0);
-    Atomics.store(st.ctl, K_TX_STATUS, TX_IDLE);
-  }
-  for (const mp of pools.values()) mp.flushCache();
 }
 
 function handle(m: WorkerMsg, byPid: Map<number, PortState>, now: number): void {
@@ -264,16 +222,15 @@ function loop(data: RxTxThreadData, control: ThreadControl, states: PortState[])
         if (run && !st.finished) {
           if (!st.sending) {
             st.sending = true;
-            st.lastT = performance.now();
-            st.tokens = 0;
+            st.pacer.start(performance.now());
             Atomics.store(st.ctl, K_PLAN_ACK, st.gen);
             Atomics.store(st.ctl, K_TX_STATUS, TX_SENDING);
           }
           txActive = true;
           const sent = tx(st, bufs, offNs);
           work += sent;
-          if (sent === 0 && st.waitMs > 0) {
-            if (st.waitMs < waitMs) waitMs = st.waitMs;
+          if (sent === 0 && st.pacer.waitMs > 0) {
+            if (st.pacer.waitMs < waitMs) waitMs = st.pacer.waitMs;
           } else {
             waitMs = 0;
           }
@@ -302,7 +259,7 @@ function loop(data: RxTxThreadData, control: ThreadControl, states: PortState[])
     empty = 0;
     if (nfds > 0) {
       for (let i = 0; i < nfds; i++) pfds[i * 2 + 1] = POLLIN;
-      sys.poll(pfds, nfds, 5);
+      sys.poll(pfds, nfds, IDLE_POLL_MS);
     } else {
       Atomics.wait(mb, 0, mbSeen, 20);
     }
@@ -327,7 +284,7 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
   if (!st.parse) {
     for (let i = 0; i < n; i++) {
       const h = bufs[i]!;
-      const o = (h << shift) + dataOff[h]!;
+      const o = ((h << shift) >>> 0) + dataOff[h]!;
       bytes += dataLen[h]!;
       if (u8[o + 12] === 0x08 && u8[o + 13] === 0x00) ip4++;
     }
@@ -342,7 +299,7 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
     let latMin = c[C_LAT_MIN]!, latMax = c[C_LAT_MAX]!;
     for (let i = 0; i < n; i++) {
       const h = bufs[i]!;
-      const o = (h << shift) + dataOff[h]!;
+      const o = ((h << shift) >>> 0) + dataOff[h]!;
       const len = dataLen[h]!;
       bytes += len;
       if (capOn) {
@@ -416,21 +373,11 @@ function capture(st: PortState, u8: Uint8Array, o: number, len: number, nowNs: n
 /** One TX step of the AF_XDP engine; returns packets sent. */
 function tx(st: PortState, bufs: Uint32Array, offNs: number): number {
   let budget = st.burst;
-  st.waitMs = 0;
-  if (st.pps > 0) {
-    const now = performance.now();
-    let tokens = st.tokens + ((now - st.lastT) * st.pps) / 1000;
-    st.lastT = now;
-    // Up to 50 ms of backlog: a thread that lost the CPU for a while catches up, so the average holds.
-    const cap = st.tokenCap;
-    if (tokens > cap) tokens = cap;
-    st.tokens = tokens;
-    if (tokens < st.minSend) {
-      st.waitMs = ((st.minSend - tokens) * 1000) / st.pps;
-      return 0;
-    }
-    const whole = Math.floor(tokens);
-    if (whole < budget) budget = whole;
+  const pacer = st.pacer;
+  if (pacer.pps > 0) {
+    budget = pacer.grant(performance.now(), budget);
+    st.c[C_TX_PACE_LOST] = pacer.lost;
+    if (budget === 0) return 0;
   }
   if (st.count > 0) {
     const left = st.count - st.sent;
@@ -444,113 +391,24 @@ function tx(st: PortState, bufs: Uint32Array, offNs: number): number {
     return 0;
   }
   const umem = pool.umem;
-  const u32 = umem.u32;
-  const u8 = umem.u8;
-  const dv = umem.view;
-  const shift = umem.shift;
-  const dataOff = pool.mbufs.dataOff;
-  const dataLen = pool.mbufs.dataLen;
+  const mbufs = pool.mbufs;
+  const tpl = st.tpl;
+  const pcap = st.pcap;
   let bytes = 0;
-  if (st.pcapN > 0) {
-    const words = st.pcapWords;
-    const offs = st.pcapOffs;
-    const lens = st.pcapLens;
-    let k = st.pcapNext;
-    for (let i = 0; i < n; i++) {
-      const h = bufs[i]!;
-      const o = (h << shift) + dataOff[h]!;
-      const len = lens[k]!;
-      const src = offs[k]!;
-      const nw = (len + 3) >>> 2;
-      if ((o & 3) === 0) {
-        const w = o >>> 2;
-        for (let j = 0; j < nw; j++) u32[w + j] = words[src + j]!;
-      } else {
-        const sb = src << 2;
-        const s8 = st.pcap8;
-        for (let j = 0; j < len; j++) u8[o + j] = s8[sb + j]!;
-      }
-      dataLen[h] = len;
-      bytes += len;
-      if (++k === st.pcapN) k = 0;
-    }
-    // pcapNext advances only for frames actually sent (below).
-  } else {
-    const tpl = st.tpl;
-    const words = st.tplWords;
-    const len = st.len;
-    const varies = st.varies;
-    const F = st.fields;
-    const nf = st.nfields;
-    const tagOff = st.tagOff;
-    let tsHi = 0, tsLo = 0, tsSum = 0;
-    if (tagOff >= 0) {
-      const ts = performance.now() * 1e6 + offNs;
-      tsHi = Math.floor(ts / 4294967296);
-      tsLo = ts - tsHi * 4294967296;
-      tsSum = (tsHi >>> 16) + (tsHi & 0xffff) + (tsLo >>> 16) + (tsLo & 0xffff);
-    }
-    let seq = st.seq;
-    for (let i = 0; i < n; i++) {
-      const h = bufs[i]!;
-      const o = (h << shift) + dataOff[h]!;
-      if ((o & 3) === 0) {
-        const w = o >>> 2;
-        for (let j = 0; j < words; j++) u32[w + j] = tpl[j]!;
-      } else {
-        const t8 = st.tpl8;
-        for (let j = 0; j < len; j++) u8[o + j] = t8[j]!;
-      }
-      dataLen[h] = len;
-      if (varies) {
-        let ip = st.ipBase;
-        let l4 = st.l4Base;
-        for (let f = 0; f < nf; f++) {
-          const b = f * 6;
-          const v = F[b + 2]! + (seq % F[b + 3]!) * F[b + 4]!;
-          let w: number;
-          if (F[b + 1] === 4) {
-            dv.setUint32(o + F[b]!, v);
-            w = (v >>> 16) + (v & 0xffff);
-          } else {
-            dv.setUint16(o + F[b]!, v);
-            w = v;
-          }
-          const fl = F[b + 5]!;
-          if (fl & 1) ip += w;
-          if (fl & 2) l4 += w;
-        }
-        if (tagOff >= 0) {
-          const s32 = seq % 4294967296;
-          dv.setUint32(o + tagOff + 4, s32);
-          dv.setUint32(o + tagOff + 8, tsHi);
-          dv.setUint32(o + tagOff + 12, tsLo);
-          l4 += (s32 >>> 16) + (s32 & 0xffff) + tsSum;
-        }
-        while (ip > 0xffff) ip = (ip & 0xffff) + (ip >>> 16);
-        dv.setUint16(o + 24, ~ip & 0xffff);
-        if (st.l4CsumOff >= 0) {
-          while (l4 > 0xffff) l4 = (l4 & 0xffff) + (l4 >>> 16);
-          let cs = ~l4 & 0xffff;
-          if (cs === 0 && st.l4Udp) cs = 0xffff;
-          dv.setUint16(o + st.l4CsumOff, cs);
-        }
-      }
-      seq++;
-    }
-    bytes = n * len;
-  }
+  if (tpl !== null) bytes = tpl.fill(umem, mbufs, bufs, n, st.tagged ? performance.now() * 1e6 + offNs : 0);
+  else if (pcap !== null) bytes = pcap.fill(umem, mbufs, bufs, n);
   const k = st.port.txBurst(bufs, n);
   if (k < n) {
-    if (st.pcapN > 0) for (let i = k; i < n; i++) bytes -= dataLen[bufs[i]!]!;
-    else bytes = k * st.len;
+    const dataLen = mbufs.dataLen;
+    for (let i = k; i < n; i++) bytes -= dataLen[bufs[i]!]!;
     pool.freeBulk(bufs, n - k, k);
     st.c[C_TX_ERRORS]! += n - k;
   }
-  if (st.pcapN > 0) st.pcapNext = (st.pcapNext + k) % st.pcapN;
+  if (tpl !== null) tpl.sent(k, n);
+  else if (pcap !== null) pcap.sent(k, n);
+  pacer.took(k);
   st.seq += k;
   st.sent += k;
-  if (st.pps > 0) st.tokens -= k;
   const c = st.c;
   c[C_TX_PKTS]! += k;
   c[C_TX_BYTES]! += bytes;

@@ -14,7 +14,7 @@ import { PacketSocket, udpFrame } from "../../testing/packet-socket.js";
 import { fwdConfig } from "../../testing/fwd-config.js";
 import { startExporter } from "../../telemetry/exporter-cli.js";
 import { nullLogger } from "../../telemetry/log.js";
-import { until, http, freePort } from "../../telemetry/test-fixtures.js";
+import { until, http, freePort } from "../../testing/telemetry-fixtures.js";
 import { AppClient } from "../../telemetry/app-client.js";
 
 const PROMETHEUS = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"].find((p) => existsSync(p));

@@ -32,13 +32,18 @@ for (const f of files) {
 }
 
 // Layers: a folder may import only folders of a lower or equal rank (tests and testing/ are exempt).
+// testing/ (test doubles and fixtures) is for tests only: no product module may import it.
 const rank = { sys: 0, wire: 0, bpf: 1, netlink: 1, mem: 2, ring: 2, uds: 2, xsk: 3, lookup: 3, pktdev: 4, graph: 5, cnet: 6,
-  config: 6, runtime: 6, telemetry: 7, k8s: 7, apps: 8, testing: 8.5, cli: 9 };
+  config: 6, runtime: 6, telemetry: 7, k8s: 7, apps: 8, cli: 9 };
 const layer = (f) => relative(root, f).split("/")[0];
 const problems = [];
 for (const [f, deps] of graph) {
   if (f.endsWith(".test.ts") || layer(f) === "testing") continue;
   for (const d of deps) {
+    if (layer(d) === "testing") {
+      problems.push(`layering: ${relative(root, f)} imports ${relative(root, d)} (testing/ is for tests only)`);
+      continue;
+    }
     const a = rank[layer(f)], b = rank[layer(d)];
     if (a !== undefined && b !== undefined && b > a) problems.push(`layering: ${relative(root, f)} imports ${relative(root, d)} (${layer(d)} is above ${layer(f)})`);
   }

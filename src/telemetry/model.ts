@@ -68,7 +68,7 @@ export const LPORT_STATS: readonly LportStatMeta[] = [
   { field: "imissed", uds: "n_rx_missed", prom: "xdplane_port_rx_missed", help: "Packets the kernel dropped because the RX ring or fill ring was empty (xdp_statistics.rx_dropped + rx_ring_full + rx_fill_ring_empty_descs)." },
   { field: "odropped", uds: "n_tx_dropped", prom: "xdplane_port_tx_dropped", help: "Packets dropped on transmit (TX ring full, no room)." },
   { field: "rx_invalid", uds: "n_rx_invalid_requests", prom: "xdplane_port_rx_invalid", help: "Invalid RX descriptors (xdp_statistics.rx_invalid_descs)." },
-  { field: "tx_invalid", uds: "n_tx_invalid_requests", prom: "xdplane_port_tx_invalid", help: "Invalid TX descriptors (xdp_statistics.tx_invalid_descs)." },
+  { field: "tx_invalid", uds: "n_tx_invalid_requests", prom: "xdplane_port_tx_invalid", help: "Invalid TX frames: refused by txBurst before posting (length 0, or past the frame end) plus the kernel's xdp_statistics.tx_invalid_descs." },
   { field: "rx_ring_empty", uds: "n_rx_ring_empty", prom: "xdplane_port_rx_ring_empty", help: "RX bursts that found the RX ring empty." },
   { field: "rx_buf_alloc", uds: "n_rx_buf_allocs", prom: "xdplane_port_rx_buf_allocs", help: "Buffers allocated for the fill ring." },
   { field: "rx_busypoll_wakeup", uds: "n_rx_busypoll_wakeup", prom: "xdplane_port_rx_busypoll_wakeups", help: "Busy-poll wakeups (recvfrom) on receive." },

@@ -12,5 +12,5 @@ export {
 } from "./query.js";
 export { loadXskRedirect, xskRedirectAsm, xsksMapSpec, XSKS_MAP_NAME, XSK_PROG_NAME, XSKS_MAP_ENTRIES, type XskRedirect, type XskRedirectOptions } from "./xsk-redirect.js";
 export { testRun, LiveFrames, BPF_F_TEST_RUN_ON_CPU, BPF_F_TEST_XDP_LIVE_FRAMES, type TestRunOptions, type TestRunResult, type XdpCtxIn } from "./test-run.js";
-export { ensureBpffs, isBpffs, unmountBpffs } from "./bpffs.js";
+export { ensureBpffs, isBpffs, unmountBpffs, fsTypeOf, hasSysAdmin, BPF_FS_MAGIC, type BpffsOptions } from "./bpffs.js";
 export { fdKind, type FdKind } from "./syscall.js";

@@ -50,8 +50,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { unmountBpffs, isBpffs, BpfMap } from "../bpf/index.js";
-import { prepareBpffsDir } from "./bpffs-dir.js";
+import { unmountBpffs, isBpffs, ensureBpffs, BpfMap } from "../bpf/index.js";
 import type { DpConfig, PoolConfig } from "./dp-config.js";
 import { listNetdevs, selectPools, type LinkInfoSource, type Netdev, type PoolDevices } from "./discovery.js";
 import {
@@ -687,7 +686,7 @@ export class DevicePlugin {
   }
 
   private pinMap(fsDir: string, map: BpfMap, uid: number): void {
-    prepareBpffsDir(fsDir, { mode: 0o755 });
+    ensureBpffs(fsDir, { mode: 0o755 });
     const path = join(fsDir, P.XSKS_MAP_NAME);
     rmSync(path, { force: true });
     map.pin(path);

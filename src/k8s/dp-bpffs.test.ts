@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { canUseNetns, createVethPair, type VethPair } from "../testing/netns.js";
 import { KubeletStandIn } from "../testing/kubelet-standin.js";
 import { CLI } from "../testing/cni.js";
-import { fsTypeOf, hasSysAdmin, BPF_FS_MAGIC } from "./bpffs-dir.js";
+import { fsTypeOf, hasSysAdmin, BPF_FS_MAGIC } from "../bpf/bpffs.js";
 
 /** How long `xdplane dp` may take to give up. */
 const FAIL_WITHIN_MS = 10_000;

@@ -12,14 +12,13 @@
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { BpfMap, XdpLink, XSKMAP_EXPECT, loadXskRedirect, unmountBpffs, detachAny } from "../bpf/index.js";
-import { prepareBpffsDir } from "./bpffs-dir.js";
+import { BpfMap, XdpLink, XSKMAP_EXPECT, loadXskRedirect, unmountBpffs, detachAny, ensureBpffs } from "../bpf/index.js";
 import { sys } from "../sys/native.js";
 import { SysError } from "../sys/errno.js";
 import { XSKS_MAP_NAME } from "./uds-protocol.js";
 import { silentLogger, type Logger } from "./log.js";
 
-/** Default pin folder of the plugin (a bpffs is mounted on /sys/fs/bpf when none is: bpffs-dir.ts). */
+/** Default pin folder of the plugin (a bpffs is mounted on /sys/fs/bpf when none is: bpf/bpffs.ts). */
 export const DEFAULT_PIN_ROOT = "/sys/fs/bpf/xdplane";
 
 interface Attached {
@@ -36,13 +35,13 @@ export class RedirectManager {
   readonly mountedAt: string | null;
 
   /**
-   * Makes sure `pinRoot` is a folder on a bpffs, mounting one if needed (bpffs-dir.ts); throws at once,
+   * Makes sure `pinRoot` is a folder on a bpffs, mounting one if needed (bpf/bpffs.ts); throws at once,
    * saying what to mount, when that is not possible.
    */
   constructor(pinRoot: string = DEFAULT_PIN_ROOT, log: Logger = silentLogger) {
     this.pinRoot = pinRoot;
     this.log = log;
-    this.mountedAt = prepareBpffsDir(pinRoot);
+    this.mountedAt = ensureBpffs(pinRoot);
     if (this.mountedAt !== null) log.info(`mounted a bpffs at ${this.mountedAt} (none was there) for the pins in ${pinRoot}`);
   }
 

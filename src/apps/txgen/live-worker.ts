@@ -8,6 +8,7 @@
 import { parentPort, receiveMessageOnPort } from "node:worker_threads";
 import { LiveFrames } from "../../bpf/test-run.js";
 import { ThreadControl, STATE_RUN, STATUS_RUNNING, CTL_STATE } from "../../runtime/control.js";
+import { MonoClock } from "../../sys/clock.js";
 import { enterNetns } from "./netns.js";
 import { type PortShm, K_RUN, K_PLAN, K_LIVE, K_LIVE_ERRNO, TX_IDLE, TX_SENDING, TX_DONE, C_LIVE } from "./shared.js";
 
@@ -52,6 +53,7 @@ export async function run(data: LiveThreadData, control: ThreadControl): Promise
   let lf: LiveFrames | null = null;
   let doneGen = -1;
   let chunkMax = 1 << 18;
+  const clk = new MonoClock();
   control.setStatus(STATUS_RUNNING);
   for (;;) {
     if (Atomics.load(control.ctl, CTL_STATE) !== STATE_RUN) break;
@@ -74,13 +76,13 @@ export async function run(data: LiveThreadData, control: ThreadControl): Promise
     Atomics.store(ctl, stateW + 1, gen);
     Atomics.store(ctl, stateW, TX_SENDING);
     const len = plan.frame.length;
-    const t0 = performance.now();
+    const t0 = clk.nowMs();
     let sent = 0;
     const minDue = plan.pps > 0 ? Math.max(1, Math.floor(plan.pps * 0.02)) : 0;
     while (Atomics.load(ctl, K_RUN) === 1 && Atomics.load(ctl, K_PLAN) === gen && Atomics.load(control.ctl, CTL_STATE) === STATE_RUN) {
       let n = chunkMax;
       if (plan.pps > 0) {
-        const due = (plan.pps * (performance.now() - t0)) / 1000 - sent;
+        const due = (plan.pps * (clk.nowMs() - t0)) / 1000 - sent;
         if (due < minDue) {
           Atomics.wait(ctl, K_RUN, 1, Math.min(50, Math.max(1, ((minDue - due) * 1000) / plan.pps)));
           continue;
@@ -90,9 +92,9 @@ export async function run(data: LiveThreadData, control: ThreadControl): Promise
       if (plan.count > 0 && plan.count - sent < n) n = plan.count - sent;
       n = Math.floor(n);
       if (n <= 0) break;
-      const t1 = performance.now();
+      const t1 = clk.nowMs();
       const rc = lf.send(n);
-      const dt = performance.now() - t1;
+      const dt = clk.nowMs() - t1;
       c[base + 2]!++;
       if (rc < 0) {
         c[base + 3]!++;

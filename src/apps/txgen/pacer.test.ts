@@ -4,7 +4,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Pacer } from "./pacer.js";
+import { Pacer, type ClockSource } from "./pacer.js";
+
+/** A clock that reads `t` ms. */
+const at = (t: number): ClockSource => ({ ts: Float64Array.of(0, t * 1e6), read: () => {} });
 
 /** Deterministic pseudo-random numbers in [0, 1). */
 function rng(seed: number): () => number {
@@ -20,13 +23,13 @@ test("a sender that sleeps what it is told releases floor(rate x t), less than o
     const p = new Pacer();
     p.set(pps, burst);
     const t0 = 123456.789; // an arbitrary clock origin (ms)
-    p.start(t0);
+    p.start(at(t0));
     let now = t0;
     let released = 0;
     let sleeps = 0;
     let lateWakes = 0;
     while (now < t0 + 1000) {
-      const g = p.grant(now, burst);
+      const g = p.grant(at(now), burst);
       const due = ((now - t0) * pps) / 1000;
       assert.ok(released + g <= due + 1e-6, `${pps} pps: ${released + g} released by ${now - t0} ms, ${due} due`);
       if (g > 0) {
@@ -40,7 +43,7 @@ test("a sender that sleeps what it is told releases floor(rate x t), less than o
       assert.ok(p.waitMs > 0 && p.waitMs <= (p.minSend * 1000) / pps + 1e-5, `${pps} pps: waits ${p.waitMs} ms`);
       now += p.waitMs;
       sleeps++;
-      if (p.grant(now, burst) === 0) lateWakes++; // (granting twice at one time is the same grant)
+      if (p.grant(at(now), burst) === 0) lateWakes++; // (granting twice at one time is the same grant)
     }
     const due = ((now - t0) * pps) / 1000;
     assert.ok(released > due - p.minSend - 1, `${pps} pps: ${released} released, ${due} due`);
@@ -57,7 +60,7 @@ test("however the clock jumps, frames released by t never exceed rate x t; stall
   const p = new Pacer();
   p.set(pps, burst);
   assert.equal(p.cap, 5000); // 50 ms of backlog
-  p.start(0);
+  p.start(at(0));
   let now = 0;
   let released = 0;
   const history: [number, number][] = [];
@@ -65,7 +68,7 @@ test("however the clock jumps, frames released by t never exceed rate x t; stall
     // Mostly short gaps, some stalls of a few ms, a few of 100+ ms (a thread off the CPU).
     const x = r();
     now += x < 0.9 ? r() * 0.05 : x < 0.999 ? r() * 5 : 100 + r() * 200;
-    const g = p.grant(now, 1 + Math.floor(r() * burst));
+    const g = p.grant(at(now), 1 + Math.floor(r() * burst));
     const k = Math.floor(r() * (g + 1)); // the TX ring may take fewer
     p.took(k);
     released += k;
@@ -89,12 +92,12 @@ test("however the clock jumps, frames released by t never exceed rate x t; stall
 test("after a stall shorter than the backlog, the sender catches up at once without waiting", () => {
   const p = new Pacer();
   p.set(100_000, 64);
-  p.start(0);
+  p.start(at(0));
   // 30 ms without running: 3000 frames due, under the 5000 cap.
   let released = 0;
   let calls = 0;
   for (;;) {
-    const g = p.grant(30, 64);
+    const g = p.grant(at(30), 64);
     if (g === 0) break;
     p.took(g);
     released += g;
@@ -104,9 +107,9 @@ test("after a stall shorter than the backlog, the sender catches up at once with
   assert.equal(calls, Math.ceil(3000 / 64));
   assert.equal(p.lost, 0);
   // 200 ms: the backlog stops at 50 ms worth; the rest is counted lost.
-  p.start(0);
+  p.start(at(0));
   p.tokens = 0;
-  assert.equal(p.grant(200, 64), 64);
+  assert.equal(p.grant(at(200), 64), 64);
   assert.equal(p.tokens, 5000);
   assert.equal(p.lost, 15000);
 });
@@ -114,17 +117,17 @@ test("after a stall shorter than the backlog, the sender catches up at once with
 test("unpaced grants the whole budget; the send slice follows the rate", () => {
   const p = new Pacer();
   p.set(0, 32);
-  p.start(5);
-  assert.equal(p.grant(5, 32), 32);
-  assert.equal(p.grant(5, 7), 7);
+  p.start(at(5));
+  assert.equal(p.grant(at(5), 32), 32);
+  assert.equal(p.grant(at(5), 7), 7);
   p.set(1_000_000, 64);
   assert.equal(p.minSend, 64); // 100 us at 1 Mpps is 100 frames: one burst
   p.set(200_000, 64);
   assert.equal(p.minSend, 20);
   p.set(5000, 64);
   assert.equal(p.minSend, 1);
-  p.start(0);
-  assert.equal(p.grant(0, 64), 0);
+  p.start(at(0));
+  assert.equal(p.grant(at(0), 64), 0);
   assert.ok(Math.abs(p.waitMs - 0.2) < 1e-5);
   assert.throws(() => p.set(-1, 64), /Invalid rate -1 pps/);
   assert.throws(() => p.set(100, 0), /Invalid burst 0/);

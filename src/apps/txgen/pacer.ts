@@ -9,8 +9,15 @@
  * with bursts back to back, up to `cap` tokens (50 ms of backlog, at least two bursts); tokens beyond the
  * cap are dropped and counted in {@link lost}.
  *
- * Times are milliseconds on any monotonic clock; the caller reads the clock (nothing here allocates).
+ * Times are milliseconds on a monotonic clock the pacer reads itself (the worker's MonoClock; tests pass
+ * their own), through `read()` and its `ts` array: a time passed in or returned as a number is boxed (a
+ * heap allocation) by every call that the JIT does not inline.
  */
+import type { Clock } from "../../sys/clock.js";
+
+/** A clock as the pacer reads it: `read()` puts seconds and nanoseconds in `ts`. */
+export type ClockSource = Pick<Clock, "read" | "ts">;
+
 export class Pacer {
   /** Frames per second (0: unpaced, every grant is the whole budget). */
   pps = 0;
@@ -38,18 +45,21 @@ export class Pacer {
     this.lost = 0;
   }
 
-  /** Sending starts at `now`: an empty bucket. */
-  start(now: number): void {
+  /** Sending starts now: an empty bucket. */
+  start(clk: ClockSource): void {
+    clk.read();
     this.tokens = 0;
-    this.last = now;
+    this.last = clk.ts[0]! * 1e3 + clk.ts[1]! / 1e6;
     this.waitMs = 0;
   }
 
-  /** How many frames may go at `now`, at most `budget`; 0 with {@link waitMs} set when too few are due. */
-  grant(now: number, budget: number): number {
+  /** How many frames may go now, at most `budget`; 0 with {@link waitMs} set when too few are due. */
+  grant(clk: ClockSource, budget: number): number {
     this.waitMs = 0;
     const pps = this.pps;
     if (pps === 0) return budget;
+    clk.read();
+    const now = clk.ts[0]! * 1e3 + clk.ts[1]! / 1e6;
     let tokens = this.tokens + ((now - this.last) * pps) / 1000;
     this.last = now;
     if (tokens > this.cap) {

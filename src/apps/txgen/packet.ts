@@ -206,10 +206,9 @@ export function buildFrame(s: PortSettings, o: { pid: number; srcMac: string; ds
  */
 export function patchFrame(p: FramePlan, b: Uint8Array, o: number, seq: number, tsNs: number): void {
   const t = new TemplateFrames(compilePlan(p), null, seq);
-  const hi = Math.floor(tsNs / 0x100000000);
-  const lo = tsNs - hi * 0x100000000;
-  const tsSum = (hi >>> 16) + (hi & 0xffff) + (lo >>> 16) + (lo & 0xffff);
-  t.patchAt(new DataView(b.buffer, b.byteOffset, b.byteLength), o, hi, lo, tsSum);
+  t.setTime(tsNs);
+  // The frame as buffer 0 of a one-buffer "UMEM" starting at b[o].
+  t.patchAt(new DataView(b.buffer, b.byteOffset + o, b.byteLength - o), 0, 0, new Uint16Array(1));
 }
 
 /**

@@ -151,20 +151,3 @@ export function readCapture(buf: SharedArrayBuffer): { tsNs: number; data: Uint8
   }
   return out;
 }
-
-/** Per-thread clock: CLOCK_MONOTONIC nanoseconds (what bpf_ktime_get_ns reads) from performance.now(). */
-export function monotonicOffsetNs(): number {
-  // Calibrate performance.now() against process.hrtime (uv_hrtime, CLOCK_MONOTONIC); keep the tightest pair.
-  let best = Infinity;
-  let off = 0;
-  for (let i = 0; i < 9; i++) {
-    const a = performance.now();
-    const h = Number(process.hrtime.bigint());
-    const b = performance.now();
-    if (b - a < best) {
-      best = b - a;
-      off = h - ((a + b) / 2) * 1e6;
-    }
-  }
-  return off;
-}

@@ -10,10 +10,12 @@ import { Umem } from "../../mem/umem.js";
 import { MbufTable } from "../../mem/mbuf.js";
 import { applySet, defaultSettings, type PortSettings } from "./settings.js";
 import { buildFrame, patchFrame, verifyChecksums, type FramePlan } from "./packet.js";
-import { TemplateFrames, PcapFrames, compilePlan, frameOffset } from "./tx-frames.js";
+import { TemplateFrames, PcapFrames, compilePlan, frameOffset, type ClockSource } from "./tx-frames.js";
 
 const macs = { pid: 3, srcMac: "02:00:00:00:00:01", dstMac: "02:00:00:00:00:02" };
 const TWO32 = 2 ** 32;
+/** A clock that reads `ns`. */
+const at = (ns: number): ClockSource => ({ ts: Float64Array.of(0, ns), read: () => {} });
 
 function settings(...sets: string[]): PortSettings {
   const s = defaultSettings(0);
@@ -97,7 +99,7 @@ function runBursts(plan: FramePlan, seqStart: number, total: number, um: { umem:
     }
     // CLOCK_MONOTONIC ns (from performance.now(): not a whole number), some above 2^48.
     const tsNs = 4.5e14 + seq * 1000 + r(1000) + 0.37;
-    const bytes = t.fill(um.umem, um.mbufs, bufs, n, tsNs);
+    const bytes = t.fill(um.umem, um.mbufs, bufs, n, at(tsNs));
     assert.equal(bytes, n * plan.len);
     const k = r(4) === 0 ? r(n + 1) : n; // a quarter of the bursts only partly taken by the TX ring
     for (let i = 0; i < k; i++) {
@@ -167,7 +169,7 @@ test("a UDP checksum that computes to 0 is sent as 0xffff (RFC 768)", () => {
   const um = fakeUmem(16 * 2048);
   um.mbufs.dataOff[5] = 256;
   const t = new TemplateFrames(compilePlan(plan), plan.frame, seq);
-  t.fill(um.umem, um.mbufs, Uint32Array.of(5), 1, ts);
+  t.fill(um.umem, um.mbufs, Uint32Array.of(5), 1, at(ts));
   const o = frameOffset(5, 11, 256);
   assert.deepEqual(um.umem.u8.subarray(o, o + plan.len), expected(plan, seq, ts));
   assert.equal(um.umem.view.getUint16(o + 40), 0xffff);
@@ -181,7 +183,7 @@ test("a frame that never varies is sent as built", () => {
   const bufs = Uint32Array.of(3, 9);
   um.mbufs.dataOff[3] = 256;
   um.mbufs.dataOff[9] = 259;
-  t.fill(um.umem, um.mbufs, bufs, 2, 0);
+  t.fill(um.umem, um.mbufs, bufs, 2, at(0));
   for (const h of bufs) {
     const o = frameOffset(h, 11, um.mbufs.dataOff[h]!);
     assert.deepEqual(um.umem.u8.subarray(o, o + plan.len), plan.frame);

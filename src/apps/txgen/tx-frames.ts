@@ -16,6 +16,7 @@
 import type { Umem } from "../../mem/umem.js";
 import type { MbufTable } from "../../mem/mbuf.js";
 import type { FramePlan } from "./packet.js";
+import type { Clock } from "../../sys/clock.js";
 
 /** Field flags (packet.ts F_IP, F_L4): contributes to the IPv4 header checksum / the L4 checksum. */
 const F_IP = 1;
@@ -38,6 +39,12 @@ const F_OFF = 0, F_BYTES = 1, F_MIN = 2, F_N = 3, F_STEP = 4, F_FLAGS = 5;
 const FIELD_WORDS = 6;
 
 const TWO32 = 4294967296;
+
+/**
+ * A clock as the writer reads it (the worker's MonoClock): `read()` puts seconds and nanoseconds in `ts`.
+ * Read where the time is used: a time passed or returned as a number is boxed by a call not inlined.
+ */
+export type ClockSource = Pick<Clock, "read" | "ts">;
 
 /** The byte offset of packet data of buffer `h`: unsigned, right for every handle of a UMEM up to 4 GiB. */
 export function frameOffset(h: number, shift: number, dataOff: number): number {
@@ -94,6 +101,8 @@ export class TemplateFrames {
   private readonly st: Uint32Array;
   /** The state before the last {@link fill}. */
   private readonly saved: Uint32Array;
+  /** The tag's time (ns): [0] high 32 bits, [1] low 32 bits, [2] the sum of their 16-bit words. */
+  private readonly time = new Uint32Array(3);
 
   /**
    * `frame`: the sequence-0 frame (checksums valid), or null to patch frames in place only
@@ -154,11 +163,30 @@ export class TemplateFrames {
     S[0] = q === 0xffffffff ? 0 : q + 1;
   }
 
+  /** Sets the time the tags carry (ns, a whole number below 2^53). Control path. */
+  setTime(tsNs: number): void {
+    this.timeFrom(Float64Array.of(0, tsNs));
+  }
+
+  /** Sets the time the tags carry from a clock reading `ts` (seconds, nanoseconds): nothing is boxed. */
+  private timeFrom(ts: Float64Array): void {
+    const ns = ts[0]! * 1e9 + ts[1]!;
+    const hi = Math.floor(ns / TWO32);
+    const lo = ns - hi * TWO32;
+    const t = this.time;
+    t[0] = hi;
+    t[1] = lo;
+    t[2] = (hi >>> 16) + (hi & 0xffff) + (lo >>> 16) + (lo & 0xffff);
+  }
+
   /**
-   * Writes the varying fields of the current packet, the tag (time `tsHi:tsLo` ns, `tsSum` the sum of their
-   * 16-bit words) and the checksums into the frame at `dv[o..]`, and advances the state by one packet.
+   * Writes the varying fields of the current packet, the tag (the time set last) and the checksums into the
+   * frame of buffer `h` (at `(h << shift) + dataOff[h]` in `dv`), and advances the state by one packet.
+   * Takes the handle, not the offset: an offset of 2^30 or more (UMEMs above 1 GiB) would be boxed on a
+   * call the JIT does not inline.
    */
-  patchAt(dv: DataView, o: number, tsHi: number, tsLo: number, tsSum: number): void {
+  patchAt(dv: DataView, h: number, shift: number, dataOff: Uint16Array): void {
+    const o = ((h << shift) >>> 0) + dataOff[h]!;
     const P = this.plan;
     const S = this.st;
     let ip = this.ipBase;
@@ -190,10 +218,11 @@ export class TemplateFrames {
     S[0] = q === 0xffffffff ? 0 : q + 1;
     const tagOff = this.tagOff;
     if (tagOff >= 0) {
+      const t = this.time;
       dv.setUint32(o + tagOff + 4, q);
-      dv.setUint32(o + tagOff + 8, tsHi);
-      dv.setUint32(o + tagOff + 12, tsLo);
-      l4 += (q >>> 16) + (q & 0xffff) + tsSum;
+      dv.setUint32(o + tagOff + 8, t[0]!);
+      dv.setUint32(o + tagOff + 12, t[1]!);
+      l4 += (q >>> 16) + (q & 0xffff) + t[2]!;
     }
     while (ip > 0xffff) ip = (ip & 0xffff) + (ip >>> 16);
     dv.setUint16(o + 24, ~ip & 0xffff);
@@ -207,10 +236,11 @@ export class TemplateFrames {
 
   /**
    * Writes the frames of the next `n` sequence numbers into buffers `bufs[0..n)` of `umem` (data at
-   * dataOff, dataLen set), tagged with time `tsNs` (CLOCK_MONOTONIC ns); returns their bytes. The
-   * state advances by n; {@link sent} corrects it when fewer went out.
+   * dataOff, dataLen set), tagged with the time of `clk` (read once; the worker's MonoClock, CLOCK_MONOTONIC
+   * ns as bpf_ktime_get_ns); returns their bytes. The state advances by n; {@link sent} corrects it when
+   * fewer went out.
    */
-  fill(umem: Umem, mbufs: MbufTable, bufs: Uint32Array, n: number, tsNs: number): number {
+  fill(umem: Umem, mbufs: MbufTable, bufs: Uint32Array, n: number, clk: ClockSource): number {
     this.saved.set(this.st);
     const u32 = umem.u32;
     const u8 = umem.u8;
@@ -223,11 +253,9 @@ export class TemplateFrames {
     const words = this.words;
     const len = this.len;
     const varies = this.varies;
-    let tsHi = 0, tsLo = 0, tsSum = 0;
     if (this.tagOff >= 0) {
-      tsHi = Math.floor(tsNs / TWO32);
-      tsLo = tsNs - tsHi * TWO32;
-      tsSum = (tsHi >>> 16) + (tsHi & 0xffff) + (tsLo >>> 16) + (tsLo & 0xffff);
+      clk.read();
+      this.timeFrom(clk.ts);
     }
     for (let i = 0; i < n; i++) {
       const h = bufs[i]!;
@@ -239,7 +267,7 @@ export class TemplateFrames {
         for (let j = 0; j < len; j++) u8[o + j] = t8[j]!;
       }
       dataLen[h] = len;
-      if (varies) this.patchAt(dv, o, tsHi, tsLo, tsSum);
+      if (varies) this.patchAt(dv, h, shift, dataOff);
     }
     return n * len;
   }

@@ -20,6 +20,7 @@ import { BpfMap, XSKMAP_EXPECT } from "../../bpf/map.js";
 import { XdpLink } from "../../bpf/link.js";
 import { startThreads, stopThreads, type RunningThread, type ThreadSpec } from "../../runtime/threads.js";
 import { errnoName } from "../../sys/errno.js";
+import { MonoClock } from "../../sys/clock.js";
 import {
   type PortSettings, type Engine, applySet, checkSettings, cloneSettings, defaultSettings, formatSettings,
   parsePortList, targetPps, describeIp, describePort, formatRate, MAX_LIVE_THREADS,
@@ -29,7 +30,7 @@ import { compilePlan } from "./tx-frames.js";
 import { LiveProgram, CountProgram } from "./live-prog.js";
 import { readPcap, writePcap } from "./pcap.js";
 import {
-  type PortShm, newPortShm, newCaptureBuffer, readCapture, quantile, monotonicOffsetNs,
+  type PortShm, newPortShm, newCaptureBuffer, readCapture, quantile,
   K_RUN, K_PLAN, K_TX_STATUS, K_PLAN_ACK, K_CAPTURE, K_LIVE, K_LIVE_ERRNO, TX_SENDING, TX_DONE,
   C_TX_PKTS, C_TX_BYTES, C_TX_ERRORS, C_TX_SEQ, C_RX_PKTS, C_RX_BYTES, C_RX_TAGGED, C_RX_REORDER,
   C_LAT_SUM, C_LAT_MIN, C_LAT_MAX, C_CAP_PKTS, C_RX_IP4, C_CAP_DROPPED, C_LIVE, LIVE_SLOTS, HIST_BASE, HIST_BUCKETS,
@@ -246,7 +247,8 @@ export class Txgen {
   private closed = false;
   /** Ports and threads are up (settings changes then act on them). */
   private opened = false;
-  private readonly offNs = monotonicOffsetNs();
+  /** CLOCK_MONOTONIC, the clock of capture timestamps and latency tags. */
+  private readonly clk = new MonoClock();
 
   private constructor(o: TxgenOptions) {
     this.log = o.log ?? defaultLog;
@@ -667,7 +669,7 @@ export class Txgen {
     this.post(p.pid, { type: "capture", pid: p.pid, buf: null });
     p.captureBuf = null;
     p.captureFile = null;
-    const wallOff = Date.now() * 1e6 - (performance.now() * 1e6 + this.offNs);
+    const wallOff = Date.now() * 1e6 - this.clk.nowNs();
     const frames = readCapture(buf).map((f) => ({ tsNs: f.tsNs + wallOff, data: f.data, origLen: f.origLen }));
     writePcap(file, frames);
     const dropped = p.c[C_CAP_DROPPED]! - p.base[C_CAP_DROPPED]!;

@@ -6,6 +6,12 @@
  *
  * Plans come from the main thread as messages, read synchronously (receiveMessageOnPort) when the
  * thread's mailbox word changes; everything per packet is typed-array arithmetic on the UMEM.
+ *
+ * Nothing on the data path allocates (no garbage collections however long it runs): time comes from a
+ * MonoClock (clock_gettime into a typed array; performance.now() returns a new heap number per call),
+ * read with `read()` and its `ts` array inside the functions that use it (a double passed to or returned
+ * from a call the JIT does not inline is boxed: MonoClock.nowNs() too), and pacing sleeps pass
+ * Atomics.wait pre-made timeouts.
  */
 import { parentPort, receiveMessageOnPort } from "node:worker_threads";
 import { openShared } from "../../pktdev/registry.js";
@@ -14,11 +20,12 @@ import type { Mempool } from "../../mem/mempool.js";
 import { sys } from "../../sys/native.js";
 import { POLLIN } from "../../sys/consts.js";
 import { ThreadControl, STATE_RUN, STATUS_RUNNING, CTL_STATE } from "../../runtime/control.js";
+import { MonoClock } from "../../sys/clock.js";
 import {
   type PortShm, K_RUN, K_PLAN, K_TX_STATUS, K_PLAN_ACK, K_CAPTURE, TX_IDLE, TX_SENDING, TX_DONE,
   C_TX_PKTS, C_TX_BYTES, C_TX_ERRORS, C_TX_SEQ, C_RX_PKTS, C_RX_BYTES, C_RX_TAGGED, C_RX_REORDER,
   C_LAT_SUM, C_LAT_MIN, C_LAT_MAX, C_CAP_PKTS, C_CAP_DROPPED, C_LOOPS, C_RX_IP4, C_RXTX_TID, C_TX_PACE_LOST,
-  HIST_BASE, FROM_BASE, MAX_PORTS, CAP_HDR, CAP_REC_HDR, CAP_SNAPLEN, IDLE_POLL_MS, histBucket, monotonicOffsetNs,
+  HIST_BASE, FROM_BASE, MAX_PORTS, CAP_HDR, CAP_REC_HDR, CAP_SNAPLEN, IDLE_POLL_MS, histBucket,
 } from "./shared.js";
 import { TAG_MAGIC } from "./settings.js";
 import { TemplateFrames, PcapFrames } from "./tx-frames.js";
@@ -37,6 +44,8 @@ export interface RxTxThreadData {
   ports: RxTxPortData[];
   /** Packets per RX burst. */
   rxBurst: number;
+  /** Tests: return after this many loop iterations (0: until stopped). */
+  maxLoops?: number;
 }
 
 /** What the AF_XDP engine sends (a message from the main thread). */
@@ -75,7 +84,7 @@ export type WorkerMsg = AfxdpPlan | RxModeMsg | CaptureMsg;
 const NO_SEQ = -1;
 
 /** Per-port state in the thread (one object per port, fixed shape). */
-class PortState {
+export class PortState {
   readonly pid: number;
   readonly port: Lport;
   readonly pool: Mempool;
@@ -104,6 +113,8 @@ class PortState {
   capDv: DataView | null = null;
   capHdr: Int32Array | null = null;
   capCap = 0;
+  /** The time of the frames being captured (CLOCK_MONOTONIC ns). */
+  capNs = 0;
 
   constructor(d: RxTxPortData, port: Lport, pool: Mempool) {
     this.pid = d.pid;
@@ -115,7 +126,7 @@ class PortState {
     this.seq = this.c[C_TX_SEQ]!;
   }
 
-  setPlan(p: AfxdpPlan, now: number): void {
+  setPlan(p: AfxdpPlan, clk: MonoClock): void {
     this.gen = p.gen;
     this.hasPlan = true;
     this.finished = false;
@@ -125,7 +136,7 @@ class PortState {
     this.count = p.count;
     this.burst = p.burst;
     this.pacer.set(p.pps, p.burst);
-    this.pacer.start(now);
+    this.pacer.start(clk);
     this.seq = p.seqStart;
     this.c[C_TX_SEQ] = p.seqStart;
     this.c[C_TX_PACE_LOST] = 0;
@@ -174,16 +185,26 @@ export async function run(data: RxTxThreadData, control: ThreadControl): Promise
   }
 }
 
-function handle(m: WorkerMsg, byPid: Map<number, PortState>, now: number): void {
+function handle(m: WorkerMsg, byPid: Map<number, PortState>, clk: MonoClock): void {
   const st = byPid.get(m.pid);
   if (!st) return;
-  if (m.type === "plan") st.setPlan(m, now);
+  if (m.type === "plan") st.setPlan(m, clk);
   else if (m.type === "rx") st.parse = m.parse;
   else if (m.type === "capture") st.setCapture(m.buf);
 }
 
-function loop(data: RxTxThreadData, control: ThreadControl, states: PortState[]): void {
+/**
+ * Pacing sleeps of 1 to 1000 us, as heap numbers made once: Atomics.wait would box a fractional timeout
+ * on every call.
+ */
+const SLEEP_MS: (number | null)[] = [null];
+for (let us = 1; us <= 1000; us++) SLEEP_MS.push(us / 1000);
+
+/** The thread's loop over its ports, until the control state says stop (or `data.maxLoops`). */
+export function loop(data: RxTxThreadData, control: ThreadControl, states: PortState[], clk: MonoClock = new MonoClock()): void {
   const ctl = control.ctl;
+  const inbox = parentPort;
+  const maxLoops = data.maxLoops ?? 0;
   const mb = new Int32Array(data.mailbox);
   let mbSeen = -1;
   const byPid = new Map(states.map((s) => [s.pid, s]));
@@ -194,21 +215,20 @@ function loop(data: RxTxThreadData, control: ThreadControl, states: PortState[])
   const pfds = new Int32Array(Math.max(2, nports * 2));
   let nfds = 0;
   for (const st of states) if (st.fd >= 0) { pfds[nfds * 2] = st.fd; pfds[nfds * 2 + 1] = POLLIN; nfds++; }
-  const offNs = monotonicOffsetNs();
   let empty = 0;
   let loops = 0;
   control.setStatus(STATUS_RUNNING);
 
   for (;;) {
     if (Atomics.load(ctl, CTL_STATE) !== STATE_RUN) break;
+    if (maxLoops > 0 && loops >= maxLoops) break;
     const mbNow = Atomics.load(mb, 0);
     if (mbNow !== mbSeen) {
       mbSeen = mbNow;
-      const now = performance.now();
-      for (;;) {
-        const m = receiveMessageOnPort(parentPort!);
+      for (; inbox !== null;) {
+        const m = receiveMessageOnPort(inbox);
         if (m === undefined) break;
-        handle(m.message as WorkerMsg, byPid, now);
+        handle(m.message as WorkerMsg, byPid, clk);
       }
     }
     let work = 0;
@@ -216,18 +236,18 @@ function loop(data: RxTxThreadData, control: ThreadControl, states: PortState[])
     let waitMs = Infinity;
     for (let p = 0; p < nports; p++) {
       const st = states[p]!;
-      work += rx(st, bufs, rxBurst, offNs);
+      work += rx(st, bufs, rxBurst, clk);
       if (st.hasPlan) {
         const run = Atomics.load(st.ctl, K_RUN) === 1 && Atomics.load(st.ctl, K_PLAN) === st.gen;
         if (run && !st.finished) {
           if (!st.sending) {
             st.sending = true;
-            st.pacer.start(performance.now());
+            st.pacer.start(clk);
             Atomics.store(st.ctl, K_PLAN_ACK, st.gen);
             Atomics.store(st.ctl, K_TX_STATUS, TX_SENDING);
           }
           txActive = true;
-          const sent = tx(st, bufs, offNs);
+          const sent = tx(st, bufs, clk);
           work += sent;
           if (sent === 0 && st.pacer.waitMs > 0) {
             if (st.pacer.waitMs < waitMs) waitMs = st.pacer.waitMs;
@@ -251,7 +271,10 @@ function loop(data: RxTxThreadData, control: ThreadControl, states: PortState[])
       empty = 0;
       // Every sending port is paced and waits for tokens: sleep until the first is due (or a command comes),
       // rather than spin on the clock.
-      if (work === 0 && waitMs > 0.02 && waitMs !== Infinity) Atomics.wait(mb, 0, mbSeen, waitMs > 1 ? 1 : waitMs);
+      if (work === 0 && waitMs > 0.02 && waitMs !== Infinity) {
+        const us = Math.ceil(waitMs * 1000);
+        Atomics.wait(mb, 0, mbSeen, SLEEP_MS[us < 1000 ? us : 1000]!);
+      }
       continue;
     }
     // Nothing to do: after a while, block until RX is readable (or a short timeout, to see commands).
@@ -269,7 +292,7 @@ function loop(data: RxTxThreadData, control: ThreadControl, states: PortState[])
 }
 
 /** Receives one burst on a port; returns how many. */
-function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): number {
+function rx(st: PortState, bufs: Uint32Array, burst: number, clk: MonoClock): number {
   const n = st.port.rxBurst(bufs, burst);
   if (n === 0) return 0;
   const pool = st.pool;
@@ -290,8 +313,7 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
     }
   } else {
     const dv = pool.umem.view;
-    // The clock is read once per burst, and only when a tag or a capture needs it (each read allocates a
-    // heap number: performance.now() is the only clock a worker has without a native call).
+    // The clock (CLOCK_MONOTONIC, what the tags carry) is read once per burst, when a tag or a capture needs it.
     let nowNs = -1;
     const lastSeq = st.lastSeq;
     const capOn = st.capU8 !== null && Atomics.load(st.ctl, K_CAPTURE) === 1;
@@ -303,8 +325,12 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
       const len = dataLen[h]!;
       bytes += len;
       if (capOn) {
-        if (nowNs < 0) nowNs = performance.now() * 1e6 + offNs;
-        capture(st, u8, o, len, nowNs);
+        if (nowNs < 0) {
+          clk.read();
+          nowNs = clk.ts[0]! * 1e9 + clk.ts[1]!;
+        }
+        st.capNs = nowNs;
+        capture(st, u8, h, len);
       }
       if (u8[o + 12] !== 0x08 || u8[o + 13] !== 0x00) continue;
       ip4++;
@@ -319,7 +345,10 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
       if (sender >= MAX_PORTS) continue;
       const seq = dv.getUint32(t + 4);
       const ts = dv.getUint32(t + 8) * 4294967296 + dv.getUint32(t + 12);
-      if (nowNs < 0) nowNs = performance.now() * 1e6 + offNs;
+      if (nowNs < 0) {
+        clk.read();
+        nowNs = clk.ts[0]! * 1e9 + clk.ts[1]!;
+      }
       let lat = nowNs - ts;
       if (lat < 0) lat = 0;
       tagged++;
@@ -347,8 +376,12 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, offNs: number): num
   return n;
 }
 
-/** Copies a received frame into the capture buffer (or counts it dropped when full). */
-function capture(st: PortState, u8: Uint8Array, o: number, len: number, nowNs: number): void {
+/**
+ * Copies the frame in buffer `h` into the capture buffer (or counts it dropped when full), time
+ * `st.capNs`. Takes the handle: an offset of 2^30 or more would be boxed on a call that is not inlined.
+ */
+function capture(st: PortState, u8: Uint8Array, h: number, len: number): void {
+  const o = ((h << st.pool.umem.shift) >>> 0) + st.pool.mbufs.dataOff[h]!;
   const hdr = st.capHdr!;
   const cu8 = st.capU8!;
   const cdv = st.capDv!;
@@ -360,7 +393,7 @@ function capture(st: PortState, u8: Uint8Array, o: number, len: number, nowNs: n
     st.c[C_CAP_DROPPED]!++;
     return;
   }
-  cdv.setFloat64(at, nowNs, true);
+  cdv.setFloat64(at, st.capNs, true);
   cdv.setUint32(at + 8, cap, true);
   cdv.setUint32(at + 12, len, true);
   const d = at + CAP_REC_HDR;
@@ -371,11 +404,11 @@ function capture(st: PortState, u8: Uint8Array, o: number, len: number, nowNs: n
 }
 
 /** One TX step of the AF_XDP engine; returns packets sent. */
-function tx(st: PortState, bufs: Uint32Array, offNs: number): number {
+function tx(st: PortState, bufs: Uint32Array, clk: MonoClock): number {
   let budget = st.burst;
   const pacer = st.pacer;
   if (pacer.pps > 0) {
-    budget = pacer.grant(performance.now(), budget);
+    budget = pacer.grant(clk, budget);
     st.c[C_TX_PACE_LOST] = pacer.lost;
     if (budget === 0) return 0;
   }
@@ -395,7 +428,7 @@ function tx(st: PortState, bufs: Uint32Array, offNs: number): number {
   const tpl = st.tpl;
   const pcap = st.pcap;
   let bytes = 0;
-  if (tpl !== null) bytes = tpl.fill(umem, mbufs, bufs, n, st.tagged ? performance.now() * 1e6 + offNs : 0);
+  if (tpl !== null) bytes = tpl.fill(umem, mbufs, bufs, n, clk);
   else if (pcap !== null) bytes = pcap.fill(umem, mbufs, bufs, n);
   const k = st.port.txBurst(bufs, n);
   if (k < n) {

@@ -16,11 +16,11 @@ import { ThreadControl } from "../../runtime/control.js";
 import { MonoClock } from "../../sys/clock.js";
 import { gc, gcsDuring } from "../../testing/gc-probe.js";
 import { applySet, defaultSettings } from "./settings.js";
-import { buildFrame } from "./packet.js";
+import { buildFrame, verifyChecksums } from "./packet.js";
 import { compilePlan } from "./tx-frames.js";
 import { loop, PortState, type AfxdpPlan } from "./worker.js";
 import {
-  newPortShm, newCaptureBuffer, K_RUN, K_PLAN, K_CAPTURE, C_TX_PKTS, C_RX_PKTS, C_RX_TAGGED, C_RX_REORDER, C_CAP_PKTS,
+  newPortShm, newCaptureBuffer, readCapture, K_RUN, K_PLAN, K_CAPTURE, C_TX_PKTS, C_RX_PKTS, C_RX_TAGGED, C_RX_REORDER, C_CAP_PKTS,
   C_CAP_DROPPED, C_LAT_MIN, C_LAT_MAX,
 } from "./shared.js";
 
@@ -38,9 +38,9 @@ class PerfNowClock extends MonoClock {
  * One txgen port on a ring port whose TX ring is its RX ring, with a plan (latency tags, range fields,
  * `pps`), and the thread's loop over it for `loops` iterations.
  */
-function loopback(o: { pps: number; burst: number; loops: number; capture?: boolean; clk?: MonoClock }) {
-  const umem = Umem.create({ frames: 4096, name: "alloc" });
-  const pool = Mempool.create({ umem });
+function loopback(o: { pps: number; burst: number; loops: number; capture?: boolean; clk?: MonoClock; umem?: Umem; first?: number }) {
+  const umem = o.umem ?? Umem.create({ frames: 4096, name: "alloc" });
+  const pool = Mempool.create({ umem, first: o.first ?? 0, count: 4096 });
   const ring = Ring.create({ size: 1024, name: "loop" });
   const port = RingPort.create({ name: "lo", pid: 0, mbufs: pool.mbufs, rx: ring, tx: ring });
   const shm = newPortShm();
@@ -65,6 +65,7 @@ function loopback(o: { pps: number; burst: number; loops: number; capture?: bool
   const data = { name: "t", mailbox: new SharedArrayBuffer(8), ports: [], rxBurst: 64, maxLoops: o.loops };
   return {
     st,
+    capture: st.capU8 === null ? null : st.capU8.buffer as SharedArrayBuffer,
     run: () => loop(data, control, [st], clk),
     close: () => umem.close(),
   };
@@ -134,6 +135,21 @@ describe("the RX/TX thread's loop allocates nothing", () => {
     } finally {
       l.close();
     }
+  });
+
+  test("buffers above 2 GiB: the loop sends, receives, parses tags and captures at offsets >= 2^31", () => {
+    const bytes = 2.5 * 2 ** 30;
+    const umem = Umem.fromShared({ buf: new SharedArrayBuffer(bytes), frames: bytes / 2048, frameSize: 2048, name: "big", mtype: "4KB" });
+    // Every frame of the pool is above 2 GiB (handles from 2^20 + 100).
+    const l = loopback({ pps: 0, burst: 32, loops: 2000, capture: true, umem, first: 2 ** 20 + 100 });
+    l.run();
+    const c = l.st.c;
+    assert.ok(c[C_TX_PKTS]! > 10_000, `${c[C_TX_PKTS]} sent`);
+    assert.ok(c[C_RX_PKTS]! > 10_000 && c[C_RX_TAGGED] === c[C_RX_PKTS], `${c[C_RX_TAGGED]} of ${c[C_RX_PKTS]} received frames read as tagged`);
+    assert.equal(c[C_RX_REORDER], 0);
+    const frames = readCapture(l.capture!);
+    assert.ok(frames.length > 100);
+    for (const f of frames.slice(0, 100)) assert.equal(verifyChecksums(f.data), null);
   });
 
   test("the probe fails on the same loop reading its time with performance.now()", async (t) => {

@@ -6,6 +6,7 @@
  */
 import { sys } from "../sys/native.js";
 import { POLLIN } from "../sys/consts.js";
+import { MonoClock } from "../sys/clock.js";
 
 export class IdleManager {
   readonly idleTimeoutMs: number;
@@ -15,6 +16,8 @@ export class IdleManager {
   private readonly pfds: Int32Array;
   private readonly nfds: number;
   private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+  /** Read in place (read() + ts): performance.now() would allocate a heap number per reading. */
+  private readonly clock = new MonoClock();
   /** Times the thread went idle, and milliseconds spent blocked. */
   entries = 0;
   idleMs = 0;
@@ -43,7 +46,7 @@ export class IdleManager {
     }
     if (++this.empty < 256) return false;
     this.empty = 0;
-    const now = performance.now();
+    const now = this.nowMs();
     if (this.idleSince === 0) {
       this.idleSince = now;
       return false;
@@ -56,8 +59,15 @@ export class IdleManager {
     } else {
       Atomics.wait(this.sleeper, 0, 0, this.intrTimeoutMs);
     }
-    this.idleMs += performance.now() - now;
-    this.idleSince = performance.now();
+    const after = this.nowMs();
+    this.idleMs += after - now;
+    this.idleSince = after;
     return true;
+  }
+
+  private nowMs(): number {
+    const c = this.clock;
+    c.read();
+    return c.ts[0]! * 1e3 + c.ts[1]! / 1e6;
   }
 }

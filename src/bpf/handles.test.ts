@@ -2,7 +2,7 @@
 // an fd close it, close() is idempotent, and `using` closes.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canUseNetns, createNetns, inNetns } from "../testing/netns.js";
@@ -13,19 +13,10 @@ import { XdpLink } from "./link.js";
 import { loadXskRedirect, xsksMapSpec } from "./xsk-redirect.js";
 import { ensureBpffs, unmountBpffs } from "./bpffs.js";
 import { fdKind } from "./syscall.js";
+import { openFds } from "../testing/fds.js";
 
 const skip = !canUseNetns() && "needs root (bpf, namespaces)";
 
-/** This process's open fds and what they point at ("12 anon_inode:bpf-map"). */
-function openFds(): string[] {
-  return readdirSync("/proc/self/fd").flatMap((n) => {
-    try {
-      return [`${n} ${readlinkSync(`/proc/self/fd/${n}`)}`];
-    } catch {
-      return []; // the directory's own fd, closed by now
-    }
-  });
-}
 
 const isOpen = (fd: number): boolean => {
   try {

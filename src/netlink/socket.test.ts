@@ -1,10 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { fstatSync, readdirSync, readlinkSync } from "node:fs";
+import { fstatSync } from "node:fs";
 import { canUseNetns, createNetns } from "../testing/netns.js";
 import { NetlinkSocket, NLM_F } from "./socket.js";
 import { AttrWriter, Attrs } from "./attr.js";
 import { RTM, IFLA, getLink } from "./link.js";
+import { openFds } from "../testing/fds.js";
 
 const skip = !canUseNetns() && "needs root (namespaces)";
 
@@ -34,16 +35,6 @@ test("dump and request in a namespace given by name; errors name the request", {
   assert.throws(() => NetlinkSocket.open({ netns: "/run/netns/does-not-exist" }), /Cannot open network namespace '\/run\/netns\/does-not-exist': ENOENT/);
 });
 
-/** This process's open fds and what they point at ("12 socket:[4242]"). */
-function openFds(): string[] {
-  return readdirSync("/proc/self/fd").flatMap((n) => {
-    try {
-      return [`${n} ${readlinkSync(`/proc/self/fd/${n}`)}`];
-    } catch {
-      return []; // the directory's own fd, closed by now
-    }
-  });
-}
 
 const isOpen = (fd: number): boolean => {
   try {

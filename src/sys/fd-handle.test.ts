@@ -1,18 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, fstatSync, openSync, readdirSync, readlinkSync } from "node:fs";
+import { closeSync, fstatSync, openSync } from "node:fs";
 import { FdHandle } from "./fd-handle.js";
+import { openFds } from "../testing/fds.js";
 
-/** This process's open fds and what they point at ("12 /dev/null"). */
-function openFds(): string[] {
-  return readdirSync("/proc/self/fd").flatMap((n) => {
-    try {
-      return [`${n} ${readlinkSync(`/proc/self/fd/${n}`)}`];
-    } catch {
-      return []; // the directory's own fd, closed by now
-    }
-  });
-}
 
 function isOpen(fd: number): boolean {
   try {

@@ -85,6 +85,7 @@ export function forward(data: FwdThreadData, control: ThreadControl, ports: Lpor
   const dataOff = mempool?.mbufs.dataOff ?? new Uint16Array(0);
   const dataLen = mempool?.mbufs.dataLen ?? new Uint16Array(0);
   const tpl = data.template ?? new Uint32Array(16);
+  const tpl8 = new Uint8Array(tpl.buffer, tpl.byteOffset, tpl.byteLength);
   const pktSize = data.pktSize;
   // fwd mode: one pending burst per destination port; local ports by index, others through inboxes.
   const nall = mode === M_FWD ? data.dests.length : 0;
@@ -133,7 +134,7 @@ export function forward(data: FwdThreadData, control: ThreadControl, ports: Lpor
         }
         const n = pool.allocBulk(bufs, burst);
         if (n === 0) continue;
-        fillTemplate(u32, dataOff, dataLen, shift, tpl, pktSize, bufs, n);
+        fillTemplate(u8, u32, dataOff, dataLen, shift, tpl, tpl8, pktSize, bufs, n);
         const sent = port.txBurst(bufs, n);
         txTotal += sent;
         if (sent < n) pool.freeBulk(bufs, n - sent, sent);

@@ -5,6 +5,7 @@
  */
 
 import { udpFrame, type UdpFrameOptions } from "../../wire/udp-frame.js";
+import { copyTemplate } from "../../wire/frame-template.js";
 
 export const MODES = ["drop", "rx-only", "lb", "loopback", "tx-only", "tx-only-rx", "fwd"] as const;
 export type FwdMode = (typeof MODES)[number];
@@ -62,16 +63,14 @@ export function txTemplate(opts: UdpFrameOptions = {}): Uint32Array {
   return new Uint32Array(f.buffer, 0, f.buffer.byteLength / 4);
 }
 
-/** Writes the template into `n` fresh buffers and sets their length. */
-export function fillTemplate(u32: Uint32Array, dataOff: Uint16Array, dataLen: Uint16Array, shift: number, tpl: Uint32Array, size: number, bufs: Uint32Array, n: number): void {
-  const words = tpl.length;
+/**
+ * Writes the template into `n` fresh buffers and sets their length. `tpl8` views the same bytes as `tpl`
+ * (made once by the caller: a view per burst would allocate).
+ */
+export function fillTemplate(u8: Uint8Array, u32: Uint32Array, dataOff: Uint16Array, dataLen: Uint16Array, shift: number, tpl: Uint32Array, tpl8: Uint8Array, size: number, bufs: Uint32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const h = bufs[i]!;
-    const o = ((h << shift) >>> 0) + dataOff[h]!;
-    if ((o & 3) === 0) {
-      const w = o >>> 2;
-      for (let j = 0; j < words; j++) u32[w + j] = tpl[j]!;
-    }
+    copyTemplate(u8, u32, ((h << shift) >>> 0) + dataOff[h]!, tpl, tpl8, size);
     dataLen[h] = size;
   }
 }

@@ -28,7 +28,7 @@ test("a 3 GiB UMEM: pktmbuf, MAC swap, tx-only template and fwd's port lookup wo
     macSwap(u.u8, u.u16, mp.mbufs.dataOff, u.shift, bufs, 1);
     assert.deepEqual([...pm.bytes(h).subarray(0, 12)], [6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 4, 3]);
     const tpl = txTemplate({ size: 64 });
-    fillTemplate(u.u32, mp.mbufs.dataOff, mp.mbufs.dataLen, u.shift, tpl, 64, bufs, 1);
+    fillTemplate(u.u8, u.u32, mp.mbufs.dataOff, mp.mbufs.dataLen, u.shift, tpl, new Uint8Array(tpl.buffer), 64, bufs, 1);
     assert.deepEqual([...pm.bytes(h)], [...new Uint8Array(tpl.buffer, 0, 64)], "template written at the high frame");
     mp.free(h);
   } finally {

@@ -17,6 +17,7 @@ import type { Umem } from "../../mem/umem.js";
 import type { MbufTable } from "../../mem/mbuf.js";
 import type { FramePlan } from "./packet.js";
 import type { Clock } from "../../sys/clock.js";
+import { copyTemplate } from "../../wire/frame-template.js";
 
 /** Field flags (packet.ts F_IP, F_L4): contributes to the IPv4 header checksum / the L4 checksum. */
 const F_IP = 1;
@@ -250,7 +251,6 @@ export class TemplateFrames {
     const dataLen = mbufs.dataLen;
     const tpl = this.tpl32;
     const t8 = this.tpl8;
-    const words = this.words;
     const len = this.len;
     const varies = this.varies;
     if (this.tagOff >= 0) {
@@ -259,13 +259,7 @@ export class TemplateFrames {
     }
     for (let i = 0; i < n; i++) {
       const h = bufs[i]!;
-      const o = ((h << shift) >>> 0) + dataOff[h]!;
-      if ((o & 3) === 0) {
-        const w = o >>> 2;
-        for (let j = 0; j < words; j++) u32[w + j] = tpl[j]!;
-      } else {
-        for (let j = 0; j < len; j++) u8[o + j] = t8[j]!;
-      }
+      copyTemplate(u8, u32, ((h << shift) >>> 0) + dataOff[h]!, tpl, t8, len);
       dataLen[h] = len;
       if (varies) this.patchAt(dv, h, shift, dataOff);
     }

@@ -12,7 +12,7 @@ import { NullPort } from "../../pktdev/null.js";
 import { RingPort } from "../../pktdev/ring-port.js";
 import { AfXdpPort } from "../../pktdev/af-xdp.js";
 import { startThreads, stopThreads, pauseThread, type RunningThread } from "../../runtime/threads.js";
-import { modeId, txTemplate, M_FWD, M_TXONLY, M_TXONLY_RX, type FwdMode } from "./modes.js";
+import { modeId, txTemplate, MODES, M_FWD, M_TXONLY, M_TXONLY_RX, type FwdMode } from "./modes.js";
 import type { FwdThreadData } from "./loop.js";
 import { XskMapSources } from "./xskmap-source.js";
 import { withNetns } from "../../netlink/netns.js";
@@ -154,7 +154,10 @@ export class FwdApp {
   static async start(o: FwdAppOptions): Promise<FwdApp> {
     const cfg = o.config;
     const modeOpt = cfg.options.get("mode");
-    const mode = (o.mode ?? (typeof modeOpt === "string" ? modeOpt : undefined) ?? "drop") as FwdMode;
+    if (modeOpt !== undefined && typeof modeOpt !== "string") {
+      throw new TypeError(`options.mode: expected a string (one of ${MODES.join(", ")}), got ${JSON.stringify(modeOpt)}`);
+    }
+    const mode = (o.mode ?? modeOpt ?? "drop") as FwdMode;
     const mid = modeId(mode);
     const app = new FwdApp(cfg, mode);
     const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));

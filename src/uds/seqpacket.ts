@@ -20,6 +20,7 @@
  */
 import { trace as sysTrace } from "../sys/trace.js";
 import { lstatSync, unlinkSync, chmodSync } from "node:fs";
+import { Deque } from "./deque.js";
 import { sys } from "../sys/native.js";
 import { check, SysError, errnoName } from "../sys/errno.js";
 import {
@@ -35,6 +36,7 @@ import {
   POLLHUP,
   EAGAIN,
   EINTR,
+  ENOBUFS,
 } from "../sys/consts.js";
 
 // ---- layouts and constants ----------------------------------------------------------------------
@@ -48,12 +50,21 @@ const POLLRDHUP = 0x2000;
 const EMSGSIZE = 90;
 const EADDRINUSE = 98;
 const ECONNREFUSED = 111;
+const ENOMEM = 12;
+const ENFILE = 23;
+const EMFILE = 24;
 /** The shim passes at most this many fds in one message (native/shim.cc). */
 export const MAX_FDS_PER_MESSAGE = 16;
 /** Messages read per readiness callback before yielding to the event loop. */
 const READ_BUDGET = 64;
 /** Messages kept for a connection that has no `onMessage` handler yet. */
 const EARLY_QUEUE_MAX = 256;
+/** Default bound of a connection's send queue (see {@link ConnOptions.maxPending}). */
+const DEFAULT_MAX_PENDING = 1024;
+/** Default cap on a server's open connections. */
+const DEFAULT_MAX_CONNECTIONS = 256;
+/** How long a server stops accepting after accept() ran out of fds or memory. */
+const DEFAULT_ACCEPT_BACKOFF_MS = 200;
 
 /** The "uds" tracer (XDPLANE_TRACE=uds), read at the first message, not at import. */
 function trace(msg: string): void {
@@ -109,6 +120,15 @@ interface Pending {
 export interface ConnOptions {
   /** The longest message received whole (bytes); longer ones are dropped and counted. Default 64 KiB. */
   maxMessage?: number;
+  /**
+   * Bound of the send queue (messages the peer's socket could not take yet). When the queue reaches it,
+   * the connection stops reading the peer (its fd leaves the poll for reading: the peer's requests wait in
+   * the kernel, then its sends block) until the queue is down to half. A handler that answers each message
+   * with one reply before returning therefore never queues more than this. Default 1024.
+   */
+  maxPending?: number;
+  /** Called with a line to log when the connection stops reading a peer that does not read its replies. */
+  onWarning?: (msg: string) => void;
 }
 
 const DEFAULT_MAX_MESSAGE = 64 * 1024;
@@ -132,7 +152,14 @@ export class SeqpacketConn {
   private errorCb: ((err: SysError) => void) | null = null;
   private drainCbs: (() => void)[] = [];
   private early: { msg: Buffer; fds: number[] }[] = [];
-  private wqueue: Pending[] = [];
+  private wqueue = new Deque<Pending>();
+  private readonly maxPendingN: number;
+  private readonly warn: ((msg: string) => void) | undefined;
+  /** Reading stopped because the send queue is full / because the owner asked. */
+  private queuePaused = false;
+  private userPaused = false;
+  private highWater = 0;
+  private pauses = 0;
   private cred: PeerCred | null = null;
   private closed = false;
   private closeNotified = false;
@@ -141,6 +168,8 @@ export class SeqpacketConn {
   constructor(fd: number, opts: ConnOptions = {}, private readonly onGone?: (c: SeqpacketConn) => void) {
     this.fd = fd;
     this.rbuf = Buffer.allocUnsafe(checkMaxMessage(opts.maxMessage ?? DEFAULT_MAX_MESSAGE));
+    this.maxPendingN = checkMaxPending(opts.maxPending ?? DEFAULT_MAX_PENDING);
+    this.warn = opts.onWarning;
     this.setWatch(1);
   }
 
@@ -158,6 +187,43 @@ export class SeqpacketConn {
   /** Messages waiting to be sent because the socket was full. */
   get pending(): number {
     return this.wqueue.length;
+  }
+
+  /** The most messages the send queue ever held. */
+  get pendingHighWater(): number {
+    return this.highWater;
+  }
+
+  /** The bound of the send queue ({@link ConnOptions.maxPending}). */
+  get maxPending(): number {
+    return this.maxPendingN;
+  }
+
+  /** Whether the connection is not reading the peer (send queue full, or {@link pauseReading}). */
+  get readingPaused(): boolean {
+    return this.queuePaused || this.userPaused;
+  }
+
+  /** Times reading stopped because the send queue was full. */
+  get backpressurePauses(): number {
+    return this.pauses;
+  }
+
+  /**
+   * Stops reading the peer (for an owner whose replies are asynchronous and has enough requests in
+   * progress); messages wait in the kernel. The handler is not called again until {@link resumeReading}.
+   */
+  pauseReading(): void {
+    if (this.userPaused) return;
+    this.userPaused = true;
+    this.updateWatch();
+  }
+
+  /** Undoes {@link pauseReading}. */
+  resumeReading(): void {
+    if (!this.userPaused) return;
+    this.userPaused = false;
+    this.updateWatch();
   }
 
   /** The longest message received whole. May be changed at any time (e.g. after learning the peer's limit). */
@@ -216,14 +282,13 @@ export class SeqpacketConn {
     const bytes = typeof msg === "string" ? Buffer.from(msg, "utf8") : msg;
     const f = fds !== undefined && fds.length > 0 ? Int32Array.from(fds) : null;
     if (this.wqueue.length > 0) {
-      this.wqueue.push({ bytes, fds: f });
+      this.enqueue({ bytes, fds: f });
       return true;
     }
     const rc = sys.sendmsg(this.fd, bytes, f, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (rc >= 0) return true;
     if (rc === -EAGAIN || rc === -EINTR) {
-      this.wqueue.push({ bytes, fds: f });
-      this.setWatch(3);
+      this.enqueue({ bytes, fds: f });
       return true;
     }
     if (rc === -EMSGSIZE) check(rc, () => `sendmsg(seqpacket fd=${this.fd} bytes=${bytes.length})`);
@@ -243,7 +308,7 @@ export class SeqpacketConn {
     sys.close(this.fd);
     trace(`close fd=${this.fd}`);
     this.fd = -1;
-    this.wqueue = [];
+    this.wqueue = new Deque<Pending>();
     for (const m of this.early.splice(0)) closeFds(m.fds);
     this.onGone?.(this);
     this.closeNotified = true;
@@ -265,9 +330,33 @@ export class SeqpacketConn {
     return this;
   }
 
+  private enqueue(m: Pending): void {
+    this.wqueue.push(m);
+    const n = this.wqueue.length;
+    if (n > this.highWater) this.highWater = n;
+    if (n >= this.maxPendingN && !this.queuePaused) {
+      this.queuePaused = true;
+      this.pauses++;
+      const msg = `seqpacket fd=${this.fd} (pid ${this.peer.pid}): the peer is not reading its replies (${n} queued); not reading it until it does`;
+      trace(msg);
+      if (this.pauses === 1) this.warn?.(msg); // once per connection: a slow reader pauses often
+    }
+    this.updateWatch();
+  }
+
+  /** Polls for reading unless paused, for writing while the send queue is not empty. */
+  private updateWatch(): void {
+    this.setWatch((this.readingPaused ? 0 : 1) | (this.wqueue.length > 0 ? 2 : 0));
+  }
+
   private setWatch(events: number): void {
     if (this.closed || events === this.watchEvents) return;
     if (this.watch !== null) sys.unwatch(this.watch);
+    if (events === 0) {
+      this.watch = null;
+      this.watchEvents = 0;
+      return;
+    }
     const w = sys.watch(this.fd, events, (ev) => this.onReady(ev));
     if (typeof w === "number") {
       this.watch = null;
@@ -293,9 +382,9 @@ export class SeqpacketConn {
 
   private flush(): void {
     while (this.wqueue.length > 0 && !this.closed) {
-      const m = this.wqueue[0]!;
+      const m = this.wqueue.peek()!;
       const rc = sys.sendmsg(this.fd, m.bytes, m.fds, MSG_DONTWAIT | MSG_NOSIGNAL);
-      if (rc === -EAGAIN || rc === -EINTR) return;
+      if (rc === -EAGAIN || rc === -EINTR) break;
       this.wqueue.shift();
       if (rc === -EMSGSIZE) {
         trace(`send fd=${this.fd}: queued message of ${m.bytes.length} bytes too long, dropped`);
@@ -308,13 +397,19 @@ export class SeqpacketConn {
       }
     }
     if (this.closed) return;
-    this.setWatch(1);
+    if (this.queuePaused && this.wqueue.length <= this.maxPendingN >> 1) {
+      this.queuePaused = false;
+      trace(`seqpacket fd=${this.fd}: send queue down to ${this.wqueue.length}, reading again`);
+    }
+    this.updateWatch();
+    if (this.wqueue.length > 0) return;
     const cbs = this.drainCbs.splice(0);
     for (const cb of cbs) cb();
   }
 
   private readSome(): void {
-    for (let i = 0; i < READ_BUDGET && !this.closed; i++) {
+    // Stop as soon as a handler's reply fills the send queue (or the owner pauses): the bound holds.
+    for (let i = 0; i < READ_BUDGET && !this.closed && !this.readingPaused; i++) {
       const rc = sys.recvmsg(this.fd, this.rbuf, this.fdsOut, MSG_DONTWAIT);
       if (rc === -EAGAIN) return;
       if (rc === -EINTR) continue;
@@ -361,6 +456,11 @@ export class SeqpacketConn {
   }
 }
 
+function checkMaxPending(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`Invalid maxPending ${n}: an integer from 1`);
+  return n;
+}
+
 function checkMaxMessage(n: number): number {
   if (!Number.isInteger(n) || n < 1 || n > 64 * 1024 * 1024) {
     throw new RangeError(`Invalid maxMessage ${n}: an integer from 1 to 64 MiB`);
@@ -378,6 +478,26 @@ export interface ListenOptions {
   backlog?: number;
   /** The longest message received whole on each connection. Default 64 KiB. */
   maxMessage?: number;
+  /** Bound of each connection's send queue ({@link ConnOptions.maxPending}). Default 1024. */
+  maxPending?: number;
+  /** Connections open at once. Default 256. What happens to more: {@link whenFull}. */
+  maxConnections?: number;
+  /**
+   * At `maxConnections`: "refuse" accepts a new connection and closes it at once (the client sees the end
+   * of the stream; a warning is logged, at most once a second with a count); "wait" stops accepting, so
+   * new clients wait in the listen backlog until a connection closes. Default "refuse".
+   */
+  whenFull?: "refuse" | "wait";
+  /** Pause of accepting after accept() failed for lack of fds or memory (EMFILE, ENFILE, ...). Default 200 ms. */
+  acceptBackoffMs?: number;
+  /**
+   * Checks every this many ms that the socket file is still there and, when it has disappeared (someone
+   * unlinked it), binds a new listening socket at the same path (open connections go on). A file of
+   * someone else's put at the path is left alone. 0 (default) = no check.
+   */
+  rebindCheckMs?: number;
+  /** Called with a line to log: refused connections, accept failures, a re-bound path, a peer not reading. */
+  onWarning?: (msg: string) => void;
 }
 
 /**
@@ -391,15 +511,48 @@ export class SeqpacketServer {
   private readonly conns = new Set<SeqpacketConn>();
   private ino = -1;
   private closed = false;
+  private refd = true;
+  private readonly maxConns: number;
+  private readonly whenFull: "refuse" | "wait";
+  private readonly backoffMs: number;
+  private readonly warn: (msg: string) => void;
+  private readonly connOpts: ConnOptions;
+  /** accept() ran out of resources: not watching the listener until the timer fires. */
+  private backoff: NodeJS.Timeout | null = null;
+  private backoffLogged = false;
+  private fullLogged = false;
+  private refusedUnlogged = 0;
+  private lastRefuseLog = 0;
+  private rebindTimer: NodeJS.Timeout | null = null;
+  private foreignLogged = false;
+  /** Connections refused at maxConnections; times the socket file was re-created. */
+  refused = 0;
+  rebinds = 0;
 
   private constructor(
     path: string,
     fd: number,
     private readonly onConnection: (conn: SeqpacketConn) => void,
-    private readonly maxMessage: number,
+    private readonly opts: ListenOptions,
   ) {
     this.path = path;
     this.fd = fd;
+    this.maxConns = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (!Number.isInteger(this.maxConns) || this.maxConns < 1) {
+      throw new RangeError(`Invalid maxConnections ${this.maxConns}: an integer from 1`);
+    }
+    this.whenFull = opts.whenFull ?? "refuse";
+    this.backoffMs = opts.acceptBackoffMs ?? DEFAULT_ACCEPT_BACKOFF_MS;
+    const onWarning = opts.onWarning;
+    this.warn = (msg) => {
+      trace(msg);
+      onWarning?.(msg);
+    };
+    this.connOpts = {
+      maxMessage: checkMaxMessage(opts.maxMessage ?? DEFAULT_MAX_MESSAGE),
+      maxPending: checkMaxPending(opts.maxPending ?? DEFAULT_MAX_PENDING),
+      ...(onWarning !== undefined ? { onWarning } : {}),
+    };
   }
 
   /** Binds and listens on `path`, calling `onConnection` for each accepted connection. */
@@ -409,9 +562,16 @@ export class SeqpacketServer {
     opts: ListenOptions = {},
   ): SeqpacketServer {
     const addr = sockaddrUn(path);
-    const maxMessage = checkMaxMessage(opts.maxMessage ?? DEFAULT_MAX_MESSAGE);
+    checkMaxMessage(opts.maxMessage ?? DEFAULT_MAX_MESSAGE);
+    checkMaxPending(opts.maxPending ?? DEFAULT_MAX_PENDING);
     const fd = check(sys.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), "socket(AF_UNIX, SOCK_SEQPACKET)");
-    const server = new SeqpacketServer(path, fd, onConnection, maxMessage);
+    let server: SeqpacketServer;
+    try {
+      server = new SeqpacketServer(path, fd, onConnection, opts);
+    } catch (e) {
+      sys.close(fd);
+      throw e;
+    }
     try {
       let rc = sys.bind(fd, addr);
       if (rc === -EADDRINUSE && !path.startsWith("@") && isStale(path)) {
@@ -425,9 +585,12 @@ export class SeqpacketServer {
         if (opts.mode !== undefined) chmodSync(path, opts.mode);
       }
       check(sys.listen(fd, opts.backlog ?? 16), () => `listen(seqpacket '${path}')`);
-      const w = sys.watch(fd, 1, (ev) => server.onAcceptable(ev));
-      if (typeof w === "number") check(w, () => `watch(seqpacket '${path}')`);
-      server.watch = w as object;
+      server.updateListener();
+      const every = opts.rebindCheckMs ?? 0;
+      if (every > 0 && !path.startsWith("@")) {
+        server.rebindTimer = setInterval(() => server.checkPath(), every);
+        server.rebindTimer.unref(); // checking is no reason to stay alive
+      }
     } catch (e) {
       server.close();
       throw e;
@@ -441,6 +604,11 @@ export class SeqpacketServer {
     return this.conns.size;
   }
 
+  /** Whether the server is accepting (false while at the cap in "wait" mode or backing off after EMFILE). */
+  get accepting(): boolean {
+    return this.watch !== null;
+  }
+
   /** Stops listening, unlinks the socket file (if it is still ours) and closes every connection. */
   close(): void {
     if (this.closed) return;
@@ -449,6 +617,10 @@ export class SeqpacketServer {
       sys.unwatch(this.watch);
       this.watch = null;
     }
+    if (this.backoff !== null) clearTimeout(this.backoff);
+    this.backoff = null;
+    if (this.rebindTimer !== null) clearInterval(this.rebindTimer);
+    this.rebindTimer = null;
     sys.close(this.fd);
     this.fd = -1;
     if (this.ino >= 0) {
@@ -464,30 +636,107 @@ export class SeqpacketServer {
 
   /** Whether the listening socket keeps the process alive (default true). */
   ref(): this {
+    this.refd = true;
     if (this.watch !== null) sys.refWatch(this.watch, true);
+    this.backoff?.ref();
     return this;
   }
 
   /** Lets the process exit while the server listens (connections keep their own setting). */
   unref(): this {
+    this.refd = false;
     if (this.watch !== null) sys.refWatch(this.watch, false);
+    this.backoff?.unref();
     return this;
+  }
+
+  /** Checks now that the socket file is still there; re-creates it if it has disappeared (see `rebindCheckMs`). */
+  checkPath(): void {
+    if (this.closed || this.path.startsWith("@")) return;
+    let ino: number;
+    try {
+      ino = lstatSync(this.path).ino;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") this.rebind();
+      return;
+    }
+    if (ino === this.ino) {
+      this.foreignLogged = false;
+      return;
+    }
+    if (!this.foreignLogged) {
+      this.foreignLogged = true;
+      this.warn(`${this.path}: the socket file was replaced by another file; leaving it alone`);
+    }
+  }
+
+  private full(): boolean {
+    return this.conns.size >= this.maxConns;
+  }
+
+  /** Watches the listener unless closed, backing off, or full in "wait" mode. */
+  private updateListener(): void {
+    const want = !this.closed && this.backoff === null && !(this.whenFull === "wait" && this.full());
+    if (want && this.watch === null) {
+      const w = sys.watch(this.fd, 1, (ev) => this.onAcceptable(ev));
+      if (typeof w === "number") check(w, () => `watch(seqpacket '${this.path}')`);
+      this.watch = w as object;
+      if (!this.refd) sys.refWatch(this.watch, false);
+    } else if (!want && this.watch !== null) {
+      sys.unwatch(this.watch);
+      this.watch = null;
+    }
   }
 
   private onAcceptable(ev: number): void {
     if (this.closed || ev < 0) return;
     for (let i = 0; i < READ_BUDGET && !this.closed; i++) {
+      if (this.whenFull === "wait" && this.full()) {
+        if (!this.fullLogged) {
+          this.fullLogged = true;
+          this.warn(`${this.path}: ${this.conns.size} connections open (the most allowed); new ones wait until one closes`);
+        }
+        this.updateListener();
+        return;
+      }
       const fd = sys.accept4(this.fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd === -EAGAIN) return;
       if (fd === -EINTR) continue;
       if (fd < 0) {
-        // ECONNABORTED, EMFILE, ...: skip this round; level-triggered polling retries.
+        if (fd === -EMFILE || fd === -ENFILE || fd === -ENOBUFS || fd === -ENOMEM) {
+          // The listener stays readable: polling it now would spin. Stop watching it for a while.
+          if (!this.backoffLogged) {
+            this.backoffLogged = true;
+            this.warn(`accept ${this.path}: ${errnoName(-fd)}; not accepting for ${this.backoffMs} ms at a time until it passes`);
+          }
+          this.backoff = setTimeout(() => {
+            this.backoff = null;
+            this.updateListener();
+          }, this.backoffMs);
+          if (!this.refd) this.backoff.unref();
+          this.updateListener();
+          return;
+        }
+        // ECONNABORTED, ...: that one client is gone; go on.
         trace(`accept ${this.path}: ${errnoName(-fd)}`);
-        return;
+        continue;
+      }
+      this.backoffLogged = false;
+      if (this.full()) {
+        sys.close(fd);
+        this.refused++;
+        this.refusedUnlogged++;
+        const now = Date.now();
+        if (now - this.lastRefuseLog >= 1000) {
+          this.warn(`${this.path}: ${this.conns.size} connections open (the most allowed); refused ${this.refusedUnlogged} new connection(s)`);
+          this.lastRefuseLog = now;
+          this.refusedUnlogged = 0;
+        }
+        continue;
       }
       let conn: SeqpacketConn;
       try {
-        conn = new SeqpacketConn(fd, { maxMessage: this.maxMessage }, (c) => this.conns.delete(c));
+        conn = new SeqpacketConn(fd, this.connOpts, (c) => this.gone(c));
       } catch (e) {
         sys.close(fd);
         trace(`accept ${this.path}: ${(e as Error).message}`);
@@ -497,6 +746,52 @@ export class SeqpacketServer {
       trace(`accept ${this.path} fd=${fd}`);
       this.onConnection(conn);
     }
+  }
+
+  private gone(c: SeqpacketConn): void {
+    this.conns.delete(c);
+    if (this.closed) return;
+    if (!this.full()) this.fullLogged = false;
+    this.updateListener();
+  }
+
+  /** The socket file is gone: listen on a new socket at the same path, then retire the old one. */
+  private rebind(): void {
+    const addr = sockaddrUn(this.path);
+    const fd = sys.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      this.warn(`${this.path}: the socket file disappeared; cannot re-create it: socket: ${errnoName(-fd)}`);
+      return;
+    }
+    let rc = sys.bind(fd, addr);
+    let ino = -1;
+    if (rc === 0) {
+      try {
+        ino = lstatSync(this.path).ino;
+        if (this.opts.mode !== undefined) chmodSync(this.path, this.opts.mode);
+      } catch (e) {
+        this.warn(`${this.path}: re-created socket file: ${(e as Error).message}`);
+      }
+      rc = sys.listen(fd, this.opts.backlog ?? 16);
+    }
+    if (rc < 0) {
+      sys.close(fd);
+      this.warn(`${this.path}: the socket file disappeared; cannot re-create it: ${errnoName(-rc)}`);
+      return;
+    }
+    // Clients already in the old socket's backlog are still served.
+    const old = this.fd;
+    if (this.watch !== null) {
+      this.onAcceptable(0);
+      if (this.watch !== null) sys.unwatch(this.watch);
+      this.watch = null;
+    }
+    sys.close(old);
+    this.fd = fd;
+    this.ino = ino;
+    this.rebinds++;
+    this.updateListener();
+    this.warn(`${this.path}: the socket file disappeared (unlinked); listening on a new one at the same path`);
   }
 }
 

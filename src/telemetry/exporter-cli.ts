@@ -1,10 +1,10 @@
 /**
- * `xdplane exporter [--socket-dir <dir>] [--listen <host:port>] [--interval <ms>] [--log-level <level>]`:
- * the Prometheus exporter sidecar. Runs until SIGINT or SIGTERM.
+ * `xdplane exporter [--socket-dir <dir>] [--listen <host:port>] [--interval <ms>] [--log-level <level>]
+ * [--control-token-file <file>]`: the Prometheus exporter sidecar. Runs until SIGINT or SIGTERM.
  */
 import type { Server } from "node:http";
 import { Exporter } from "./exporter.js";
-import { createExporterServer, listen, parseListen } from "./exporter-http.js";
+import { createExporterServer, listen, parseListen, readControlToken, MIN_TOKEN_LEN } from "./exporter-http.js";
 import { cliValues, str } from "./cli-args.js";
 import { DEFAULT_SOCKET_DIR } from "./app-socket.js";
 import { createLogger, parseLogLevel, type Logger, type LogLevelName } from "./log.js";
@@ -13,7 +13,9 @@ export const EXPORTER_USAGE = `Usage: xdplane exporter [options]
 
 Watches the app sockets in a folder, polls every app and serves:
   /metrics   Prometheus text format          /healthz, /readyz   probes
-  /apps/...  a REST API mirroring the app command socket
+  /apps/...  a REST API mirroring the app command socket: GET routes read (open to anyone who
+             reaches the port); POST routes (threads start/stop, any socket command) are the control
+             API, off (403) unless --control-token-file is given
 
 Options:
   --socket-dir <dir>    app socket folder (default ${DEFAULT_SOCKET_DIR})
@@ -21,6 +23,10 @@ Options:
   --interval <ms>       poll interval (default 1000)
   --timeout <ms>        reply timeout per command (default 2000)
   --log-level <level>   emerg..debug (default info, or XDPLANE_LOG_LEVEL)
+  --control-token-file <file>
+                        turn the control API on: POST requests need 'Authorization: Bearer <token>',
+                        the token being this file's content (${MIN_TOKEN_LEN}+ characters of [A-Za-z0-9-._~+/],
+                        e.g. a mounted Kubernetes Secret); read on every control request
   -h, --help            this text
 `;
 
@@ -31,6 +37,8 @@ export interface ExporterArgs {
   intervalMs: number;
   timeoutMs: number;
   logLevel?: LogLevelName;
+  /** The control API's token file; the control API is off without it. */
+  controlTokenFile?: string;
   help: boolean;
 }
 
@@ -38,7 +46,8 @@ export interface ExporterArgs {
 export function parseExporterArgs(argv: readonly string[]): ExporterArgs {
   const v = cliValues(argv, {
     "socket-dir": { type: "string" }, listen: { type: "string" }, interval: { type: "string" },
-    timeout: { type: "string" }, "log-level": { type: "string" }, help: { type: "boolean", short: "h" },
+    timeout: { type: "string" }, "log-level": { type: "string" }, "control-token-file": { type: "string" },
+    help: { type: "boolean", short: "h" },
   });
   const ms = (name: string, x: string | undefined, dflt: number): number => {
     if (x === undefined) return dflt;
@@ -54,6 +63,11 @@ export function parseExporterArgs(argv: readonly string[]): ExporterArgs {
   };
   const level = str(v["log-level"]);
   if (level !== undefined) a.logLevel = parseLogLevel(level);
+  const tokenFile = str(v["control-token-file"]);
+  if (tokenFile !== undefined) {
+    if (tokenFile === "") throw new RangeError("Invalid --control-token-file '': a file path");
+    a.controlTokenFile = tokenFile;
+  }
   return a;
 }
 
@@ -69,8 +83,14 @@ export interface RunningExporter {
 /** Starts an exporter with parsed arguments (no signal handling). */
 export async function startExporter(args: ExporterArgs, log: Logger): Promise<RunningExporter> {
   const exporter = new Exporter({ socketDir: args.socketDir, intervalMs: args.intervalMs, requestTimeoutMs: args.timeoutMs, log });
+  if (args.controlTokenFile !== undefined) {
+    // Not fatal: a Kubernetes Secret may be created after the pod; control requests answer 503 until then.
+    await readControlToken(args.controlTokenFile).catch((e: unknown) =>
+      log.warning("control API enabled but its token is unusable: control requests answer 503 until it is fixed", { error: e }),
+    );
+  }
   exporter.start();
-  const server = createExporterServer(exporter, log);
+  const server = createExporterServer(exporter, log, args.controlTokenFile !== undefined ? { tokenFile: args.controlTokenFile } : {});
   let addr;
   try {
     addr = await listen(server, args.host, args.port);
@@ -78,7 +98,11 @@ export async function startExporter(args: ExporterArgs, log: Logger): Promise<Ru
     await exporter.close();
     throw e;
   }
-  log.info("exporter listening", { address: `${addr.address}:${addr.port}`, socket_dir: args.socketDir });
+  log.info("exporter listening", {
+    address: `${addr.address}:${addr.port}`,
+    socket_dir: args.socketDir,
+    control: args.controlTokenFile !== undefined ? `on (token file ${args.controlTokenFile})` : "off",
+  });
   return {
     exporter,
     server,

@@ -1,6 +1,6 @@
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startExporter, parseExporterArgs, type RunningExporter } from "./exporter-cli.js";
@@ -10,7 +10,23 @@ import { SyntheticApp, registerSyntheticCommands } from "../testing/synthetic-ap
 import { nullLogger } from "./log.js";
 import { metricPart } from "./exporter.js";
 import { SeqpacketServer } from "../uds/seqpacket.js";
-import { spawnSynthetic, until, http, sample, type SyntheticProcess } from "../testing/telemetry-fixtures.js";
+import { spawnSynthetic, until, http as get, sample, type SyntheticProcess, type Answer } from "../testing/telemetry-fixtures.js";
+
+const TOKEN = "test-token-0123456789abcdef";
+
+/** fetch() as the fixtures' http(), with the control token on POST requests. */
+async function http(url: string, method = "GET"): Promise<Answer> {
+  if (method !== "POST") return get(url, method);
+  const r = await fetch(url, { method, headers: { authorization: `Bearer ${TOKEN}` } });
+  const text = await r.text();
+  let json: unknown = undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: r.status, headers: r.headers, text, json };
+}
 
 let root = "";
 before(() => {
@@ -23,8 +39,10 @@ after(() => {
 let k = 0;
 async function exporterOn(opts: { intervalMs?: number; timeoutMs?: number } = {}): Promise<{ ex: RunningExporter; dir: string; url: string }> {
   const dir = join(root, `d${k++}`);
+  const tokenFile = join(root, `token${k}`);
+  writeFileSync(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
   const ex = await startExporter(
-    { socketDir: dir, host: "127.0.0.1", port: 0, intervalMs: opts.intervalMs ?? 200, timeoutMs: opts.timeoutMs ?? 1000, help: false },
+    { socketDir: dir, host: "127.0.0.1", port: 0, intervalMs: opts.intervalMs ?? 200, timeoutMs: opts.timeoutMs ?? 1000, controlTokenFile: tokenFile, help: false },
     nullLogger,
   );
   return { ex, dir, url: `http://127.0.0.1:${ex.port}` };
@@ -266,7 +284,8 @@ describe("readiness and REST", () => {
       ["GET", "/apps/rest/ports/nosuch", 404, /Port 'nosuch' not found/],
       ["GET", "/apps/rest/threads/nosuch", 404, /Thread 'nosuch' not found/],
       ["POST", "/apps/rest/threads/nosuch/stop", 404, /Thread 'nosuch' not found/],
-      ["GET", "/apps/rest/commands/no/such", 404, /no command '\/no\/such'/],
+      ["GET", "/apps/rest/commands/no/such", 405, /GET runs only read-only commands/],
+      ["POST", "/apps/rest/commands/no/such", 404, /no command '\/no\/such'/],
       ["GET", "/nowhere", 404, /No route/],
       ["DELETE", "/apps", 405, /not allowed/],
       ["POST", "/apps/rest/ports", 405, /not allowed/],

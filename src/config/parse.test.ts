@@ -5,10 +5,11 @@ import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig, parseConfig, type ParseOptions } from "./index.js";
+import { MAX_DEPTH } from "./parse.js";
 import { canUseNetns, createVethPair } from "../testing/netns.js";
 
 const FIXTURE = fileURLToPath(new URL("../../../src/config/testdata/fwd.jsonc", import.meta.url));
-const OPTS: ParseOptions = { onlineCpus: [0, 1, 2, 3], cpuCheck: "off", netdevQueueCount: () => undefined };
+const OPTS: ParseOptions = { onlineCpus: [0, 1, 2, 3], cpuCheck: "off", netdevQueueCount: () => undefined, netdevCheck: "off", memoryCheck: "off" };
 
 /** Removes the one "@@" marker from `src` and returns the text and the marker's line and column. */
 function marked(src: string): { text: string; line: number; column: number } {
@@ -468,5 +469,102 @@ describe("config: loadConfig", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("config: deep nesting, byte order marks, option types", () => {
+  it("refuses nesting deeper than MAX_DEPTH with file:line:col, fast and without overflowing the stack", () => {
+    const t0 = Date.now();
+    // 100,000 [ : jsonc-parser's parseTree recurses once per level and overflowed the stack before.
+    const arrays = `{\n  "users": { "a": ${"[".repeat(100_000)}${"]".repeat(100_000)} }\n}\n`;
+    let e = expectError(arrays.replace("[".repeat(100_000), `${"[".repeat(MAX_DEPTH - 2)}@@${"[".repeat(100_000 - MAX_DEPTH + 2)}`),
+      `users.a${"[0]".repeat(MAX_DEPTH - 2)}`, `nesting deeper than ${MAX_DEPTH}`);
+    assert.equal(e.errors.length, 1);
+    // 50,000 nested objects.
+    const objs = `{ "users": { "a": ${'{"k":'.repeat(50_000)}1${"}".repeat(50_000)} } }`;
+    const at = objs.indexOf('{"k":') + 5 * (MAX_DEPTH - 2);
+    e = expectError(`${objs.slice(0, at)}@@${objs.slice(at)}`, `users.a${".k".repeat(MAX_DEPTH - 2)}`, `nesting deeper than ${MAX_DEPTH}`);
+    assert.equal(e.errors.length, 1);
+    // Brackets in strings and comments do not count; MAX_DEPTH levels are fine.
+    const ok = `{ "users": { "s": "${"[".repeat(1000)}", /* ${"{".repeat(1000)} */ "d": ${"[".repeat(MAX_DEPTH - 2)}${"]".repeat(MAX_DEPTH - 2)} } }`;
+    const { config } = parseConfig(ok, "ok.jsonc", OPTS);
+    assert.equal((config.users.get("s") as string).length, 1000);
+    assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+  });
+
+  it("accepts a UTF-8 byte order mark; columns on line 1 count from the first character after it", () => {
+    const text = base();
+    const plain = parseConfig(text, "fwd.jsonc", OPTS).config;
+    const bom = parseConfig(`\uFEFF${text}`, "fwd.jsonc", OPTS).config;
+    assert.deepEqual([...bom.lports.keys()], [...plain.lports.keys()]);
+    // Read from a file with the BOM bytes EF BB BF.
+    const dir = mkdtempSync(join(tmpdir(), "xdplane-cfg-"));
+    try {
+      const file = join(dir, "bom.jsonc");
+      writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+      assert.deepEqual([...loadConfig(file, OPTS).config.lports.keys()], ["eth0:0", "eth1:0"]);
+      // An error on line 1 is at the column an editor shows (the BOM is invisible there).
+      writeFileSync(file, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`{ "options": { "mode": 7 } }`)]));
+      assert.throws(() => loadConfig(file, OPTS), (err: unknown) => err instanceof ConfigError && err.line === 1 && err.column === 24);
+      assert.equal(bom.source.locate(["lports", "eth0:0", "qid"])?.line, plain.source.locate(["lports", "eth0:0", "qid"])?.line);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // Only at the start: elsewhere U+FEFF is still an unexpected character.
+    expectError(`{ @@\uFEFF"users": {} }`, '""', "unexpected character");
+  });
+
+  it("options.mode and options.pkt_api must be strings (cndpfwd's options)", () => {
+    expectError(base({ extra: `,\n  "options": { "mode": @@7 }` }), "options.mode",
+      "expected a string (one of drop, rx-only, lb, loopback, tx-only, tx-only-rx, fwd), got 7");
+    expectError(base({ extra: `,\n  "options": { "MODE": @@true }` }), "options.MODE", /^expected a string \(one of drop,.*\), got true$/);
+    expectError(base({ extra: `,\n  "options": { "pkt_api": @@["xskdev"] }` }), "options.pkt_api", "expected a string (xskdev or pktdev), got an array");
+    const { config } = parseConfig(base({ extra: `,\n  "options": { "mode": "lb", "constructor": 3, "pkt_api": "pktdev" }` }), "fwd.jsonc", OPTS);
+    assert.equal(config.options.get("mode"), "lb");
+    assert.equal(config.options.get("constructor"), 3);
+  });
+});
+
+describe("config: netdevs, queues and CPUs of this machine, located in the file", () => {
+  const HOST: ParseOptions = { ...OPTS, netdevCheck: "error", netdevQueueCount: (n) => (n === "eth0" || n === "eth1" ? 2 : undefined) };
+
+  it("an lport on a netdev that does not exist here", () => {
+    expectError(base({ lports: `,\n    @@"eth9:0": { "pmd": "net_af_xdp", "qid": 0, "umem": "umem0" }` }), `lports."eth9:0"`,
+      `netdev "eth9" does not exist here (no /sys/class/net/eth9)`, HOST);
+    expectError(base({ lports: `,\n    "eth9:1": { "netdev": @@"eth9", "pmd": "net_af_xdp", "qid": 0, "umem": "umem0" }` }), `lports."eth9:1".netdev`,
+      `netdev "eth9" does not exist here (no /sys/class/net/eth9)`, HOST);
+    expectError(base({ groups: `,\n  "lport-groups": { "g": { "netdevs": [@@"eth9"], "queues": [0], "threads": ["fwd:0"] } }` }),
+      "lport-groups.g.netdevs[0]", `netdev "eth9" does not exist here (no /sys/class/net/eth9)`, HOST);
+  });
+
+  it("a qid beyond the netdev's queues", () => {
+    expectError(base({ lports: `,\n    "eth0:5": { "pmd": "net_af_xdp", "qid": @@5, "umem": "umem0" }` }), `lports."eth0:5".qid`,
+      `qid 5 is out of range: netdev "eth0" has 2 queues (0-1)`, HOST);
+    expectError(base({ groups: `,\n  "lport-groups": { "g": { "netdevs": ["eth1"], "queues": @@["1-3"], "threads": ["fwd:0"] } }` }),
+      "lport-groups.g.queues", `queue 3 is out of range: netdev "eth1" has 2 queues (0-1)`, HOST);
+  });
+
+  it("netdevs are not looked up unless asked (parseConfig) and are by default in loadConfig", () => {
+    parseConfig(base(), "fwd.jsonc", { ...OPTS, netdevCheck: undefined as never, netdevQueueCount: () => undefined });
+    const dir = mkdtempSync(join(tmpdir(), "xdplane-cfg-"));
+    try {
+      const file = join(dir, "n.jsonc");
+      writeFileSync(file, base().replace(/eth0/g, "nosuchdev0"));
+      assert.throws(() => loadConfig(file, { cpuCheck: "off", memoryCheck: "off" }), (e: unknown) => e instanceof ConfigError &&
+        e.errors[0]?.text === `${file}:7:5: lports."nosuchdev0:0": netdev "nosuchdev0" does not exist here (no /sys/class/net/nosuchdev0)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a thread whose lcore-group has no online CPU cannot be pinned: an error at the group's CPUs", () => {
+    const cpus: ParseOptions = { ...OPTS, onlineCpus: [0, 1], cpuCheck: "warn" };
+    const text = base().replace(`"group0": [1]`, `"group0": @@[7, "9"]`);
+    expectError(text, "lcore-groups.group0",
+      `none of the CPUs of lcore-group "group0" (7, 9) is online here (online: 0-1): thread "fwd:0" cannot be pinned to it`, cpus);
+    // Not an error for a group no started thread uses (a warning, as before), nor with cpuCheck "off".
+    const { warnings } = parseConfig(base().replace(`"default": ["2-3"]`, `"default": [7]`), "fwd.jsonc", cpus);
+    assert.ok(warnings.some((w) => w.message.startsWith("CPU 7 is not online")));
+    parseConfig(base().replace(`"group0": [1]`, `"group0": [7]`), "fwd.jsonc", { ...cpus, cpuCheck: "off" });
   });
 });

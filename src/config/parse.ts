@@ -8,10 +8,12 @@
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { cpus as osCpus } from "node:os";
-import { getLocation, parseTree, ParseErrorCode, stripComments, type Node, type ParseError } from "jsonc-parser";
+import { createScanner, getLocation, parseTree, ParseErrorCode, stripComments, SyntaxKind, type Node, type ParseError } from "jsonc-parser";
 import { ConfigError, diagnostic, type ConfigDiagnostic } from "./errors.js";
 import { Reader } from "./reader.js";
 import { formatRangeList, parseRangeList } from "./ranges.js";
+import { readProc, type ProcReader } from "./host.js";
+import { checkMemory } from "./memory.js";
 import { resolve, type QueueCounter } from "./resolve.js";
 import {
   decodeApplication,
@@ -24,6 +26,7 @@ import {
   decodeUmems,
   type CpuCheck,
   type Draft,
+  type UmemNodes,
 } from "./sections.js";
 import { formatPath, LineIndex, type KeyPath, type SourceLocation } from "./source.js";
 import type { AppConfig, ConfigSource, JsonValue, Lport, Thread } from "./types.js";
@@ -42,6 +45,19 @@ export interface ParseOptions {
    * /sys/class/net/NETDEV/queues). Undefined means the netdev does not exist.
    */
   readonly netdevQueueCount?: QueueCounter;
+  /**
+   * Whether every lport's netdev must exist here, with the lport's qid below its queue count (counted by
+   * `netdevQueueCount`): "error", or "off" (the netdevs live elsewhere, e.g. in another namespace or a
+   * pod). Default: "error" for loadConfig (a file about to be run here), "off" for parseConfig.
+   */
+  readonly netdevCheck?: "error" | "off";
+  /**
+   * Whether the UMEMs lports use must fit this machine: the memory available (MemAvailable) and
+   * RLIMIT_MEMLOCK (unless the process has CAP_IPC_LOCK). Default "error".
+   */
+  readonly memoryCheck?: "error" | "off";
+  /** Reads /proc/meminfo, /proc/self/limits and /proc/self/status (default: the real files). */
+  readonly readProc?: ProcReader;
   /** Extra top-level sections the app understands: kept in `sections` without a warning. */
   readonly sections?: readonly string[];
 }
@@ -127,6 +143,29 @@ function sourceMap(root: Node, file: string, lines: LineIndex): ConfigSource {
   };
 }
 
+/**
+ * How deep objects and arrays may nest. jsonc-parser's parseTree and getLocation, and the walks here, recurse
+ * once per level: 100,000 `[` would overflow the stack. A jcfg file nests 4 deep (`users` a few more).
+ */
+export const MAX_DEPTH = 64;
+
+/**
+ * The offset of the first `{` or `[` nested deeper than MAX_DEPTH, or -1. Uses the scanner (a loop, no
+ * recursion), so strings and comments holding brackets do not count.
+ */
+function tooDeep(text: string): number {
+  const scan = createScanner(text, true);
+  let depth = 0;
+  for (let k = scan.scan(); k !== SyntaxKind.EOF; k = scan.scan()) {
+    if (k === SyntaxKind.OpenBraceToken || k === SyntaxKind.OpenBracketToken) {
+      if (++depth > MAX_DEPTH) return scan.getTokenOffset();
+    } else if (k === SyntaxKind.CloseBraceToken || k === SyntaxKind.CloseBracketToken) {
+      if (depth > 0) depth--;
+    }
+  }
+  return -1;
+}
+
 function syntaxErrors(text: string, file: string, lines: LineIndex, errors: ParseError[]): ConfigDiagnostic[] {
   if (errors.length === 0) return [diagnostic({ file, line: 1, column: 1 }, "", "expected an object")];
   return errors.map((e) => {
@@ -150,7 +189,16 @@ function byPosition(ds: readonly ConfigDiagnostic[]): ConfigDiagnostic[] {
  * config.lports.get("eth0:0")?.qid; // 11
  */
 export function parseConfig(text: string, file = "<config>", opts: ParseOptions = {}): ParseResult {
+  // A UTF-8 byte order mark (U+FEFF once decoded) is not part of the JSON: dropped, and line 1's columns
+  // count from the first character after it, as editors show them.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const lines = new LineIndex(text);
+  const deep = tooDeep(text);
+  if (deep >= 0) {
+    // The path up to the bracket: getLocation on the text before it, which nests at most MAX_DEPTH deep.
+    const path = formatPath(getLocation(text.slice(0, deep + 1), deep).path);
+    throw new ConfigError([diagnostic({ file, ...lines.position(deep) }, path, `nesting deeper than ${MAX_DEPTH}`)]);
+  }
   const parseErrors: ParseError[] = [];
   const root = parseTree(text, parseErrors, { allowTrailingComma: true, disallowComments: false });
   if (root === undefined && stripComments(text).trim() === "") {
@@ -189,17 +237,21 @@ export function parseConfig(text: string, file = "<config>", opts: ParseOptions 
   const threads = sec("threads");
   const lpgroups = sec("lport-groups");
   const users = sec("users");
+  const umemNodes = new Map<string, UmemNodes>();
+  const lcoreGroupNodes = new Map<string, { node: Node; path: KeyPath }>();
   const draft: Draft = {
     application: app ? decodeApplication(r, app.node, app.path) : { name: "", description: "", extra: new Map() },
     defaults,
     defaultsGiven: given,
-    umems: umems ? decodeUmems(r, umems.node, umems.path, defaults) : new Map(),
+    umems: umems ? decodeUmems(r, umems.node, umems.path, defaults, umemNodes) : new Map(),
     lports: lports ? decodeLports(r, lports.node, lports.path) : new Map(),
-    lcoreGroups: lgroups ? decodeLcoreGroups(r, lgroups.node, lgroups.path, cpus) : new Map(),
+    lcoreGroups: lgroups ? decodeLcoreGroups(r, lgroups.node, lgroups.path, cpus, lcoreGroupNodes) : new Map(),
     options: options ? decodeOptions(r, options.node, options.path) : new Map(),
     threads: threads ? decodeThreads(r, threads.node, threads.path) : new Map(),
     lportGroups: lpgroups ? decodeLportGroups(r, lpgroups.node, lpgroups.path) : [],
     users: new Map(),
+    umemNodes,
+    lcoreGroupNodes,
     broken: { umems: new Set(), lports: new Set(), lcoreGroups: new Set(), threads: new Set() },
   };
   const broken = (sec: { node: Node } | undefined, ok: ReadonlyMap<string, unknown>, out: Set<string>): void => {
@@ -215,7 +267,17 @@ export function parseConfig(text: string, file = "<config>", opts: ParseOptions 
   if (users && r.isObject(users.node, users.path)) {
     for (const e of r.entries(users.node, users.path)) draft.users.set(e.key, r.json(e.value));
   }
-  const groups = resolve(r, draft, opts.netdevQueueCount ?? sysfsQueueCount);
+  const groups = resolve(r, draft, {
+    countQueues: opts.netdevQueueCount ?? sysfsQueueCount,
+    netdevs: (opts.netdevCheck ?? "off") === "error",
+    cpus,
+  });
+  // The machine's memory last: only a configuration that is right otherwise is measured against it.
+  if (r.errors.length === 0 && (opts.memoryCheck ?? "error") === "error") {
+    const bufcntProp = def?.node.type === "object" ? def.node.children?.find((p) => p.children?.[0]?.value === "bufcnt") : undefined;
+    const bufcntNode = bufcntProp?.children?.[1];
+    checkMemory(r, draft, opts.readProc ?? readProc, bufcntNode ? { node: bufcntNode, path: [...(def?.path ?? ["defaults"]), "bufcnt"] } : undefined, root);
+  }
   if (r.errors.length > 0) throw new ConfigError(byPosition(r.errors));
 
   const config: AppConfig = {
@@ -247,5 +309,5 @@ export function loadConfig(path: string, opts: ParseOptions = {}): ParseResult {
   } catch (e) {
     throw new Error(`Cannot read configuration file '${path}': ${(e as Error).message}`, { cause: e });
   }
-  return parseConfig(text, path, opts);
+  return parseConfig(text, path, { netdevCheck: "error", ...opts });
 }

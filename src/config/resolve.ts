@@ -5,11 +5,56 @@
  */
 import type { Node } from "jsonc-parser";
 import type { Reader } from "./reader.js";
-import { CNDP_DEFAULTS, LPORT_GROUP_UMEM, type Draft, type DraftLport, type Mutable } from "./sections.js";
+import { CNDP_DEFAULTS, LPORT_GROUP_UMEM, type CpuCheck, type Draft, type DraftLport, type Mutable } from "./sections.js";
 import type { Lport, LportGroup, Umem } from "./types.js";
 
 /** Counts the queues of a netdev; undefined when the netdev does not exist here. */
 export type QueueCounter = (netdev: string) => number | undefined;
+
+/** What resolve checks against this machine. */
+export interface HostChecks {
+  /** Counts a netdev's queues (undefined: no such netdev). */
+  readonly countQueues: QueueCounter;
+  /** Whether lports' netdevs must exist here and their queues be in range. */
+  readonly netdevs: boolean;
+  /** CPUs: a started thread whose lcore-group has no online CPU cannot be pinned (unless "off"). */
+  readonly cpus: CpuCheck;
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * Checks that an lport's netdev exists here and has its queue; reports at the netdev (or the lport's
+ * key, which names it) and at the qid.
+ */
+function checkNetdev(r: Reader, lp: DraftLport, count: QueueCounter): void {
+  const v = lp.value;
+  const n = count(v.netdev);
+  if (n === undefined) {
+    r.error(lp.nodes.netdev ?? lp.keyNode, lp.nodes.netdev ? [...lp.path, "netdev"] : lp.path,
+      `netdev ${JSON.stringify(v.netdev)} does not exist here (no /sys/class/net/${v.netdev})`);
+  } else if (v.qid >= n) {
+    r.error(lp.nodes.qid ?? lp.keyNode, [...lp.path, "qid"],
+      `qid ${v.qid} is out of range: netdev ${JSON.stringify(v.netdev)} has ${plural(n, "queue")} (0-${n - 1})`);
+  }
+}
+
+/** Started threads (not "main", with lports) whose lcore-group has no online CPU: they cannot be pinned. */
+function checkThreadCpus(r: Reader, d: Draft, cpus: CpuCheck): void {
+  if (cpus.mode === "off") return;
+  const reported = new Set<string>();
+  for (const t of d.threads.values()) {
+    const v = t.value;
+    if (v.type === "main" || v.lports.length === 0 || v.group === undefined || reported.has(v.group)) continue;
+    if (v.lcores.length === 0 || v.lcores.some((c) => cpus.online.has(c))) continue;
+    reported.add(v.group);
+    const g = d.lcoreGroupNodes.get(v.group);
+    r.error(g?.node ?? t.groupNode ?? t.keyNode, g?.path ?? [...t.path, "group"],
+      `none of the CPUs of lcore-group ${JSON.stringify(v.group)} (${v.lcores.join(", ")}) is online here (online: ${cpus.onlineText}): thread ${JSON.stringify(v.name)} cannot be pinned to it`);
+  }
+}
 
 /** Where an lport came from, for "already used by" messages. */
 interface Origin {
@@ -18,9 +63,10 @@ interface Origin {
 }
 
 /** Checks every lport's umem, region, frame size and queue. */
-function checkLports(r: Reader, d: Draft, queues: Map<string, Origin>): void {
+function checkLports(r: Reader, d: Draft, queues: Map<string, Origin>, host: HostChecks): void {
   for (const [name, lp] of d.lports) {
     const v = lp.value;
+    if (host.netdevs) checkNetdev(r, lp, host.countQueues);
     const umem = d.umems.get(v.umem);
     if (umem === undefined) {
       const known = [...d.umems.keys()];
@@ -86,7 +132,8 @@ function checkThreads(r: Reader, d: Draft): void {
 }
 
 /** Makes the lports of each lport-group and deals them to its threads (jcfg_decode_lport_groups_end). */
-function expandLportGroups(r: Reader, d: Draft, queues: Map<string, Origin>, countQueues: QueueCounter): LportGroup[] {
+function expandLportGroups(r: Reader, d: Draft, queues: Map<string, Origin>, host: HostChecks): LportGroup[] {
+  const countQueues = host.countQueues;
   const out: LportGroup[] = [];
   for (const g of d.lportGroups) {
     let ok = true;
@@ -104,6 +151,17 @@ function expandLportGroups(r: Reader, d: Draft, queues: Map<string, Origin>, cou
     for (const n of g.netdevs) {
       if (g.queues !== "all") {
         perNetdev.push(g.queues);
+        if (!host.netdevs) continue;
+        const count = countQueues(n.value);
+        const top = g.queues[g.queues.length - 1] ?? 0;
+        if (count === undefined) {
+          r.error(n.node, n.path, `netdev ${JSON.stringify(n.value)} does not exist here (no /sys/class/net/${n.value})`);
+          ok = false;
+        } else if (top >= count) {
+          r.error(g.queuesNode ?? n.node, g.queuesNode ? [...g.path, "queues"] : n.path,
+            `queue ${top} is out of range: netdev ${JSON.stringify(n.value)} has ${plural(count, "queue")} (0-${count - 1})`);
+          ok = false;
+        }
         continue;
       }
       const count = countQueues(n.value);
@@ -192,11 +250,12 @@ function warnIdleLports(r: Reader, d: Draft): void {
 }
 
 /** Runs every cross-section check and the lport-group expansion; returns the expanded groups. */
-export function resolve(r: Reader, d: Draft, countQueues: QueueCounter): LportGroup[] {
+export function resolve(r: Reader, d: Draft, host: HostChecks): LportGroup[] {
   const queues = new Map<string, Origin>();
-  checkLports(r, d, queues);
+  checkLports(r, d, queues, host);
   checkThreads(r, d);
-  const groups = expandLportGroups(r, d, queues, countQueues);
+  const groups = expandLportGroups(r, d, queues, host);
+  checkThreadCpus(r, d, host.cpus);
   addLportGroupUmem(d);
   warnIdleLports(r, d);
   return groups;

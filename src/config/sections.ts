@@ -26,7 +26,7 @@ export interface DraftLport {
   value: Mutable<Lport>;
   keyNode: Node;
   path: KeyPath;
-  nodes: { qid?: Node; umem?: Node; region?: Node };
+  nodes: { qid?: Node; umem?: Node; region?: Node; netdev?: Node };
 }
 
 /** A thread being built: its lports grow as lport-groups are expanded. */
@@ -79,11 +79,22 @@ export interface Draft {
   threads: Map<string, DraftThread>;
   lportGroups: DraftLportGroup[];
   users: Map<string, JsonValue>;
+  /** Where each umem of `umems` and its bufcnt are written, for checks that point at them. */
+  umemNodes: Map<string, UmemNodes>;
+  /** Where each lcore-group's CPU list is written. */
+  lcoreGroupNodes: Map<string, { node: Node; path: KeyPath }>;
   /**
    * Names written in the file whose entry had an error: references to them are not reported again as
    * "not defined".
    */
   broken: { umems: Set<string>; lports: Set<string>; lcoreGroups: Set<string>; threads: Set<string> };
+}
+
+/** Where a umem is written: its key, and its bufcnt (or undefined when it comes from defaults). */
+export interface UmemNodes {
+  keyNode: Node;
+  path: KeyPath;
+  bufcnt: Node | undefined;
 }
 
 /** How to check CPU numbers against this machine. */
@@ -104,6 +115,15 @@ const MAX_U16 = 65535;
 const MAX_U32 = 4294967295;
 const MAX_BUFCNT = 4096;
 const UNITS = 1024;
+/** A UMEM is one mapping addressed with 32-bit offsets (mem/umem.ts refuses more). */
+const MAX_UMEM_BYTES = 2 ** 32;
+
+/** Bytes for messages: "4.0 GiB", "512.0 MiB", "640 KiB". */
+export function formatBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  return `${Math.ceil(n / 1024)} KiB`;
+}
 
 /** CNDP's defaults: DEFAULT_MBUF_COUNT 16K, DEFAULT_MBUF_SIZE 2048, XSK_RING_*__DEFAULT_NUM_DESCS 2048. */
 export const CNDP_DEFAULTS = {
@@ -297,7 +317,7 @@ export function decodeDefaults(r: Reader, node: Node | undefined, path: KeyPath)
 const UMEM_KEYS = ["bufcnt", "bufsz", "mtype", "regions", "rxdesc", "txdesc", "shared_umem", "description", "desc"];
 
 /** `umems`: each a UMEM with regions; absent sizes come from defaults. */
-export function decodeUmems(r: Reader, node: Node, path: KeyPath, defaults: Defaults): Map<string, Umem> {
+export function decodeUmems(r: Reader, node: Node, path: KeyPath, defaults: Defaults, nodes?: Map<string, UmemNodes>): Map<string, Umem> {
   const umems = new Map<string, Umem>();
   if (!r.isObject(node, path)) return umems;
   for (const u of r.entries(node, path)) {
@@ -314,6 +334,7 @@ export function decodeUmems(r: Reader, node: Node, path: KeyPath, defaults: Defa
     let regions: number[] | undefined;
     let regionsNode: Node | undefined;
     let bufcntGiven = false;
+    let bufcntNode: Node | undefined;
     let sharedUmem = false;
     let description = "";
     let ok = true;
@@ -322,7 +343,7 @@ export function decodeUmems(r: Reader, node: Node, path: KeyPath, defaults: Defa
         case "bufcnt": {
           const v = r.int(e.value, e.path, BUFCNT_RULE);
           if (v === undefined) ok = false;
-          else [bufcnt, bufcntGiven] = [v * UNITS, true];
+          else [bufcnt, bufcntGiven, bufcntNode] = [v * UNITS, true, e.value];
           break;
         }
         case "bufsz": {
@@ -390,6 +411,12 @@ export function decodeUmems(r: Reader, node: Node, path: KeyPath, defaults: Defa
         `regions add up to ${sum / UNITS} (${sum} buffers) but bufcnt${bufcntGiven ? "" : " (from defaults)"} is ${bufcnt / UNITS} (${bufcnt} buffers)`);
       continue;
     }
+    if (bufcnt * bufsz > MAX_UMEM_BYTES) {
+      r.error(bufcntNode ?? u.keyNode, [...u.path, "bufcnt"],
+        `${bufcnt / UNITS} x1024 frames of ${bufsz} bytes make ${formatBytes(bufcnt * bufsz)}${bufcntGiven ? "" : " (bufcnt from defaults)"}: a umem holds at most 4 GiB`);
+      continue;
+    }
+    nodes?.set(u.key, { keyNode: u.keyNode, path: u.path, bufcnt: bufcntNode });
     const regionBase: number[] = [];
     regions.reduce((base, n) => (regionBase.push(base), base + n), 0);
     umems.set(u.key, {
@@ -550,6 +577,7 @@ export function decodeLports(r: Reader, node: Node, path: KeyPath): Map<string, 
           break;
         }
         case "netdev": {
+          nodes.netdev = e.value;
           const v = r.string(e.value, e.path);
           if (v === undefined) ok = false;
           else if (v !== split.netdev) {
@@ -610,7 +638,7 @@ export function decodeLports(r: Reader, node: Node, path: KeyPath): Map<string, 
 }
 
 /** `lcore-groups`: arrays of CPU numbers and "a-b" ranges. */
-export function decodeLcoreGroups(r: Reader, node: Node, path: KeyPath, cpus: CpuCheck): Map<string, LcoreGroup> {
+export function decodeLcoreGroups(r: Reader, node: Node, path: KeyPath, cpus: CpuCheck, nodes?: Map<string, { node: Node; path: KeyPath }>): Map<string, LcoreGroup> {
   const groups = new Map<string, LcoreGroup>();
   if (!r.isObject(node, path)) return groups;
   for (const g of r.entries(node, path)) {
@@ -662,15 +690,31 @@ export function decodeLcoreGroups(r: Reader, node: Node, path: KeyPath, cpus: Cp
       continue;
     }
     groups.set(g.key, { name: g.key, lcores: [...set].sort((a, b) => a - b) });
+    nodes?.set(g.key, { node: g.value, path: g.path });
   }
   return groups;
 }
 
-/** `options`: free keys, values checked to be what jcfg can hold. */
+/**
+ * Options whose type CNDP's apps fix (cndpfwd's `mode` and `pkt_api` are strings): a value of another kind is an error here, in the file, rather than a silent default in the
+ * app. Keys are matched without case, as jcfg_option_get does. Which string values an app accepts is
+ * the app's to check (`configError` points at the value).
+ */
+export const OPTION_TYPES: ReadonlyMap<string, { type: "string"; hint: string }> = new Map([
+  ["mode", { type: "string", hint: "one of drop, rx-only, lb, loopback, tx-only, tx-only-rx, fwd" }],
+  ["pkt_api", { type: "string", hint: "xskdev or pktdev" }],
+]);
+
+/** `options`: free keys, values checked to be what jcfg can hold (and the type of the known ones). */
 export function decodeOptions(r: Reader, node: Node, path: KeyPath): Map<string, OptionValue> {
   const options = new Map<string, OptionValue>();
   if (!r.isObject(node, path)) return options;
   for (const e of r.entries(node, path)) {
+    const known = OPTION_TYPES.get(e.key.toLowerCase());
+    if (known !== undefined && e.value.type !== known.type) {
+      r.error(e.value, e.path, `expected a string (${known.hint}), got ${describe(e.value)}`);
+      continue;
+    }
     const v = readOption(r, e.value, e.path);
     if (v !== undefined) options.set(e.key, v);
   }

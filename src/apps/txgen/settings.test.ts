@@ -160,3 +160,24 @@ test("latency histogram buckets and quantiles", () => {
   assert.equal(p99, 983_040 + (16384 - 1) / 2);
   assert.equal(quantile(new Float64Array(HIST_BUCKETS), 0.5), 0);
 });
+
+test("words after a setting's value are refused, naming them; settings are unchanged", () => {
+  const s = defaultSettings(0);
+  assert.throws(() => set(s, "size 64 extra"), { name: "SyntaxError", message: "Unexpected word after 'size 64': 'extra' (expected: set <ports> size <bytes>)" });
+  assert.throws(() => set(s, "size 128 extra words"), /Unexpected words after 'size 128': 'extra words'/);
+  assert.throws(() => set(s, "src ip 10.0.0.1 10.0.0.2"), /Unexpected word after 'src ip 10.0.0.1': '10.0.0.2'/);
+  assert.throws(() => set(s, "proto tcp udp"), /Unexpected word after 'proto tcp': 'udp'/);
+  assert.throws(() => set(s, "latency on off"), /Unexpected word after 'latency on': 'off'/);
+  assert.throws(() => set(s, "pattern zero abc"), /Unexpected word after 'pattern zero': 'abc'/);
+  assert.throws(() => set(s, "rate 50 % more"), /Unexpected word after 'rate 50 %': 'more'/);
+  assert.equal(s.size, 64);
+  assert.equal(s.proto, "udp");
+  assert.equal(s.latency, false);
+  // Settings whose value is the rest of the line still take every word.
+  set(s, "rate 1.5 mpps");
+  assert.deepEqual(s.rate, { kind: "pps", value: 1.5e6 });
+  set(s, "pattern user hello world");
+  assert.equal(s.userPattern, "hello world");
+  set(s, "user pattern ab cd");
+  assert.equal(s.userPattern, "ab cd");
+});

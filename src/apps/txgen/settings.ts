@@ -243,6 +243,20 @@ export const SET_KEYS = [
   "engine afxdp|live", "rx on|count|off", "threads <1-8>", "pcap <file>|off", "capture <file>|off",
 ] as const;
 
+/**
+ * How many value words each setting takes and its usage; settings absent here take the rest of the line
+ * (`user pattern <string>`, `pcap <file>`, `capture <file>`, `pattern user <string>`).
+ */
+const ARITY: Readonly<Record<string, readonly [number, string]>> = {
+  count: [1, "count <n>"], size: [1, "size <bytes>"], rate: [2, "rate <percent>|<n>pps (e.g. 'rate 50', 'rate 1.5 mpps')"],
+  pps: [1, "pps <n>"], burst: [1, "burst <1-256>"], sport: [1, "sport <port>|<a-b[:step]>"],
+  dport: [1, "dport <port>|<a-b[:step]>"], ttl: [1, "ttl <0-255>"], proto: [1, "proto udp|tcp|icmp"],
+  pattern: [1, "pattern abc|none|zero|user [<string>]"], src: [2, "src mac <mac> | src ip <ip[/len]>"],
+  dst: [2, "dst mac <mac> | dst ip <ip>"], cksum: [1, "cksum on|off"], checksum: [1, "checksum on|off"],
+  latency: [1, "latency on|off"], engine: [1, "engine afxdp|live"], rx: [1, "rx on|count|off"],
+  threads: [1, "threads <1-8>"],
+};
+
 function onOff(s: string | undefined, what: string): boolean {
   const v = (s ?? "").toLowerCase();
   if (v === "on" || v === "enable" || v === "1" || v === "true") return true;
@@ -252,6 +266,14 @@ function onOff(s: string | undefined, what: string): boolean {
 
 function need(args: string[], n: number, usage: string): void {
   if (args.length < n) throw new SyntaxError(`Missing value: set <ports> ${usage}`);
+}
+
+/** Refuses words after a setting's value(s): `size 64 extra` is an error, not `size 64`. */
+function noMore(key: string, args: string[], n: number, usage: string): void {
+  const extra = args.slice(n);
+  if (extra.length === 0) return;
+  const given = [key, ...args.slice(0, n)].join(" ");
+  throw new SyntaxError(`Unexpected word${extra.length === 1 ? "" : "s"} after '${given}': '${extra.join(" ")}' (expected: set <ports> ${usage})`);
 }
 
 /**
@@ -265,6 +287,8 @@ export function applySet(s: PortSettings, words: string[], limits: PortLimits): 
   const maxSize = limits.mtu + 18;
   const portRange = (v: string, what: string) => parseRange(v, what, (x) => parseUint(x, what, 0, 65535), String);
   const ipRange = (v: string, what: string) => parseRange(v, what, (x) => parseIpv4(x, what), formatIpv4);
+  const words1 = ARITY[k];
+  if (words1 !== undefined && !(k === "pattern" && (args[0] ?? "").toLowerCase() === "user")) noMore(key, args, words1[0], words1[1]);
   switch (k) {
     case "count":
       need(args, 1, "count <n>");

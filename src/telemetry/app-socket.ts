@@ -35,6 +35,10 @@ export const DEFAULT_SOCKET_DIR = "/var/run/cndp";
 export const APP_SOCKET_PREFIX = "app_socket";
 /** The longest request read whole; longer ones get an error reply. */
 const MAX_REQUEST = 1024;
+/** Default cap on client connections. */
+export const DEFAULT_MAX_CONNECTIONS = 64;
+/** Default bound of the requests read and not yet answered plus the replies not yet sent, per client. */
+export const DEFAULT_MAX_PENDING = 64;
 
 /** `<dir>/app_socket.<pid>`. */
 export function appSocketPath(dir: string = DEFAULT_SOCKET_DIR, pid: number = process.pid): string {
@@ -78,7 +82,32 @@ export interface AppSocketOptions {
   mode?: number;
   /** Version string for `/info`. Default `"xdplane <package version>"`. */
   version?: string;
+  /**
+   * Client connections open at once (default 64). More are accepted and closed at once (the client sees
+   * the end of the stream), with a warning at most once a second.
+   */
+  maxConnections?: number;
+  /**
+   * Per client: requests read but not yet answered plus replies the client has not read yet (default 64).
+   * At the bound the socket stops reading that client until it reads its replies (logged once per client);
+   * other clients are served meanwhile. Memory per client stays under maxPending * maxOutput.
+   */
+  maxPending?: number;
   log?: Logger;
+}
+
+/** Counters of the socket (for tests and `/info`-style reports). */
+export interface AppSocketStats {
+  connections: number;
+  /** Connections refused at `maxConnections`. */
+  refused: number;
+  /** Requests in progress plus unsent replies, summed over the clients, now. */
+  queued: number;
+  /** The most `queued` one client ever had (never above `maxPending`). */
+  queuedHighWater: number;
+  maxPending: number;
+  /** Clients not being read now because they do not read their replies. */
+  paused: number;
 }
 
 /**
@@ -98,12 +127,17 @@ export class AppSocket {
   private readonly log: Logger;
   private readonly onExit: () => void;
   private closed = false;
+  private readonly maxPending: number;
+  /** Per client: requests read and not yet answered. */
+  private readonly inflight = new Map<SeqpacketConn, number>();
+  private highWater = 0;
 
-  private constructor(path: string, registry: CommandRegistry, server: SeqpacketServer, log: Logger) {
+  private constructor(path: string, registry: CommandRegistry, server: SeqpacketServer, log: Logger, maxPending: number) {
     this.path = path;
     this.registry = registry;
     this.server = server;
     this.log = log;
+    this.maxPending = maxPending;
     // process.exit() skips close(): leave no socket file behind.
     this.onExit = () => this.server.close();
     process.once("exit", this.onExit);
@@ -121,12 +155,20 @@ export class AppSocket {
       info: () => ({ version, pid: process.pid, max_output_len: maxOutput, app: model.name }),
     });
     registerBuiltins(registry, model);
+    const maxPending = opts.maxPending ?? DEFAULT_MAX_PENDING;
+    if (!Number.isInteger(maxPending) || maxPending < 1) throw new RangeError(`Invalid maxPending ${maxPending}: an integer from 1`);
     let self: AppSocket | null = null;
     const server = SeqpacketServer.listen(path, (conn) => self?.serve(conn), {
       maxMessage: MAX_REQUEST,
+      maxPending,
+      maxConnections: opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      whenFull: "refuse",
+      backlog: 64,
+      // Refusals, accept() at the fd limit (EMFILE: backs off, logged once), a client not reading.
+      onWarning: (msg) => log.warning(`app socket: ${msg}`, { path }),
       ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
     });
-    self = new AppSocket(path, registry, server, log);
+    self = new AppSocket(path, registry, server, log, maxPending);
     log.info("app socket listening", { path });
     return self;
   }
@@ -151,6 +193,24 @@ export class AppSocket {
     return this.server.connections;
   }
 
+  /** Connections, refusals and per-client queues. */
+  get stats(): AppSocketStats {
+    let queued = 0;
+    let paused = 0;
+    for (const [conn, n] of this.inflight) {
+      queued += n + conn.pending;
+      if (conn.readingPaused) paused++;
+    }
+    return {
+      connections: this.server.connections,
+      refused: this.server.refused,
+      queued,
+      queuedHighWater: this.highWater,
+      maxPending: this.maxPending,
+      paused,
+    };
+  }
+
   /** Lets the process exit while the socket is open. */
   unref(): this {
     this.server.unref();
@@ -170,27 +230,73 @@ export class AppSocket {
     conn.unref(); // a client connection never keeps the app alive by itself
     const peerPid = conn.peer.pid;
     this.log.debug("app socket client", { pid: peerPid });
+    // Requests read and not answered yet plus replies not sent yet stay within maxPending: at the bound the
+    // connection stops reading this client, until its replies are down to half (the kernel holds its
+    // further requests, then blocks its sends). Every request gets exactly one reply, so the bound holds.
+    const bound = this.maxPending;
+    let inflight = 0;
+    let paused = false;
+    let warned = false;
+    let drainArmed = false;
+    this.inflight.set(conn, 0);
+    conn.onClose(() => this.inflight.delete(conn));
+    const regulate = (): void => {
+      if (conn.isClosed) return;
+      this.inflight.set(conn, inflight);
+      const q = inflight + conn.pending;
+      if (q > this.highWater) this.highWater = q;
+      if (!paused && q >= bound) {
+        paused = true;
+        conn.pauseReading();
+        if (!warned) {
+          warned = true;
+          this.log.warning("app socket: a client is not reading its replies; not reading its requests until it does", { pid: peerPid, queued: q });
+        }
+      } else if (paused && q <= bound >> 1) {
+        paused = false;
+        conn.resumeReading();
+      }
+      if (paused && inflight === 0 && !drainArmed) {
+        // Only the client's reading can lower the queue now: look again when it has read everything.
+        drainArmed = true;
+        conn.onDrain(() => {
+          drainArmed = false;
+          regulate();
+        });
+      }
+    };
     // One reply per request, in order, even when a handler is async.
     let chain: Promise<void> = Promise.resolve();
-    const reply = (text: string): void => {
-      conn.send(text);
+    const answer = (text: string): void => {
+      inflight--;
+      try {
+        conn.send(text);
+      } catch (err) {
+        // A reply the socket can never take (EMSGSIZE): answer that instead.
+        this.log.warning("app socket reply failed", { error: err });
+        conn.send(replyText({ error: (err as Error).message }));
+      }
+      regulate();
     };
-    conn.onError(() => {
-      chain = chain.then(() => reply(replyText({ error: `command longer than ${MAX_REQUEST} bytes` }))).catch(() => undefined);
-    });
+    const request = (run: () => Promise<string> | string): void => {
+      inflight++;
+      regulate();
+      chain = chain.then(async () => {
+        let text: string;
+        try {
+          text = conn.isClosed ? "" : await run();
+        } catch (err) {
+          text = replyText({ error: (err as Error).message });
+        }
+        if (conn.isClosed) inflight--;
+        else answer(text);
+      });
+    };
+    conn.onError(() => request(() => replyText({ error: `command longer than ${MAX_REQUEST} bytes` })));
     conn.onMessage((msg, fds) => {
       for (const fd of fds) sys.close(fd); // commands carry no fds: do not leak any that came
       const line = msg.toString("utf8");
-      chain = chain
-        .then(async () => {
-          if (conn.isClosed) return;
-          reply(await this.registry.dispatch(line, peerPid));
-        })
-        .catch((err: unknown) => {
-          // Only send() can throw here (a reply the socket can never take): answer that instead.
-          this.log.warning("app socket reply failed", { error: err });
-          conn.send(replyText({ error: (err as Error).message }));
-        });
+      request(() => this.registry.dispatch(line, peerPid));
     });
   }
 }

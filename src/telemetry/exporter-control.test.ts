@@ -67,7 +67,7 @@ async function setup(name: string, tokenFile?: string): Promise<{ ex: RunningExp
   let app: SyntheticProcess;
   try {
     app = await spawnSynthetic(dir, ["--name", "s"]);
-    await until(async () => (await raw(ex.port, "GET", "/readyz")).status === 200, 5000, "the app to be ready");
+    await until(async () => (await raw(ex.port, "GET", "/readyz")).status === 200, 15000, "the app to be ready");
   } catch (e) {
     await ex.stop();
     throw e;

@@ -114,7 +114,11 @@ async function authorize(ctl: ControlOptions, req: IncomingMessage, log: Logger)
     log.err("control token unavailable", { error: e });
     throw new HttpError(503, `The control API is unavailable: ${(e as Error).message}`);
   }
-  if (!sameToken(m[1]!, token)) throw new HttpError(401, "Invalid token", { "www-authenticate": `${REALM}, error="invalid_token"` });
+  if (!sameToken(m[1]!, token)) {
+    log.notice("control request refused: invalid token", { method: req.method, url: req.url, remote: req.socket.remoteAddress });
+    throw new HttpError(401, "Invalid token", { "www-authenticate": `${REALM}, error="invalid_token"` });
+  }
+  log.info("control request", { method: req.method, url: req.url, remote: req.socket.remoteAddress });
 }
 
 /** Percent-decodes one path segment or query component, or throws 400 naming `what`. */

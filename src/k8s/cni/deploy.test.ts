@@ -159,14 +159,32 @@ test("yaml-lite reads what it claims and refuses the rest", () => {
   assert.throws(() => parseYamlDocs("a: &x 1\n"), /not read/);
 });
 
-test("the pod's exporter sidecar: the shared socket folder, :2112 with liveness and readiness probes, a Service to scrape", () => {
+test("the pod's exporter sidecar: the shared socket folder, :2112 with liveness and readiness probes, the control token from a Secret, a Service to scrape", () => {
   const docs = parseYamlDocs(read("pod.yaml"));
   const pod = obj(docs[0], "pod");
   const containers = arr(path(pod, "spec", "containers"), "containers").map((c) => obj(c, "container"));
   const ex = containers.find((c) => c["name"] === "exporter");
   assert.ok(ex, "an exporter container");
-  const cmd = (arr(path(ex, "command"), "command") as string[]).join(" ");
+  const args = arr(path(ex, "command"), "command") as string[];
+  const cmd = args.join(" ");
   assert.match(cmd, new RegExp(`xdplane exporter --socket-dir ${DEFAULT_SOCKET_DIR} --listen 0\\.0\\.0\\.0:2112`));
+  // The control API: on, with its token file inside a read-only mount of a Secret volume the exporter's
+  // uid can read (group fsGroup, mode 0440), and only there (the forwarder does not see the token).
+  const tokenFile = args[args.indexOf("--control-token-file") + 1];
+  assert.ok(args.includes("--control-token-file") && tokenFile !== undefined && tokenFile.startsWith("/"), "--control-token-file <absolute path>");
+  const secretMount = arr(path(ex, "volumeMounts"), "volumeMounts").find((m) => tokenFile.startsWith(`${path(m, "mountPath") as string}/`));
+  assert.ok(secretMount, `${tokenFile} is in a mounted volume`);
+  assert.equal(path(secretMount, "readOnly"), true);
+  const vol = arr(path(pod, "spec", "volumes"), "volumes").find((v) => path(v, "name") === path(secretMount, "name"));
+  const secretName = path(vol ?? null, "secret", "secretName");
+  assert.equal(typeof secretName, "string", "the token file comes from a Secret");
+  assert.equal(tokenFile.slice((path(secretMount, "mountPath") as string).length + 1), "token", "the Secret's key is 'token'");
+  assert.equal(path(vol ?? null, "secret", "defaultMode"), 0o440);
+  assert.equal(path(pod, "spec", "securityContext", "fsGroup"), path(ex, "securityContext", "runAsGroup"), "the Secret's files belong to the exporter's group");
+  const fwdMounts = arr(path(containers[0] ?? null, "volumeMounts"), "volumeMounts").map((m) => path(m, "name"));
+  assert.ok(!fwdMounts.includes(path(secretMount, "name")), "the forwarder does not mount the token");
+  const readme = read("README.md");
+  for (const s of ["--control-token-file", secretName as string, "Authorization: Bearer"]) assert.ok(readme.includes(s), `README mentions ${s}`);
   assert.equal(path(arr(path(ex, "ports"), "ports")[0] ?? null, "containerPort"), 2112);
   assert.equal(path(ex, "livenessProbe", "httpGet", "path"), "/healthz");
   assert.equal(path(ex, "readinessProbe", "httpGet", "path"), "/readyz");

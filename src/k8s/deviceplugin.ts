@@ -35,8 +35,11 @@
 import {
   chmodSync,
   chownSync,
+  closeSync,
   existsSync,
+  fsyncSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -44,6 +47,7 @@ import {
   statSync,
   watch,
   writeFileSync,
+  writeSync,
   type FSWatcher,
 } from "node:fs";
 import { hostname } from "node:os";
@@ -71,7 +75,7 @@ import {
   type PreferredAllocationResponse,
   type RegisterRequest,
 } from "./proto.js";
-import { PodResourcesClient, findPod, type PodLister, type PodMatch } from "./pod-resources.js";
+import { PodCache, PodResourcesClient, findPod, type PodLister, type PodMatch } from "./pod-resources.js";
 import { RedirectManager, DEFAULT_PIN_ROOT } from "./redirect.js";
 import { UdsServer } from "./uds-server.js";
 import * as P from "./uds-protocol.js";
@@ -134,6 +138,54 @@ interface Session {
   dir: string;
   server: UdsServer | null;
   maps: Map<string, BpfMap>;
+  /** The record changed and could not be written (a full disk): written again on the next reap. */
+  dirty: boolean;
+}
+
+/** At most this many characters of a value from a request go into an error or the log. */
+const ECHO_MAX = 64;
+
+/**
+ * `value` as errors and the log show it: its first 64 characters (control characters escaped) and, when
+ * longer, its size: a device ID of 100 KB must not end up in the gRPC status (kubelet's client would fail
+ * with RESOURCE_EXHAUSTED instead of seeing our error) nor in the log.
+ */
+export function echo(value: string): string {
+  const head = value.slice(0, ECHO_MAX).replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return value.length > ECHO_MAX ? `'${head}…(${Buffer.byteLength(value)} bytes)'` : `'${head}'`;
+}
+
+/** An fs error that names no path (ENOSPC on write does not) with `what` and the path said. */
+function fsError(e: unknown, what: string): Error {
+  const err = e as NodeJS.ErrnoException;
+  return Object.assign(new Error(`${what}: ${err.message}`), { code: err.code });
+}
+
+/**
+ * Writes `data` to `path` atomically: a temporary file next to it, written, fsynced and renamed over
+ * `path` (then the folder fsynced). On failure the temporary file is removed and `path` is untouched;
+ * the error names the file.
+ */
+export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
+  const tmp = `${path}.tmp`;
+  let fd = -1;
+  try {
+    fd = openSync(tmp, "w", mode);
+    const buf = Buffer.from(data);
+    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd >= 0) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw fsError(e, `write ${tmp} (then rename to ${path})`);
+  }
+  try {
+    const dfd = openSync(join(path, ".."), "r");
+    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  } catch { /* the rename is done; the folder's fsync only makes it durable sooner */ }
 }
 
 /**
@@ -379,6 +431,8 @@ export class DevicePlugin {
   private readonly log: Logger;
   private readonly pods: PodLister;
   private readonly ownPods: PodResourcesClient | null;
+  /** kubelet's pod list, cached: /connect answers from it (see PodCache). */
+  readonly podCache: PodCache;
   private redirect: RedirectManager | null = null;
   private readonly sessions = new Map<string, Session>(); // uuid -> session
   private timers: NodeJS.Timeout[] = [];
@@ -401,6 +455,7 @@ export class DevicePlugin {
       this.ownPods = new PodResourcesClient(opts.podResourcesSocket ?? DEFAULT_POD_RESOURCES);
       this.pods = this.ownPods;
     }
+    this.podCache = new PodCache(this.pods);
   }
 
   /** kubelet's device-plugins folder as last resolved (start, then every check). */
@@ -443,6 +498,9 @@ export class DevicePlugin {
     }
     if (this.pools.length === 0) throw new Error("No pool has devices on this node: nothing to serve");
     mkdirSync(this.udsRoot, { recursive: true, mode: 0o700 });
+    // Connect to PodResources now and keep the connection, and have the pod list before the first
+    // /connect (a fresh plugin's first List took 17.6 ms; CNDP waits ~30 ms for /host_ok).
+    this.warmPods();
     this.redirect = new RedirectManager(this.opts.bpfPinRoot ?? DEFAULT_PIN_ROOT, this.log);
     this.restoreSessions();
     for (const p of this.pools) await p.start();
@@ -453,6 +511,11 @@ export class DevicePlugin {
     this.watchDpDir();
     this.updateHealth();
     void this.reap();
+  }
+
+  private warmPods(): void {
+    this.ownPods?.warm().catch((e: Error) => this.log.debug(`PodResources ${this.ownPods?.socket}: not ready yet: ${e.message}`));
+    this.podCache.refresh().catch((e: Error) => this.log.debug(`PodResources List failed: ${e.message}`));
   }
 
   /** Watches kubelet's folder (a change triggers a check at once; the interval catches the rest). */
@@ -585,8 +648,9 @@ export class DevicePlugin {
   async reap(): Promise<void> {
     if (this.reaping || this.stopped || this.sessions.size === 0) return;
     this.reaping = true;
+    for (const s of this.sessions.values()) if (s.dirty) this.trySave(s);
     try {
-      const pods = await this.pods.list();
+      const pods = await this.podCache.refresh();
       for (const s of [...this.sessions.values()]) {
         const pod = s.server?.pod ?? s.rec.pod;
         if (pod === null) continue; // not bound yet: UdsTimeout decides
@@ -612,14 +676,29 @@ export class DevicePlugin {
   async allocate(ps: PoolServer, req: AllocateRequest): Promise<AllocateResponse> {
     const out: ContainerAllocateResponse[] = [];
     const made: Session[] = [];
-    try {
-      for (const cr of req.container_requests ?? []) {
-        const ids = cr.devices_ids ?? [];
-        if (ids.length === 0) throw grpcError(grpc.status.INVALID_ARGUMENT, "Allocate: a container request without devices");
-        for (const id of ids) {
-          if (!ps.devices.has(id)) throw grpcError(grpc.status.INVALID_ARGUMENT, `Allocate: device '${id}' is not in pool ${ps.pool.name}`);
+    // The whole request is checked before anything changes (kubelet never sends these; a request that
+    // named a device twice used to end the allocation it had just made for the first container).
+    const requests = req.container_requests ?? [];
+    const seen = new Map<string, number>(); // device -> container request index
+    for (let i = 0; i < requests.length; i++) {
+      const ids = requests[i]!.devices_ids ?? [];
+      if (ids.length === 0) throw grpcError(grpc.status.INVALID_ARGUMENT, `Allocate: container request #${i} without devices`);
+      for (const id of ids) {
+        if (!ps.devices.has(id)) throw grpcError(grpc.status.INVALID_ARGUMENT, `Allocate: device ${echo(id)} is not in pool ${ps.pool.name}`);
+        const first = seen.get(id);
+        if (first !== undefined) {
+          throw grpcError(grpc.status.INVALID_ARGUMENT, first === i
+            ? `Allocate: device ${echo(id)} requested twice in container request #${i}`
+            : `Allocate: device ${echo(id)} requested by container requests #${first} and #${i}`);
         }
-        if (new Set(ids).size !== ids.length) throw grpcError(grpc.status.INVALID_ARGUMENT, `Allocate: devices repeated in ${ids.join(" ")}`);
+        seen.set(id, i);
+      }
+    }
+    // Pod lists fetched before now may show the devices' previous holder: not answered from the cache.
+    this.podCache.invalidate();
+    try {
+      for (const cr of requests) {
+        const ids = cr.devices_ids ?? [];
         // kubelet allocates a device again only once its previous pod is gone.
         for (const s of [...this.sessions.values()]) {
           if (s.rec.pool === ps.pool.name && s.rec.devices.some((d) => ids.includes(d))) {
@@ -637,6 +716,9 @@ export class DevicePlugin {
       throw e;
     }
     this.updateHealth();
+    // Keeps the channel busy and the cache current (the new pod is listed once kubelet has recorded it,
+    // after this answer: its /connect then misses once and fetches).
+    this.podCache.refresh().catch((e: Error) => this.log.debug(`PodResources List failed: ${e.message}`));
     return { container_responses: out };
   }
 
@@ -648,12 +730,19 @@ export class DevicePlugin {
       version: 1, pool: pool.name, uuid, devices: [...ids], legacy: pool.legacyPaths, sockets: [], bpffs: {},
       uid: pool.uid, pod: null, created: Date.now(),
     };
-    const s: Session = { rec, dir, server: null, maps: new Map() };
+    const s: Session = { rec, dir, server: null, maps: new Map(), dirty: false };
+    const attachedNow: string[] = [];
     try {
       mkdirSync(this.poolDir(pool.name), { recursive: true, mode: 0o700 });
       mkdirSync(dir, { mode: 0o700 });
       const needProgram = !pool.udsServerDisable || pool.bpfMapPinningEnable;
-      if (needProgram) for (const id of ids) s.maps.set(id, this.redirect!.ensure(id));
+      if (needProgram) {
+        for (const id of ids) {
+          const a = this.redirect!.acquire(id);
+          if (a.attachedNow) attachedNow.push(id);
+          s.maps.set(id, a.map);
+        }
+      }
       if (!pool.udsServerDisable) {
         if (pool.legacyPaths) {
           rec.sockets.push(join(dir, P.SOCKET_NAME));
@@ -671,7 +760,12 @@ export class DevicePlugin {
           this.pinMap(fsDir, s.maps.get(id)!, pool.uid);
           if (!pool.legacyPaths && !pool.udsServerDisable) {
             // The mount point of xsks_map inside the mounted device folder.
-            writeFileSync(join(dir, id, P.XSKS_MAP_NAME), "");
+            const mp = join(dir, id, P.XSKS_MAP_NAME);
+            try {
+              writeFileSync(mp, "");
+            } catch (e) {
+              throw fsError(e, `create ${mp}`);
+            }
           }
         }
       }
@@ -680,7 +774,16 @@ export class DevicePlugin {
       this.sessions.set(uuid, s);
       return s;
     } catch (e) {
+      // Undo everything: the server, the folder, the bpffs, and the programs this call attached.
       this.closeSession(s, true);
+      for (const id of attachedNow) {
+        try {
+          this.redirect!.release(id);
+          this.log.info(`${ps.resource}: ${id}: detached the program this failed Allocate attached`);
+        } catch (e2) {
+          this.log.error(`${ps.resource}: ${id}: cannot detach the program this failed Allocate attached: ${(e2 as Error).message}`);
+        }
+      }
       throw e;
     }
   }
@@ -696,20 +799,20 @@ export class DevicePlugin {
 
   private startServer(s: Session, pool: PoolConfig): void {
     if (s.rec.sockets.length === 0) return;
-    const devices = new Map<string, number>();
-    for (const [d, m] of s.maps) devices.set(d, m.fd);
+    const devices = new MapFds(s.maps, (netdev) => this.beforeMapFd(s, netdev));
     const uid = s.rec.uid;
     const server = new UdsServer({
       resource: P.resourceName(s.rec.pool),
       devices,
       paths: s.rec.sockets,
-      pods: this.pods,
+      pods: this.podCache.view(P.resourceName(s.rec.pool), new Set(s.rec.devices)),
       timeoutSeconds: pool.udsTimeoutSeconds,
       ...(s.rec.pod ? { pod: s.rec.pod } : {}),
       mode: uid !== 0 ? 0o600 : 0o666,
       onBound: (pod) => {
+        // The pod gets its answer whatever the disk says: a failed write is logged and tried again.
         s.rec.pod = pod;
-        this.saveSession(s);
+        this.trySave(s);
       },
       onExpire: () => {
         this.log.info(`afxdp/${s.rec.pool}: allocation ${s.rec.uuid} expired (UdsTimeout)`);
@@ -727,10 +830,39 @@ export class DevicePlugin {
     }
   }
 
+  /** Writes session.json atomically; throws naming the file. */
   private saveSession(s: Session): void {
-    const tmp = join(s.dir, `${SESSION_FILE}.tmp`);
-    writeFileSync(tmp, JSON.stringify(s.rec, null, 2) + "\n", { mode: 0o600 });
-    renameSync(tmp, join(s.dir, SESSION_FILE));
+    writeFileAtomic(join(s.dir, SESSION_FILE), JSON.stringify(s.rec, null, 2) + "\n");
+    s.dirty = false;
+  }
+
+  /** saveSession, logging a failure and marking the session for the next reap. */
+  private trySave(s: Session): void {
+    try {
+      this.saveSession(s);
+    } catch (e) {
+      s.dirty = true;
+      this.log.error(`afxdp/${s.rec.pool}: allocation ${s.rec.uuid}: cannot save its state: ${(e as Error).message}; ` +
+        "serving from memory, will try again");
+    }
+  }
+
+  /**
+   * Called before each `/xsk_map_fd` reply of `s` for `netdev`: the program must still sit on the netdev
+   * (a CNI DEL or an operator may have detached it); it is attached again when not, with the same map, so
+   * the fd about to be sent is the attached program's map. A failure is logged; the fd is sent anyway
+   * (the pod's socket works once the program is back).
+   */
+  private beforeMapFd(s: Session, netdev: string): void {
+    if (!s.maps.has(netdev) || this.redirect === null) return;
+    try {
+      if (this.redirect.reattach(netdev)) {
+        this.log.warn(`afxdp/${s.rec.pool}: allocation ${s.rec.uuid}: ${netdev} had lost its XDP program; attached again before sending its XSKMAP`);
+      }
+    } catch (e) {
+      this.log.error(`afxdp/${s.rec.pool}: allocation ${s.rec.uuid}: ${netdev}: XDP program not attached and cannot be attached again: ` +
+        `${(e as Error).message}; sending the XSKMAP anyway`);
+    }
   }
 
   /** Ends an allocation: stops its server, removes its folder and unmounts its bpffs. */
@@ -776,7 +908,7 @@ export class DevicePlugin {
           rmSync(dir, { recursive: true, force: true });
           continue;
         }
-        const s: Session = { rec, dir, server: null, maps: new Map() };
+        const s: Session = { rec, dir, server: null, maps: new Map(), dirty: false };
         try {
           if (rec.devices.some((d) => !ps.devices.has(d))) throw new Error(`devices ${rec.devices.join(" ")} no longer all in the pool`);
           for (const d of rec.devices) {
@@ -794,6 +926,24 @@ export class DevicePlugin {
         }
       }
     }
+  }
+}
+
+/**
+ * The netdev -> XSKMAP fd map a UdsServer reads on each `/xsk_map_fd`: `get` first runs `before(netdev)`
+ * (which re-attaches a detached program) and then answers the map's current fd.
+ * TODO: becomes a UdsServer option (a callback before the reply) once uds-server.ts has one.
+ */
+class MapFds extends Map<string, number> {
+  constructor(private readonly maps: ReadonlyMap<string, BpfMap>, private readonly before: (netdev: string) => void) {
+    super();
+    for (const [d, m] of maps) super.set(d, m.fd);
+  }
+
+  override get(netdev: string): number | undefined {
+    if (!super.has(netdev)) return undefined;
+    this.before(netdev);
+    return this.maps.get(netdev)?.fd;
   }
 }
 

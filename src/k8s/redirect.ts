@@ -12,7 +12,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { BpfMap, XdpLink, XSKMAP_EXPECT, loadXskRedirect, unmountBpffs, detachAny, ensureBpffs } from "../bpf/index.js";
+import { BpfMap, Program, XdpLink, XSKMAP_EXPECT, loadXskRedirect, unmountBpffs, detachAny, ensureBpffs, type XskRedirect } from "../bpf/index.js";
 import { sys } from "../sys/native.js";
 import { SysError } from "../sys/errno.js";
 import { XSKS_MAP_NAME } from "./uds-protocol.js";
@@ -55,18 +55,85 @@ export class RedirectManager {
    * XDP program on the netdev, as upstream does). The map is owned by this manager.
    */
   ensure(netdev: string): BpfMap {
+    return this.acquire(netdev).map;
+  }
+
+  /**
+   * As {@link ensure}, also saying whether the program was attached by this call (`attachedNow`): a caller
+   * that fails afterwards undoes exactly that with {@link release}.
+   */
+  acquire(netdev: string): { map: BpfMap; attachedNow: boolean } {
     const cached = this.cache.get(netdev);
-    if (cached && this.alive(netdev, cached.link)) return cached.map;
+    if (cached && this.alive(netdev, cached.link)) return { map: cached.map, attachedNow: false };
     if (cached) this.forget(netdev, true);
     const pinned = this.fromPins(netdev);
     if (pinned) {
       this.cache.set(netdev, pinned);
       this.log.info(`xdp redirect on ${netdev}: reusing the pinned program (link ${pinned.link.info().id})`);
-      return pinned.map;
+      return { map: pinned.map, attachedNow: false };
     }
     const att = this.attach(netdev);
     this.cache.set(netdev, att);
-    return att.map;
+    return { map: att.map, attachedNow: true };
+  }
+
+  /**
+   * Makes sure the program whose XSKMAP this manager handed out is still attached to `netdev`. When
+   * someone detached it (a CNI DEL, an operator), attaches it again: the same program (while its old,
+   * detached link still holds it; else a new one over the same map), so the XSKMAP fds handed out and
+   * the XSK sockets in the map keep working. The new link replaces the old one's pin. Returns true when
+   * it attached again; throws when it cannot (e.g. the netdev is in another namespace).
+   */
+  reattach(netdev: string): boolean {
+    let att = this.cache.get(netdev);
+    if (!att) {
+      const p = this.fromPins(netdev);
+      if (!p) throw new Error(`xdp redirect on ${netdev}: no program of this plugin (nothing held or pinned)`);
+      this.cache.set(netdev, p);
+      return false; // fromPins returns only a link still attached
+    }
+    if (this.alive(netdev, att.link)) return false;
+    const { link: old, map } = att;
+    let progId = 0;
+    try {
+      progId = old.info().progId;
+    } catch { /* link unreadable: load again */ }
+    let prog: Program | null = null;
+    try {
+      if (progId !== 0) {
+        try {
+          const p = Program.fromId(progId);
+          if (p.info().mapIds.includes(map.id)) prog = p;
+          else p.close();
+        } catch { /* gone meanwhile */ }
+      }
+      let loaded: XskRedirect | null = null;
+      if (prog === null) {
+        loaded = loadXskRedirect({ map });
+        prog = loaded.prog;
+      }
+      const link = this.attachLink(prog, netdev);
+      try {
+        mkdirSync(this.dir(netdev), { recursive: true, mode: 0o700 });
+        const linkPin = join(this.dir(netdev), "link");
+        const mapPin = join(this.dir(netdev), XSKS_MAP_NAME);
+        rmSync(linkPin, { force: true });
+        link.pin(linkPin);
+        if (!existsSync(mapPin)) map.pin(mapPin);
+      } catch (e) {
+        try { link.detach(); } catch { /* already gone */ }
+        link.close();
+        throw e;
+      }
+      old.close();
+      att = { link, map };
+      this.cache.set(netdev, att);
+      this.log.warn(`xdp redirect on ${netdev}: the program was detached (CNI DEL or an operator); attached again ` +
+        `(${loaded ? "new program" : "same program"} ${link.info().progId}, same map ${map.id}, link ${link.info().id})`);
+      return true;
+    } finally {
+      prog?.close();
+    }
   }
 
   /** Whether `netdev` has our program attached (held or pinned). */
@@ -154,18 +221,23 @@ export class RedirectManager {
     if (unpin) rmSync(this.dir(netdev), { recursive: true, force: true });
   }
 
+  /** Attaches `prog` to `netdev`, replacing any other XDP program there (as upstream does). */
+  private attachLink(prog: Program, netdev: string): XdpLink {
+    try {
+      return XdpLink.attach(prog, netdev);
+    } catch (e) {
+      if (!(e instanceof SysError) || (e.code !== "EBUSY" && e.code !== "EEXIST")) throw e;
+      const gone = detachAny(netdev);
+      this.log.warn(`xdp redirect on ${netdev}: replacing the XDP program already attached (${gone.map((g) => `prog ${g.progId}`).join(", ")})`);
+      return XdpLink.attach(prog, netdev);
+    }
+  }
+
   private attach(netdev: string): Attached {
     const rd = loadXskRedirect();
     let link = null as XdpLink | null;
     try {
-      try {
-        link = XdpLink.attach(rd.prog, netdev);
-      } catch (e) {
-        if (!(e instanceof SysError) || (e.code !== "EBUSY" && e.code !== "EEXIST")) throw e;
-        const gone = detachAny(netdev);
-        this.log.warn(`xdp redirect on ${netdev}: replacing the XDP program already attached (${gone.map((g) => `prog ${g.progId}`).join(", ")})`);
-        link = XdpLink.attach(rd.prog, netdev);
-      }
+      link = this.attachLink(rd.prog, netdev);
       mkdirSync(this.dir(netdev), { recursive: true, mode: 0o700 });
       link.pin(join(this.dir(netdev), "link"));
       rd.map.pin(join(this.dir(netdev), XSKS_MAP_NAME));

@@ -13,7 +13,8 @@
  *   throw e;
  * }
  */
-export { parseConfig, loadConfig, sysfsQueueCount, type ParseOptions, type ParseResult } from "./parse.js";
+export { parseConfig, loadConfig, sysfsQueueCount, MAX_DEPTH, type ParseOptions, type ParseResult } from "./parse.js";
+export type { ProcReader } from "./host.js";
 export { ConfigError, configError, type ConfigDiagnostic } from "./errors.js";
 export { getOption, optionBool, optionString, optionNumber, optionStrings } from "./options.js";
 export { formatPath, type KeyPath, type Position, type SourceLocation } from "./source.js";

@@ -297,7 +297,9 @@ export function parseConfig(text: string, file = "<config>", opts: ParseOptions 
 }
 
 /**
- * Reads and parses a jcfg file. Messages name the file as given in `path`.
+ * Reads and parses a jcfg file about to be run here: besides what parseConfig checks, every lport's
+ * netdev must exist in this namespace with its qid in range (`netdevCheck` defaults to "error").
+ * Messages name the file as given in `path`.
  *
  * @example
  * const { config, warnings } = loadConfig("examples/fwd.jsonc");

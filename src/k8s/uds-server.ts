@@ -27,6 +27,7 @@
  * srv.start();
  */
 import { SeqpacketServer, type SeqpacketConn } from "../uds/seqpacket.js";
+import { Deque } from "../uds/deque.js";
 import { sys } from "../sys/native.js";
 import { errnoName } from "../sys/errno.js";
 import { SOL_SOCKET, SO_BUSY_POLL, SO_PREFER_BUSY_POLL, SO_BUSY_POLL_BUDGET, AF_XDP } from "../sys/consts.js";
@@ -36,10 +37,19 @@ import { silentLogger, type Logger } from "./log.js";
 
 /** include/uapi/asm-generic/socket.h: SO_DOMAIN (getsockopt only). */
 const SO_DOMAIN = 39;
-/** Requests waiting on one connection beyond which the connection is dropped (a client that floods). */
+/**
+ * Requests waiting on one connection (while `/connect` is validated) at which the server stops reading it
+ * until they are answered; replies the client has not read are bounded the same way (`maxPending`).
+ */
 const MAX_QUEUED = 64;
-/** Connections open at once on one server beyond which new ones are closed at once. */
-const MAX_CONNECTIONS = 64;
+/** Default: connections open at once on one path; more wait in the listen backlog until one closes. */
+const DEFAULT_MAX_CONNECTIONS = 64;
+/** Default: replies a client has not read yet at which the server stops reading its requests. */
+const DEFAULT_MAX_PENDING = 64;
+/** Default: ms a new connection has to send its first request. */
+const DEFAULT_FIRST_MESSAGE_MS = 2000;
+/** Default: ms between checks that the socket files are still there. */
+const DEFAULT_SOCKET_CHECK_MS = 1000;
 /** busy poll budget: the kernel's limit (net/core/sock.c: U16_MAX). */
 const MAX_BUDGET = 0xffff;
 
@@ -65,6 +75,23 @@ export interface UdsServerOptions {
   onBound?: (pod: PodMatch) => void;
   /** Called once when the timeout expires without a validated pod; the server is closed by then. */
   onExpire?: () => void;
+  /**
+   * Ms a new connection has to send its first request; one that sends nothing is closed (and logged), so
+   * idle connections cannot hold every slot. Default 2000; 0 = no limit.
+   */
+  firstMessageMs?: number;
+  /**
+   * Connections open at once per path (default 64). More wait in the listen backlog (64) until one closes
+   * (an idle one does at `firstMessageMs`), then are served.
+   */
+  maxConnections?: number;
+  /** Per connection, replies the client has not read at which the server stops reading it (default 64). */
+  maxPending?: number;
+  /**
+   * Ms between checks that each socket file is still there; one that disappeared (CNDP's client unlinks it
+   * after a failed handshake) is re-created at the same path. Default 1000; 0 = no check.
+   */
+  socketCheckMs?: number;
   log?: Logger;
   /** Prefix of log lines (e.g. "afxdp/pool1 3f2a..."). */
   name?: string;
@@ -77,6 +104,10 @@ export interface UdsServerStats {
   replies: number;
   fdsReceived: number;
   fdsClosed: number;
+  /** The most requests waiting plus replies unsent one connection ever had. */
+  queuedHighWater: number;
+  /** Connections closed because they sent nothing within `firstMessageMs`. */
+  idleClosed: number;
 }
 
 type Item = { kind: "msg"; text: string; fds: number[] } | { kind: "oversize" };
@@ -84,13 +115,19 @@ type Item = { kind: "msg"; text: string; fds: number[] } | { kind: "oversize" };
 interface ConnState {
   connected: boolean;
   busy: boolean;
-  queue: Item[];
+  queue: Deque<Item>;
   timer: NodeJS.Timeout | null;
+  /** The first-message deadline. */
+  first: NodeJS.Timeout | null;
+  /** Reading stopped because MAX_QUEUED requests wait. */
+  paused: boolean;
 }
 
 /** The handshake server of one allocation. */
 export class UdsServer {
-  readonly stats: UdsServerStats = { connections: 0, requests: 0, replies: 0, fdsReceived: 0, fdsClosed: 0 };
+  readonly stats: UdsServerStats = {
+    connections: 0, requests: 0, replies: 0, fdsReceived: 0, fdsClosed: 0, queuedHighWater: 0, idleClosed: 0,
+  };
   private readonly opts: UdsServerOptions;
   private readonly log: Logger;
   private readonly servers: SeqpacketServer[] = [];
@@ -127,6 +164,11 @@ export class UdsServer {
           mode: this.opts.mode ?? 0o666,
           maxMessage: P.SERVER_MAX_MESSAGE,
           backlog: 64,
+          maxConnections: this.opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+          whenFull: "wait",
+          maxPending: this.opts.maxPending ?? DEFAULT_MAX_PENDING,
+          rebindCheckMs: this.opts.socketCheckMs ?? DEFAULT_SOCKET_CHECK_MS,
+          onWarning: (msg) => this.log.warn(`${this.prefix()}${msg}`),
         }));
       }
     } catch (e) {
@@ -170,13 +212,24 @@ export class UdsServer {
   }
 
   private accept(conn: SeqpacketConn): void {
-    if (this.closed || this.conns.size >= MAX_CONNECTIONS) {
+    if (this.closed) {
       conn.close();
       return;
     }
     this.stats.connections++;
     this.conns.add(conn);
-    const st: ConnState = { connected: false, busy: false, queue: [], timer: null };
+    const st: ConnState = { connected: false, busy: false, queue: new Deque<Item>(), timer: null, first: null, paused: false };
+    const firstMs = this.opts.firstMessageMs ?? DEFAULT_FIRST_MESSAGE_MS;
+    if (firstMs > 0) {
+      st.first = setTimeout(() => {
+        st.first = null;
+        if (conn.isClosed) return;
+        this.stats.idleClosed++;
+        this.log.warn(`${this.prefix()}connection from pid ${conn.peer.pid} sent nothing within ${firstMs} ms; closing it`);
+        conn.close();
+      }, firstMs);
+      st.first.unref();
+    }
     const t = this.opts.timeoutSeconds;
     if (t > 0) {
       // The first request must come in time; after a valid /connect there is no limit.
@@ -191,7 +244,8 @@ export class UdsServer {
     conn.onClose(() => {
       this.conns.delete(conn);
       if (st.timer) clearTimeout(st.timer);
-      for (const it of st.queue.splice(0)) if (it.kind === "msg") this.closeFds(it.fds);
+      if (st.first) clearTimeout(st.first);
+      for (const it of st.queue.drain()) if (it.kind === "msg") this.closeFds(it.fds);
     });
     conn.onError(() => this.enqueue(conn, st, { kind: "oversize" }));
     conn.onMessage((msg, fds) => {
@@ -205,14 +259,24 @@ export class UdsServer {
       if (it.kind === "msg") this.closeFds(it.fds);
       return;
     }
-    if (st.queue.length >= MAX_QUEUED) {
-      if (it.kind === "msg") this.closeFds(it.fds);
-      this.log.warn(`${this.prefix()}more than ${MAX_QUEUED} requests waiting on one connection; closing it`);
-      conn.close();
-      return;
-    }
+    if (st.first) clearTimeout(st.first);
+    st.first = null;
     st.queue.push(it);
     if (!st.busy) void this.drain(conn, st);
+    this.regulate(conn, st);
+  }
+
+  /** Stops reading a connection while MAX_QUEUED requests wait (validation pending); resumes at half. */
+  private regulate(conn: SeqpacketConn, st: ConnState): void {
+    const q = st.queue.length + conn.pending;
+    if (q > this.stats.queuedHighWater) this.stats.queuedHighWater = q;
+    if (!st.paused && st.queue.length >= MAX_QUEUED) {
+      st.paused = true;
+      conn.pauseReading();
+    } else if (st.paused && st.queue.length <= MAX_QUEUED >> 1) {
+      st.paused = false;
+      conn.resumeReading();
+    }
   }
 
   private async drain(conn: SeqpacketConn, st: ConnState): Promise<void> {
@@ -220,6 +284,7 @@ export class UdsServer {
     try {
       while (st.queue.length > 0 && !conn.isClosed) {
         const it = st.queue.shift()!;
+        this.regulate(conn, st);
         this.stats.requests++;
         try {
           const r = this.handleSync(conn, st, it);
@@ -234,7 +299,7 @@ export class UdsServer {
       }
     } finally {
       st.busy = false;
-      if (conn.isClosed) for (const it of st.queue.splice(0)) if (it.kind === "msg") this.closeFds(it.fds);
+      if (conn.isClosed) for (const it of st.queue.drain()) if (it.kind === "msg") this.closeFds(it.fds);
     }
   }
 
@@ -242,6 +307,7 @@ export class UdsServer {
     this.stats.replies++;
     try {
       conn.send(text, fds);
+      if (conn.pending > this.stats.queuedHighWater) this.stats.queuedHighWater = conn.pending;
     } catch (e) {
       this.log.warn(`${this.prefix()}send '${text}': ${(e as Error).message}`);
       conn.close();

@@ -300,3 +300,38 @@ describe("control token and arguments", () => {
     for (const c of ["/app/stop", "/app/start", "/fwd/admin", "/synth/admin", "/synth/link"]) assert.equal(READ_ONLY_COMMANDS.has(c), false, c);
   });
 });
+
+describe("xdplane exporter main() with --control-token-file", () => {
+  test("starts without the token file (a Secret may come later), warns, answers 503 until the file is there", async () => {
+    const { spawn } = await import("node:child_process");
+    const { fileURLToPath } = await import("node:url");
+    const cli = fileURLToPath(new URL("./exporter-cli.js", import.meta.url));
+    const tokenFile = join(root, "later-token");
+    const child = spawn(
+      process.execPath,
+      ["--input-type=module", "-e", `import { main } from ${JSON.stringify(cli)}; process.exitCode = await main(process.argv.slice(1));`, "--",
+        "--socket-dir", join(root, "cli"), "--listen", "127.0.0.1:0", "--control-token-file", tokenFile],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    try {
+      let err = "";
+      child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+      const line = await until(() => err.split("\n").find((l) => l.includes('"exporter listening"')), 10000, "the listening log line");
+      const rec = JSON.parse(line) as { address: string; control: string };
+      assert.equal(rec.control, `on (token file ${tokenFile})`);
+      assert.match(err, /"level":"warning","name":"exporter","msg":"control API enabled but its token is unusable/);
+      const port = Number(rec.address.split(":").pop());
+      assert.equal((await raw(port, "POST", "/apps/x/threads/all/stop", bearer(TOKEN))).status, 503);
+      assert.equal((await raw(port, "GET", "/healthz")).status, 200);
+      writeFileSync(tokenFile, TOKEN);
+      assert.equal((await raw(port, "POST", "/apps/x/threads/all/stop", bearer(TOKEN))).status, 404, "authorized; then no app 'x'");
+      assert.equal((await raw(port, "POST", "/apps/x/threads/all/stop", bearer("not-the-token-0123456789"))).status, 401);
+      const code = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
+      child.kill("SIGTERM");
+      assert.equal(await code, 0);
+      assert.match(err, /"msg":"control request refused: invalid token"/);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
+  });
+});

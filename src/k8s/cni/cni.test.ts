@@ -231,11 +231,12 @@ describe("afxdp CNI: ADD, CHECK, DEL with host-local", { skip }, () => {
     assert.equal(del2.status, 0, del2.stdout);
     assert.ok(onHost(r2.v.a), "the state file's namespace was used");
     assert.deepEqual(reservedIps(r2.dataDir, r2.name), []);
-    // The state folder lost (a node reinstall): DEL still brings the netdev home, from CNI_NETNS.
+    // The state folder lost: DEL cannot tell the netdev is its own, so it does not touch it (a physical
+    // netdev comes home when the namespace is destroyed); IPAM's lease, keyed by container id, is released.
     assert.equal(r2.call("ADD", conf2).status, 0);
     rmSync(r2.stateDir, { recursive: true, force: true });
     assert.equal(r2.call("DEL", conf2).status, 0);
-    assert.ok(onHost(r2.v.a), "home without state");
+    assert.ok(inPod(r2.ns, r2.v.a), "not touched without state");
     assert.deepEqual(reservedIps(r2.dataDir, r2.name), []);
     r2.destroy();
   });
@@ -432,5 +433,138 @@ describe("afxdp CNI: bad input, each with its CNI error code", { skip }, () => {
 
   test("errors name the config's cniVersion", () => {
     expectError(r.call("ADD", r.conf({ deviceID: "nosuchdev0" }, "0.4.0")), 100, /nosuchdev0/, "0.4.0");
+  });
+});
+
+describe("afxdp CNI: DEL undoes only its own ADD; CNI_NETNS checked before IPAM", { skip }, () => {
+  test("a DEL for a container that never held the netdev (no state) leaves the device plugin's XDP program, the netdev and its up state alone", () => {
+    const r = rig();
+    const rd = loadXskRedirect();
+    const link = XdpLink.attach(rd.prog, r.v.a); // as the device plugin does at Allocate, before the new pod's ADD
+    try {
+      const progId = queryXdp(r.v.a).attachments[0]!.progId;
+      const gonePod = createNetns("cnipod");
+      try {
+        // A retried DEL of the previous pod: another container id, no state file, the same deviceID.
+        const del = r.call("DEL", r.conf(), { containerID: "previous-pod", netns: `/run/netns/${gonePod.ns}` });
+        assert.equal(del.status, 0, `DEL without state succeeds: ${del.stdout}`);
+      } finally {
+        gonePod.destroy();
+      }
+      const del2 = r.call("DEL", r.conf(), { containerID: "previous-pod", netns: undefined, env: { CNI_NETNS: undefined } });
+      assert.equal(del2.status, 0, `DEL without state nor CNI_NETNS succeeds: ${del2.stdout}`);
+      assert.deepEqual(queryXdp(r.v.a).attachments.map((a) => a.progId), [progId], "the device plugin's program is still attached");
+      assert.notEqual(link.info().ifindex, 0, "its link is not detached");
+      assert.equal(onHost(r.v.a)?.up, true, "the netdev was not touched");
+
+      // The current pod's ADD and DEL still work, and its DEL detaches the program its ADD found.
+      const conf = r.conf();
+      assert.equal(r.call("ADD", conf).status, 0);
+      const stale = r.call("DEL", conf, { containerID: "previous-pod" });
+      assert.equal(stale.status, 0, stale.stdout);
+      assert.ok(inPod(r.ns, r.v.a), "a DEL of another container does not take the current pod's netdev");
+      assert.equal(r.call("DEL", conf).status, 0);
+      assert.ok(onHost(r.v.a));
+      assert.deepEqual(queryXdp(r.v.a).attachments, [], "its own DEL detaches");
+    } finally {
+      link.close();
+      rd.close();
+      r.destroy();
+    }
+  });
+
+  test("a DEL retried after the device went to another pod (state kept by a failed DEL) touches neither the netdev nor the new program", () => {
+    const r = rig();
+    const rd = loadXskRedirect();
+    let link = XdpLink.attach(rd.prog, r.v.a);
+    const conf = r.conf();
+    try {
+      assert.equal(r.call("ADD", conf).status, 0);
+      // The first DEL brings the netdev home and detaches, but IPAM DEL fails: the state file stays.
+      const failed = r.call("DEL", conf, { path: "/nonexistent" });
+      assert.equal(failed.status, 1, failed.stdout);
+      assert.ok(onHost(r.v.a), "home");
+      assert.deepEqual(queryXdp(r.v.a).attachments, []);
+      // The device plugin gives the netdev to the next pod, attaching a fresh program.
+      link.close();
+      const rd2 = loadXskRedirect();
+      link = XdpLink.attach(rd2.prog, r.v.a);
+      rd2.close();
+      const progId = queryXdp(r.v.a).attachments[0]!.progId;
+      const retry = r.call("DEL", conf);
+      assert.equal(retry.status, 0, retry.stdout);
+      assert.deepEqual(queryXdp(r.v.a).attachments.map((a) => a.progId), [progId], "the next pod's program is still attached");
+      assert.deepEqual(reservedIps(r.dataDir, r.name), [], "IPAM released on the retry");
+      assert.deepEqual(readdirSync(r.stateDir), []);
+    } finally {
+      link.close();
+      rd.close();
+      r.destroy();
+    }
+  });
+
+  test("DEL after the netdev was renamed inside the pod brings it home under its own name", () => {
+    const r = rig();
+    const conf = r.conf();
+    assert.equal(r.call("ADD", conf).status, 0);
+    nsExec(r.ns, "ip", "link", "set", r.v.a, "down");
+    nsExec(r.ns, "ip", "link", "set", r.v.a, "name", "renamed0");
+    nsExec(r.ns, "ip", "link", "set", "renamed0", "up");
+    const del = r.call("DEL", conf);
+    assert.equal(del.status, 0, del.stdout);
+    assert.equal(inPod(r.ns, "renamed0"), undefined, "not left in the pod");
+    const home = onHost(r.v.a);
+    assert.ok(home, "home under its own name");
+    assert.equal(home.up, true, "up as before ADD");
+    assert.deepEqual(reservedIps(r.dataDir, r.name), []);
+    assert.deepEqual(readdirSync(r.stateDir), []);
+
+    // Renamed in the pod, then handed back to the host under the pod's name (as the kernel does with a
+    // physical netdev when the namespace dies): DEL finds it by MAC and names it back.
+    assert.equal(r.call("ADD", conf).status, 0);
+    const podName = `rn${seq}x${process.pid % 1000}`;
+    nsExec(r.ns, "ip", "link", "set", r.v.a, "down");
+    nsExec(r.ns, "ip", "link", "set", r.v.a, "name", podName);
+    nsExec(r.ns, "ip", "link", "set", podName, "netns", String(process.pid));
+    try {
+      assert.equal(onHost(r.v.a), undefined);
+      const del2 = r.call("DEL", conf);
+      assert.equal(del2.status, 0, del2.stdout);
+      assert.equal(onHost(podName), undefined, "the pod's name is gone");
+      assert.equal(onHost(r.v.a)?.up, true, "named back and up");
+    } finally {
+      try { ip("link", "set", podName, "name", r.v.a); } catch { /* named back */ }
+    }
+    r.destroy();
+  });
+
+  test("ADD into the host's own network namespace is refused with code 4; DEL naming it touches nothing", () => {
+    const r = rig();
+    for (const netns of [`/proc/${process.pid}/ns/net`, "/proc/self/ns/net"]) {
+      const add = r.call("ADD", r.conf(), { netns });
+      expectError(add, 4, new RegExp(`CNI_NETNS '${netns.replace(/\//g, "\\/")}' is the host's network namespace`));
+      assert.equal(onHost(r.v.a)?.up, true, "the netdev stayed");
+      assert.deepEqual(reservedIps(r.dataDir, r.name), [], "no IPAM allocation");
+      assert.deepEqual(existsSync(r.stateDir) ? readdirSync(r.stateDir) : [], [], "no state");
+      assert.equal(r.call("DEL", r.conf(), { netns }).status, 0, "DEL succeeds");
+      assert.equal(onHost(r.v.a)?.up, true);
+    }
+    r.destroy();
+  });
+
+  test("a CNI_NETNS that is not a network namespace fails before IPAM with code 4, naming the path", () => {
+    const r = rig();
+    const file = join(tmp, "not-a-netns");
+    writeFileSync(file, "");
+    const dir = mkdtempSync(join(tmp, "dir-"));
+    for (const netns of [file, dir, "/proc/self/ns/mnt", `/proc/${process.pid}/ns/uts`, "/dev/null"]) {
+      const add = r.call("ADD", r.conf(), { netns });
+      expectError(add, 4, new RegExp(`CNI_NETNS '${netns.replace(/\//g, "\\/")}' is not a network namespace`));
+      assert.ok(onHost(r.v.a), `${netns}: the netdev stayed`);
+      assert.deepEqual(reservedIps(r.dataDir, r.name), [], `${netns}: no IPAM allocation`);
+      assert.equal(existsSync(join(r.dataDir, r.name)), false, `${netns}: IPAM never ran`);
+      assert.deepEqual(existsSync(r.stateDir) ? readdirSync(r.stateDir) : [], [], `${netns}: no state`);
+    }
+    r.destroy();
   });
 });

@@ -7,9 +7,14 @@
  *   `ethtool --features <dev> ntuple on` and each command → the netdev moved into CNI_NETNS keeping its
  *   name, set up → IPAM's addresses and routes configured inside → the result (chained after prevResult
  *   when there is one). Any failure undoes what was done (IPAM DEL included) before the error is printed.
- * - DEL: the netdev back home (up again if it was), IPAM DEL, ethtool filters cleared, the XDP program
- *   detached unless `skipUnloadBpf`. Idempotent: the netdev already home, the namespace gone, the state
- *   file missing, or the config without `deviceID` are all success.
+ * - DEL: undoes what its own ADD recorded in its state file, nothing else: the netdev back home (found by
+ *   its MAC if the pod renamed it, named back, up again if it was), ethtool filters cleared, the XDP
+ *   program ADD found on it detached unless `skipUnloadBpf` (one attached since, for another pod, stays);
+ *   then IPAM DEL. Without a state file (a retried DEL of a pod whose device went to another one), the
+ *   netdev and its program are not touched (IPAM DEL still runs: its leases are the container's).
+ *   Idempotent: the netdev already home, the namespace gone, the state file missing, or the config
+ *   without `deviceID` are all success.
+ * - CNI_NETNS is checked first (ADD, CHECK): code 4 when it is not a network namespace or is the host's.
  * - CHECK (0.4.0+): the netdev is in CNI_NETNS, up, with prevResult's MAC and addresses; IPAM CHECK.
  * - GC (1.1.0+): attachments of this network missing from `cni.dev/valid-attachments` are torn down as
  *   DEL does; IPAM GC when the IPAM plugin speaks 1.1.0.
@@ -22,7 +27,8 @@
  */
 import { accessSync, closeSync, constants, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { detachAny } from "../../bpf/query.js";
+import { detachAny, queryXdp } from "../../bpf/query.js";
+import type { Link } from "../../netlink/link.js";
 import { createLogger, silentLogger, type Logger } from "../log.js";
 import { CNI_ERR, CniError, asCniError } from "./errors.js";
 import { parseEnv, type CniEnv } from "./env.js";
@@ -53,6 +59,13 @@ function delegate(conf: NetConf, ctx: Context, vars: NodeJS.ProcessEnv = ctx.var
   return { type: conf.ipam!.type, conf: conf.raw, env: vars, path: ctx.env.path };
 }
 
+/** The ids of the XDP programs attached to a netdev (any mode). */
+function progIds(l: Link): number[] {
+  const x = l.xdp;
+  if (!x || x.attached === 0) return [];
+  return [...new Set([x.progId, x.drvProgId, x.skbProgId, x.hwProgId].filter((id) => id > 0))];
+}
+
 function hostOf(address: string): string {
   return address.slice(0, address.indexOf("/"));
 }
@@ -71,6 +84,7 @@ export function cmdAdd(conf: NetConf, ctx: Context): Record<string, unknown> {
     const rec: AttachmentState = {
       version: 1, network: conf.name, containerID: env.containerID, ifname: env.ifname, device: dev,
       ...(host?.mac !== undefined ? { mac: host.mac } : {}),
+      xdpProgIds: progIds(host),
       netns: env.netns, hostUp: host?.up ?? false, addresses: [], ethtool: false, phase: "adding", created: Date.now(),
       ...(conf.ipam ? { ipamType: conf.ipam.type } : {}),
     };
@@ -133,45 +147,94 @@ export function cmdAdd(conf: NetConf, ctx: Context): Record<string, unknown> {
 }
 
 /**
- * Tears an attachment down (DEL, and GC for stale ones): netdev home, IPAM DEL, filters cleared, XDP
- * detached. Every step is tried; the first failure is thrown at the end.
+ * Undoes on the netdev what this attachment's ADD did, and only that: brings it home (found by MAC, named
+ * back, up state restored), clears the ethtool filters ADD applied, detaches the XDP program ADD found on
+ * it. Nothing when another attachment holds the device now or a previous DEL already released it.
+ */
+function releaseNetdev(conf: NetConf, ctx: Context, who: { containerID: string; ifname: string; netns: string }, rec: AttachmentState, errors: CniError[]): void {
+  const { log, store } = ctx;
+  const dev = rec.device;
+  if (rec.released) {
+    log.info(`DEL ${who.containerID}: ${dev} was released by an earlier DEL: not touched again`);
+    return;
+  }
+  const other = store.holder(dev, { network: conf.name, containerID: who.containerID, ifname: who.ifname });
+  if (other) {
+    log.info(`DEL ${who.containerID}: ${dev} is held by container ${other.containerID} (network ${other.network}) now: not touched`);
+    return;
+  }
+  let home: HomeOutcome;
+  try {
+    home = moveHome(dev, who.netns || rec.netns || undefined, { ...(rec.mac ? { mac: rec.mac } : {}), hostUp: rec.hostUp });
+    log.info(`DEL ${who.containerID}: ${dev} ${home === "moved" ? "moved home" : home === "home" ? "already home" : "is gone (its namespace took it)"}`);
+  } catch (e) {
+    errors.push(asCniError(e, CNI_ERR.NETDEV_FAILED));
+    return;
+  }
+  if (home === "gone") {
+    markReleased(ctx, rec);
+    return;
+  }
+  if (rec.ethtool) {
+    for (const f of clearFilters(dev)) log.warn(`DEL ${who.containerID}: ${f}`);
+  }
+  if (!conf.skipUnloadBpf) {
+    try {
+      detachOwn(dev, rec, who.containerID, log);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "ENODEV") {
+        errors.push(asCniError(e, CNI_ERR.NETDEV_FAILED, `Cannot detach the XDP program from '${dev}': `));
+        return;
+      }
+    }
+  }
+  markReleased(ctx, rec);
+}
+
+function markReleased(ctx: Context, rec: AttachmentState): void {
+  try {
+    ctx.store.save({ ...rec, released: true });
+  } catch (e) {
+    ctx.log.warn(`DEL ${rec.containerID}: cannot record that ${rec.device} is released: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Detaches the XDP programs ADD found on the netdev (`rec.xdpProgIds`); a program attached since (the
+ * device plugin's, for the next pod) is left alone, and so is everything when one is there. Records of
+ * older versions, which did not note the programs, get the old behaviour (detach whatever is there).
+ */
+function detachOwn(dev: string, rec: AttachmentState, containerID: string, log: Logger): void {
+  const now = queryXdp(dev).attachments;
+  if (now.length === 0) return;
+  if (rec.xdpProgIds !== undefined) {
+    const foreign = now.filter((a) => !rec.xdpProgIds!.includes(a.progId));
+    if (foreign.length > 0) {
+      log.info(`DEL ${containerID}: XDP program ${foreign.map((a) => a.progId).join(", ")} on ${dev} was not there at ADD (had ${rec.xdpProgIds.join(", ") || "none"}): left attached`);
+      return;
+    }
+  }
+  const gone = detachAny(dev);
+  if (gone.length > 0) log.info(`DEL ${containerID}: XDP program detached from ${dev} (prog ${gone.map((g) => g.progId).join(", ")})`);
+}
+
+/**
+ * Tears an attachment down (DEL, and GC for stale ones): the netdev released (see releaseNetdev) when the
+ * state file records this attachment's ADD, then IPAM DEL (its leases are keyed by container id). Without a
+ * record, the netdev, its filters and its XDP program are not touched: they may be another pod's by now (a
+ * physical netdev left in a namespace comes home when the namespace is destroyed). Every step is tried;
+ * the first failure is thrown at the end.
  */
 function teardown(conf: NetConf, ctx: Context, who: { containerID: string; ifname: string; netns: string }, rec: AttachmentState | undefined, vars: NodeJS.ProcessEnv): void {
   const { log } = ctx;
-  const dev = conf.deviceID ?? rec?.device;
   const errors: CniError[] = [];
-  let home: HomeOutcome | undefined;
-  if (dev) {
-    try {
-      home = moveHome(dev, who.netns || rec?.netns || undefined, {
-        ...(rec?.mac ? { mac: rec.mac } : {}),
-        ...(rec ? { hostUp: rec.hostUp } : {}),
-      });
-      log.info(`DEL ${who.containerID}: ${dev} ${home === "moved" ? "moved home" : home === "home" ? "already home" : "is gone (its namespace took it)"}`);
-    } catch (e) {
-      errors.push(asCniError(e, CNI_ERR.NETDEV_FAILED));
-    }
-  } else {
-    log.info(`DEL ${who.containerID}: no deviceID and no state: nothing to move`);
-  }
+  if (rec) releaseNetdev(conf, ctx, who, rec, errors);
+  else log.info(`DEL ${who.containerID}: no state: ${conf.deviceID ?? "the netdev"} is not touched (this container's ADD did not take it)`);
   if (conf.ipam) {
     try {
       ipamCall(delegate(conf, ctx, vars), "DEL");
     } catch (e) {
       errors.push(asCniError(e, CNI_ERR.IPAM_FAILED));
-    }
-  }
-  if (dev && (home === "moved" || home === "home")) {
-    if (conf.mode === "primary" && (conf.ethtoolCmds.length > 0 || rec?.ethtool)) {
-      for (const f of clearFilters(dev)) log.warn(`DEL ${who.containerID}: ${f}`);
-    }
-    if (!conf.skipUnloadBpf) {
-      try {
-        const gone = detachAny(dev);
-        if (gone.length > 0) log.info(`DEL ${who.containerID}: XDP program detached from ${dev} (prog ${gone.map((g) => g.progId).join(", ")})`);
-      } catch (e) {
-        if ((e as { code?: string }).code !== "ENODEV") errors.push(asCniError(e, CNI_ERR.NETDEV_FAILED, `Cannot detach the XDP program from '${dev}': `));
-      }
     }
   }
   if (conf.dpSyncer) log.debug(`DEL ${who.containerID}: dpSyncer: the device plugin ends the allocation itself once the pod is gone`);

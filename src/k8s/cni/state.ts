@@ -2,7 +2,8 @@
  * What the CNI remembers of each attachment between ADD and DEL: one small JSON file per
  * (network name, container id, interface name), the key the CNI spec tells plugins to use, in
  * /var/lib/cni/afxdp (XDPLANE_CNI_STATE_DIR overrides it). DEL reads it when the config lacks the device
- * or the namespace is gone; GC lists it to find attachments the runtime no longer knows.
+ * or the namespace is gone; GC lists it to find attachments the runtime no longer knows. It is also what
+ * makes a DEL undo only its own ADD's work: no record, no change to the netdev or its XDP program.
  *
  * Files are written whole (temporary file, then rename), so a crash leaves the old or the new one.
  *
@@ -27,8 +28,18 @@ export interface AttachmentState {
   ifname: string;
   /** The netdev moved into the pod (its name is kept). */
   device: string;
-  /** Its MAC, to find it again if the kernel renamed it on the way home. */
+  /** Its MAC, to find it again if it was renamed in the pod or by the kernel on the way home. */
   mac?: string;
+  /**
+   * The XDP programs (ids) on the netdev when ADD took it (the device plugin's, for this pod): DEL
+   * detaches a program only when it is one of these. Absent in records of older versions.
+   */
+  xdpProgIds?: number[];
+  /**
+   * Set once DEL brought the netdev home and undid its own changes on it: a retried DEL (after IPAM DEL
+   * failed, say) does not touch the netdev again, which may belong to another pod by then.
+   */
+  released?: boolean;
   /** The pod's namespace path (CNI_NETNS at ADD). */
   netns: string;
   /** Whether the netdev was up on the host before ADD (restored at DEL). */
@@ -113,8 +124,11 @@ export class StateStore {
       .filter((r): r is AttachmentState => r !== undefined && r.network === network);
   }
 
-  /** The record holding `device` in any network, if one does (a second ADD of a device in use). */
-  holder(device: string): AttachmentState | undefined {
+  /**
+   * The record holding `device` in any network, if one does (a second ADD of a device in use); `except`
+   * skips the record of that key (the caller's own).
+   */
+  holder(device: string, except?: { network: string; containerID: string; ifname: string }): AttachmentState | undefined {
     let names: string[];
     try {
       names = readdirSync(this.dir);
@@ -124,7 +138,9 @@ export class StateStore {
     for (const n of names) {
       if (!n.endsWith(".json")) continue;
       const r = this.read(join(this.dir, n));
-      if (r?.device === device) return r;
+      if (r?.device !== device) continue;
+      if (except && r.network === except.network && r.containerID === except.containerID && r.ifname === except.ifname) continue;
+      return r;
     }
     return undefined;
   }

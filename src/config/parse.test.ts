@@ -530,11 +530,11 @@ describe("config: netdevs, queues and CPUs of this machine, located in the file"
 
   it("an lport on a netdev that does not exist here", () => {
     expectError(base({ lports: `,\n    @@"eth9:0": { "pmd": "net_af_xdp", "qid": 0, "umem": "umem0" }` }), `lports."eth9:0"`,
-      `netdev "eth9" does not exist here (no /sys/class/net/eth9)`, HOST);
+      `netdev "eth9" does not exist in this network namespace`, HOST);
     expectError(base({ lports: `,\n    "eth9:1": { "netdev": @@"eth9", "pmd": "net_af_xdp", "qid": 0, "umem": "umem0" }` }), `lports."eth9:1".netdev`,
-      `netdev "eth9" does not exist here (no /sys/class/net/eth9)`, HOST);
+      `netdev "eth9" does not exist in this network namespace`, HOST);
     expectError(base({ groups: `,\n  "lport-groups": { "g": { "netdevs": [@@"eth9"], "queues": [0], "threads": ["fwd:0"] } }` }),
-      "lport-groups.g.netdevs[0]", `netdev "eth9" does not exist here (no /sys/class/net/eth9)`, HOST);
+      "lport-groups.g.netdevs[0]", `netdev "eth9" does not exist in this network namespace`, HOST);
   });
 
   it("a qid beyond the netdev's queues", () => {
@@ -551,7 +551,7 @@ describe("config: netdevs, queues and CPUs of this machine, located in the file"
       const file = join(dir, "n.jsonc");
       writeFileSync(file, base().replace(/eth0/g, "nosuchdev0"));
       assert.throws(() => loadConfig(file, { cpuCheck: "off", memoryCheck: "off" }), (e: unknown) => e instanceof ConfigError &&
-        e.errors[0]?.text === `${file}:7:5: lports."nosuchdev0:0": netdev "nosuchdev0" does not exist here (no /sys/class/net/nosuchdev0)`);
+        e.errors[0]?.text === `${file}:7:5: lports."nosuchdev0:0": netdev "nosuchdev0" does not exist in this network namespace`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

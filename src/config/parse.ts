@@ -15,6 +15,8 @@ import { formatRangeList, parseRangeList } from "./ranges.js";
 import { readProc, type ProcReader } from "./host.js";
 import { checkMemory } from "./memory.js";
 import { resolve, type QueueCounter } from "./resolve.js";
+import { NetlinkSocket } from "../netlink/socket.js";
+import { findLink } from "../netlink/link.js";
 import {
   decodeApplication,
   decodeDefaults,
@@ -92,13 +94,31 @@ const SYNTAX: Record<number, string> = {
   [ParseErrorCode.InvalidCharacter]: "invalid character in string (control characters must be escaped)",
 };
 
-/** Counts rx-N queues in sysfs; undefined when the netdev does not exist in this namespace. */
+/**
+ * The RX queue count of a netdev in this thread's network namespace; undefined when it does not exist
+ * there. Existence is asked over rtnetlink (sysfs shows the namespace it was mounted in, which is not
+ * this one in a pod whose sysfs came from the host, or for ports opened in another namespace). The count
+ * is sysfs's `queues/rx-*` (the queues in use, as `ethtool -L` set them) when sysfs shows this very
+ * netdev (same ifindex), else IFLA_NUM_RX_QUEUES (the queues allocated).
+ */
 export function sysfsQueueCount(netdev: string): number | undefined {
+  let nl: NetlinkSocket | null = null;
+  let link;
   try {
-    return readdirSync(`/sys/class/net/${netdev}/queues`).filter((n) => n.startsWith("rx-")).length;
+    nl = NetlinkSocket.open();
+    link = findLink(nl, netdev);
   } catch {
     return undefined;
+  } finally {
+    nl?.close();
   }
+  if (link === undefined) return undefined;
+  try {
+    if (Number(readFileSync(`/sys/class/net/${netdev}/ifindex`, "utf8").trim()) === link.index) {
+      return readdirSync(`/sys/class/net/${netdev}/queues`).filter((n) => n.startsWith("rx-")).length;
+    }
+  } catch { /* sysfs of another namespace, or none */ }
+  return link.numRxQueues ?? 1;
 }
 
 /** The CPUs online here, from sysfs, or 0..n-1 from os.cpus() if that cannot be read. */

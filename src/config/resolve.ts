@@ -34,7 +34,7 @@ function checkNetdev(r: Reader, lp: DraftLport, count: QueueCounter): void {
   const n = count(v.netdev);
   if (n === undefined) {
     r.error(lp.nodes.netdev ?? lp.keyNode, lp.nodes.netdev ? [...lp.path, "netdev"] : lp.path,
-      `netdev ${JSON.stringify(v.netdev)} does not exist here (no /sys/class/net/${v.netdev})`);
+      `netdev ${JSON.stringify(v.netdev)} does not exist in this network namespace`);
   } else if (v.qid >= n) {
     r.error(lp.nodes.qid ?? lp.keyNode, [...lp.path, "qid"],
       `qid ${v.qid} is out of range: netdev ${JSON.stringify(v.netdev)} has ${plural(n, "queue")} (0-${n - 1})`);
@@ -155,7 +155,7 @@ function expandLportGroups(r: Reader, d: Draft, queues: Map<string, Origin>, hos
         const count = countQueues(n.value);
         const top = g.queues[g.queues.length - 1] ?? 0;
         if (count === undefined) {
-          r.error(n.node, n.path, `netdev ${JSON.stringify(n.value)} does not exist here (no /sys/class/net/${n.value})`);
+          r.error(n.node, n.path, `netdev ${JSON.stringify(n.value)} does not exist in this network namespace`);
           ok = false;
         } else if (top >= count) {
           r.error(g.queuesNode ?? n.node, g.queuesNode ? [...g.path, "queues"] : n.path,

@@ -10,3 +10,9 @@ test("a non-string options.mode is refused, not run as drop mode", async () => {
   (config.options as Map<string, unknown>).set("mode", 7);
   await assert.rejects(FwdApp.start({ config, log: () => {} }), /^TypeError: options\.mode: expected a string \(one of drop, rx-only, lb, loopback, tx-only, tx-only-rx, fwd\), got 7$/);
 });
+
+test("an unknown mode in the config's options.mode names the file, line and column", async () => {
+  const text = fwdConfig({ ports: [{ netdev: "eth0" }] }).replace(/\n}\n$/, ',\n  "options": { "mode": "bounce" }\n}\n');
+  const { config } = parseConfig(text, "fwd.jsonc", { cpuCheck: "off", netdevQueueCount: () => 1, memoryCheck: "off" });
+  await assert.rejects(FwdApp.start({ config, log: () => {} }), /^ConfigError: fwd\.jsonc:\d+:\d+: options\.mode: Unknown forwarding mode 'bounce'/);
+});

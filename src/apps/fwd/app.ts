@@ -4,6 +4,7 @@
  * drains, detaches programs, and frees everything (reporting leaked frames in debug mode).
  */
 import type { AppConfig, Lport as LportCfg } from "../../config/types.js";
+import { configError } from "../../config/errors.js";
 import { Umem } from "../../mem/umem.js";
 import { Mempool } from "../../mem/mempool.js";
 import { countStates } from "../../mem/tracker.js";
@@ -158,7 +159,14 @@ export class FwdApp {
       throw new TypeError(`options.mode: expected a string (one of ${MODES.join(", ")}), got ${JSON.stringify(modeOpt)}`);
     }
     const mode = (o.mode ?? modeOpt ?? "drop") as FwdMode;
-    const mid = modeId(mode);
+    let mid: number;
+    try {
+      mid = modeId(mode);
+    } catch (e) {
+      // A mode from the config names where it came from (file:line:col).
+      if (o.mode === undefined && modeOpt !== undefined) throw configError(cfg, ["options", "mode"], (e as Error).message);
+      throw e;
+    }
     const app = new FwdApp(cfg, mode);
     const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
     try {

@@ -18,6 +18,12 @@
  * still waiting for kubelet; oversize requests (over 512 bytes) get `/nak`; the pod's namespace is kept
  * once known. Busy poll is applied only to AF_XDP sockets (`/config_busy_poll_nak` otherwise).
  *
+ * Limits: a connection must send its first request within `firstMessageMs` (2 s) or is closed and logged,
+ * so idle connections cannot hold the 64 slots; connections past the cap wait in the listen backlog and are
+ * served when a slot frees; a client that does not read its replies is not read (at `maxPending` queued
+ * replies) until it does, others are served meanwhile; a socket file someone unlinked (CNDP's client does
+ * after a failed handshake) is re-created at the same path within `socketCheckMs` (1 s).
+ *
  * @example
  * const srv = new UdsServer({
  *   resource: "afxdp/pool1", devices: new Map([["ens1f0", mapFd]]),

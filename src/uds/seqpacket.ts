@@ -10,6 +10,13 @@
  * kept by the kernel. A received message longer than `maxMessage` is dropped by the kernel's truncation
  * (the shim answers -EMSGSIZE and closes any fds that came with it); the connection survives and counts it.
  *
+ * Limits: a connection's send queue is a ring (O(1) dequeue); at `maxPending` queued messages the
+ * connection stops polling the peer for reading until the queue is down to half, so a peer that sends
+ * without reading cannot grow the queue (and the kernel then blocks its sends). A server caps its
+ * connections (`maxConnections`: refuse or wait), stops watching the listener for a while when accept()
+ * runs out of fds or memory (EMFILE, ENFILE: level-triggered polling would spin), and can re-create its
+ * socket file when someone unlinks it (`rebindCheckMs`).
+ *
  * @example
  * const server = SeqpacketServer.listen("/run/x.sock", (conn) => {
  *   conn.onMessage((msg) => conn.send(`echo ${msg}`));

@@ -135,6 +135,8 @@ export class FwdApp {
   readonly config: AppConfig;
   readonly mode: FwdMode;
   readonly ports: Lport[] = [];
+  /** The network namespace the ports were opened in (the netns option), if not this thread's. */
+  netns: string | undefined;
   threads: RunningThread[] = [];
   private readonly umems: Umem[] = [];
   private readonly pools = new Map<string, Mempool>();
@@ -168,6 +170,7 @@ export class FwdApp {
       throw e;
     }
     const app = new FwdApp(cfg, mode);
+    app.netns = o.netns;
     const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
     try {
       if (o.netns) withNetns(o.netns, () => app.build(o, log));

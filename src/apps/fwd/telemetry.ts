@@ -3,22 +3,45 @@
  * counters the workers fill, thread start/stop through their control words, plus the forwarder's own
  * commands on the app socket (`/fwd/mode`, `/fwd/threads`, `/fwd/admin,<port>,<up|down>`).
  */
-import { readFileSync } from "node:fs";
 import type { AppModel, PortStats, ThreadInfo } from "../../telemetry/model.js";
 import { lportStatsFrom } from "../../telemetry/model.js";
 import { AppSocket } from "../../telemetry/app-socket.js";
 import { STATE_RUN, TC_RX, TC_TX, TC_DROP, TC_IDLE_ENTRIES, TC_IDLE_MS, TC_LOOPS } from "../../runtime/control.js";
 import type { FwdApp } from "./app.js";
+import { NetlinkSocket } from "../../netlink/socket.js";
+import { findLink } from "../../netlink/link.js";
+import { withNetns } from "../../netlink/netns.js";
 
-function linkUp(netdev: string | null): boolean | undefined {
+/**
+ * Whether the port's netdev is up (operstate up or unknown), asked over rtnetlink in the namespace the
+ * ports were opened in (sysfs may show another namespace). False when the netdev is gone; undefined
+ * when it cannot be asked (EMFILE, ...): a resource error is not link state.
+ */
+export function linkUp(netdev: string | null, netns: string | undefined): boolean | undefined {
   if (!netdev) return undefined;
+  const ask = (): boolean | undefined => {
+    let nl: NetlinkSocket | null = null;
+    try {
+      nl = NetlinkSocket.open();
+      const l = findLink(nl, netdev);
+      if (l === undefined) return false;
+      return l.operstate === undefined || l.operstate === OPER_UP || l.operstate === OPER_UNKNOWN;
+    } catch {
+      return undefined;
+    } finally {
+      nl?.close();
+    }
+  };
   try {
-    const s = readFileSync(`/sys/class/net/${netdev}/operstate`, "utf8").trim();
-    return s === "up" || s === "unknown";
+    return netns ? withNetns(netns, ask) : ask();
   } catch {
-    return false;
+    return undefined;
   }
 }
+
+/** RFC 2863 operstates as IFLA_OPERSTATE gives them. */
+const OPER_UNKNOWN = 0;
+const OPER_UP = 6;
 
 export function fwdModel(app: FwdApp): AppModel {
   const threadOf = (id: number) => {
@@ -31,7 +54,7 @@ export function fwdModel(app: FwdApp): AppModel {
     ports(): PortStats[] {
       return app.ports.map((p) => {
         const info = p.info();
-        const lu = linkUp(info.netdev);
+        const lu = linkUp(info.netdev, app.netns);
         return {
           id: p.pid, name: p.name, netdev: info.netdev ?? "", qid: info.qid, pmd: p.driver,
           adminUp: p.isUp(), ...(lu !== undefined ? { linkUp: lu } : {}), stats: lportStatsFrom(p.readStats()),

@@ -799,11 +799,12 @@ export class DevicePlugin {
 
   private startServer(s: Session, pool: PoolConfig): void {
     if (s.rec.sockets.length === 0) return;
-    const devices = new MapFds(s.maps, (netdev) => this.beforeMapFd(s, netdev));
+    const devices = new Map([...s.maps].map(([d, m]) => [d, m.fd] as const));
     const uid = s.rec.uid;
     const server = new UdsServer({
       resource: P.resourceName(s.rec.pool),
       devices,
+      beforeMapFd: (netdev) => this.beforeMapFd(s, netdev),
       paths: s.rec.sockets,
       pods: this.podCache.view(P.resourceName(s.rec.pool), new Set(s.rec.devices)),
       timeoutSeconds: pool.udsTimeoutSeconds,
@@ -926,24 +927,6 @@ export class DevicePlugin {
         }
       }
     }
-  }
-}
-
-/**
- * The netdev -> XSKMAP fd map a UdsServer reads on each `/xsk_map_fd`: `get` first runs `before(netdev)`
- * (which re-attaches a detached program) and then answers the map's current fd.
- * TODO: becomes a UdsServer option (a callback before the reply) once uds-server.ts has one.
- */
-class MapFds extends Map<string, number> {
-  constructor(private readonly maps: ReadonlyMap<string, BpfMap>, private readonly before: (netdev: string) => void) {
-    super();
-    for (const [d, m] of maps) super.set(d, m.fd);
-  }
-
-  override get(netdev: string): number | undefined {
-    if (!super.has(netdev)) return undefined;
-    this.before(netdev);
-    return this.maps.get(netdev)?.fd;
   }
 }
 

@@ -64,6 +64,11 @@ export interface UdsServerOptions {
   resource: string;
   /** netdev name -> XSKMAP fd. The caller owns the fds and keeps them open while the server runs. */
   devices: ReadonlyMap<string, number>;
+  /**
+   * Called before an XSKMAP fd is sent for a netdev of this allocation (the device plugin checks that
+   * its program is still attached and re-attaches it). A throw is logged; the fd is sent anyway.
+   */
+  beforeMapFd?: (netdev: string) => void;
   /** Socket paths to serve (one per device in the current layout, one per container in the older). */
   paths: readonly string[];
   /** kubelet's PodResources (a {@link PodResourcesClient} in the plugin). */
@@ -360,6 +365,11 @@ export class UdsServer {
         this.log.warn(`${this.prefix()}pod ${this.podMatch?.name}: ${iface} is not in this allocation`);
         this.reply(conn, P.RES_FD_NAK);
       } else {
+        try {
+          this.opts.beforeMapFd?.(iface);
+        } catch (e) {
+          this.log.warn(`${this.prefix()}pod ${this.podMatch?.name}: before sending the XSKMAP fd of ${iface}: ${(e as Error).message}`);
+        }
         this.log.info(`${this.prefix()}pod ${this.podMatch?.name}: XSKMAP fd of ${iface} sent`);
         this.reply(conn, P.RES_FD_ACK, [fd]);
       }

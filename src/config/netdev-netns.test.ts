@@ -31,3 +31,16 @@ test("netdevs are looked up in this thread's network namespace, whatever sysfs s
     v.destroy();
   }
 });
+
+test("lports of drivers without a netdev (net_null, net_ring) are not looked up", () => {
+  const text = `{
+    "umems": { "umem0": { "bufcnt": 16, "bufsz": 2, "rxdesc": 2, "txdesc": 2 } },
+    "lports": { "null0:0": { "pmd": "net_null", "qid": 0, "umem": "umem0" }, "ring0:0": { "pmd": "net_ring", "qid": 0, "umem": "umem0" } },
+    "lcore-groups": { "initial": [0], "g": [0] },
+    "threads": { "main": { "group": "initial" }, "fwd:0": { "group": "g", "lports": ["null0:0", "ring0:0"] } }
+  }`;
+  const { config } = parseConfig(text, "null.jsonc", { cpuCheck: "off", memoryCheck: "off", netdevCheck: "error", netdevQueueCount: () => undefined });
+  assert.equal(config.lports.size, 2);
+  assert.throws(() => parseConfig(text.replace('"net_null"', '"net_af_xdp"'), "x.jsonc", { cpuCheck: "off", memoryCheck: "off", netdevCheck: "error", netdevQueueCount: () => undefined }),
+    /null\.jsonc|x\.jsonc:3:\d+: lports\."null0:0".*netdev "null0" does not exist in this network namespace/);
+});

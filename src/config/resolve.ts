@@ -25,6 +25,9 @@ function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? "" : "s"}`;
 }
 
+/** Drivers that bind a netdev's queue: only their lports have a netdev to check (net_null, net_ring do not). */
+const NETDEV_PMDS: ReadonlySet<string> = new Set(["net_af_xdp", "net_af_packet"]);
+
 /**
  * Checks that an lport's netdev exists here and has its queue; reports at the netdev (or the lport's
  * key, which names it) and at the qid.
@@ -66,7 +69,7 @@ interface Origin {
 function checkLports(r: Reader, d: Draft, queues: Map<string, Origin>, host: HostChecks): void {
   for (const [name, lp] of d.lports) {
     const v = lp.value;
-    if (host.netdevs) checkNetdev(r, lp, host.countQueues);
+    if (host.netdevs && NETDEV_PMDS.has(v.pmd)) checkNetdev(r, lp, host.countQueues);
     const umem = d.umems.get(v.umem);
     if (umem === undefined) {
       const known = [...d.umems.keys()];
@@ -137,6 +140,7 @@ function expandLportGroups(r: Reader, d: Draft, queues: Map<string, Origin>, hos
   const out: LportGroup[] = [];
   for (const g of d.lportGroups) {
     let ok = true;
+    const netdevs = host.netdevs && NETDEV_PMDS.has(g.settings.pmd ?? "net_af_xdp");
     for (const t of g.threads) {
       if (!d.threads.has(t.value)) {
         if (!d.broken.threads.has(t.value)) r.error(t.node, t.path, `thread ${JSON.stringify(t.value)} is not defined in "threads"`);
@@ -151,7 +155,7 @@ function expandLportGroups(r: Reader, d: Draft, queues: Map<string, Origin>, hos
     for (const n of g.netdevs) {
       if (g.queues !== "all") {
         perNetdev.push(g.queues);
-        if (!host.netdevs) continue;
+        if (!netdevs) continue;
         const count = countQueues(n.value);
         const top = g.queues[g.queues.length - 1] ?? 0;
         if (count === undefined) {

@@ -34,7 +34,7 @@ for (const f of files) {
 // Layers: a folder may import only folders of a lower or equal rank (tests and testing/ are exempt).
 // testing/ (test doubles and fixtures) is for tests only: no product module may import it.
 const rank = { sys: 0, wire: 0, bpf: 1, netlink: 1, mem: 2, ring: 2, uds: 2, xsk: 3, lookup: 3, pktdev: 4, graph: 5, cnet: 6,
-  config: 6, runtime: 6, telemetry: 7, k8s: 7, apps: 8, cli: 9 };
+  config: 6, runtime: 6, telemetry: 7, k8s: 7, cnf: 8, apps: 9, cli: 10 };
 const layer = (f) => relative(root, f).split("/")[0];
 const problems = [];
 for (const [f, deps] of graph) {

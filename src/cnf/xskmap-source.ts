@@ -4,10 +4,10 @@
  * path (CNDP: `/xsk_map_fd,<if>` per port on one connection), carry `/config_busy_poll` with the socket
  * fd for busy-polling ports, and end with `/fin` when the app closes.
  */
-import type { Lport as LportCfg } from "../../config/types.js";
-import { BpfMap, XSKMAP_EXPECT } from "../../bpf/map.js";
-import { UdsClientSync } from "../../k8s/uds-client.js";
-import { sys } from "../../sys/native.js";
+import type { Lport as LportCfg } from "../config/types.js";
+import { BpfMap, XSKMAP_EXPECT } from "../bpf/map.js";
+import { UdsClientSync } from "../k8s/uds-client.js";
+import { sys } from "../sys/native.js";
 
 export interface XskMapSource {
   /** The XSKMAP fd (owned by the source). */

@@ -17,7 +17,6 @@
  */
 export { Cnf, type CnfOptions, type CnfThreadStats } from "./cnf.js";
 export type { WorkerContext, WorkerModule } from "./worker.js";
-export { PortSet, emptyReport, type PortSetOptions, type StopReport } from "./ports.js";
+export { PortSet, type PortSetOptions, type StopReport } from "./ports.js";
 export { planThreads, type ThreadPlan } from "./plan.js";
 export { cnfModel, linkUp } from "./model.js";
-export { XskMapSources, type XskMapSource } from "./xskmap-source.js";

@@ -1,7 +1,82 @@
-/** mem: UMEM, packet buffer metadata, mempools with per-thread caches, and frame ownership tracking. */
-export { Umem, DEFAULT_FRAME_SIZE, DEFAULT_HEADROOM, type UmemOptions, type UmemShared } from "./umem.js";
-export { MbufTable, type MbufShared } from "./mbuf.js";
-export * from "./mbuf.js";
-export { Mempool, type MempoolOptions, type MempoolShared } from "./mempool.js";
+/**
+ * mem: UMEM, packet buffer metadata (mbufs as struct of arrays), mempools with per-thread caches, and
+ * frame ownership tracking. A packet is a handle (u32) into these arrays.
+ *
+ * @example
+ * import { Umem, Mempool } from "xdplane/mem";
+ * const umem = Umem.create({ frames: 4096, frameSize: 2048, name: "umem0" });
+ * const pool = Mempool.create({ umem, name: "umem0" });
+ *
+ * @module
+ */
+export type { UmemOptions, UmemShared } from "./umem.js";
+/**
+ * A UMEM: frames in a SharedArrayBuffer over mmap, viewed as `u8`/`u16`/`u32`; frame h starts at `h << shift`.
+ *
+ * @example
+ * const umem = Umem.create({ frames: 4096, frameSize: 2048, name: "umem0" });
+ * umem.close();
+ */
+export { Umem } from "./umem.js";
+/**
+ * Default frame size (2048) and headroom before packet data.
+ *
+ * @example
+ * const umem = Umem.create({ frames: 4096, frameSize: DEFAULT_FRAME_SIZE });
+ */
+export { DEFAULT_FRAME_SIZE, DEFAULT_HEADROOM } from "./umem.js";
+export type { MbufShared } from "./mbuf.js";
+/**
+ * Per-frame metadata by handle: `dataOff`, `dataLen`, `port`, `ptype`, `udata`.
+ *
+ * @example
+ * const off = (h << umem.shift) + pool.mbufs.dataOff[h]!;
+ */
+export { MbufTable } from "./mbuf.js";
+/**
+ * Packet type bits of `mbufs.ptype` (CNDP's PTYPE_*).
+ *
+ * @example
+ * if (pool.mbufs.ptype[h]! & PTYPE_L4_UDP) udp++;
+ */
+export { PTYPE_L2_ETHER, PTYPE_L3_IPV4, PTYPE_L3_IPV6, PTYPE_L4_TCP, PTYPE_L4_UDP, PTYPE_L4_ICMP } from "./mbuf.js";
+export type { MempoolOptions, MempoolShared } from "./mempool.js";
+/**
+ * A pool of frame handles (an MP/MC ring plus a per-thread cache); `allocBulk` / `freeBulk` never allocate.
+ *
+ * @example
+ * const n = pool.allocBulk(bufs, 64);
+ * pool.freeBulk(bufs, n);
+ */
+export { Mempool } from "./mempool.js";
+/**
+ * CNDP's pktmbuf_* operations on a handle: mtod, append, prepend, adj, trim, reset.
+ *
+ * @example
+ * const pm = new Pktmbuf(pool.umem, pool.mbufs);
+ * const off = pm.mtod(h); // byte offset of the packet in pool.umem.u8
+ */
 export { Pktmbuf } from "./pktmbuf.js";
-export { FrameTracker, FRAME_FREE, FRAME_APP, FRAME_KERNEL, countStates, type TrackerShared } from "./tracker.js";
+export type { TrackerShared } from "./tracker.js";
+/**
+ * Frame ownership tracking (debug mode): counts double frees, bad allocs and bad kernel returns.
+ *
+ * @example
+ * const pool = Mempool.create({ umem, debug: true });
+ * // ... later: pool.tracker!.doubleFrees
+ */
+export { FrameTracker } from "./tracker.js";
+/**
+ * Owner states of a tracked frame.
+ *
+ * @example
+ * if (pool.mbufs.owner[h] === FRAME_FREE) console.log("free");
+ */
+export { FRAME_FREE, FRAME_APP, FRAME_KERNEL } from "./tracker.js";
+/**
+ * Counts tracked frames by owner (free, application, kernel).
+ *
+ * @example
+ * const { app, kernel } = countStates(pool.mbufs.owner, pool.first, pool.count);
+ */
+export { countStates } from "./tracker.js";

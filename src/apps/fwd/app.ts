@@ -96,6 +96,8 @@ export class FwdApp {
 
   /** The ports in config order. */
   get ports(): readonly Lport[] { return this.cnf?.ports ?? []; }
+  /** The framework instance the forwarder runs on (null before start()). */
+  get framework(): Cnf | null { return this.cnf; }
   /** The network namespace the ports were opened in (the netns option), if not this thread's. */
   get netns(): string | undefined { return this.cnf?.netns; }
   /** The running worker threads. */

@@ -5,9 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { linkUp } from "./telemetry.js";
+import { linkUp } from "./model.js";
 
-const mod = new URL("./telemetry.js", import.meta.url).href;
+const mod = new URL("./model.js", import.meta.url).href;
 
 test("link state: lo up, a missing netdev down, and no answer (EMFILE) is not 'down'", () => {
   assert.equal(linkUp("lo", undefined), true);

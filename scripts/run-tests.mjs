@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// Runs every compiled test file (dist/src/**/*.test.js) with Node's test runner, or the folders given.
+// Runs every compiled test file (dist/src/**/*.test.js and dist/examples/**/*.test.js) with Node's test
+// runner, or the folders given.
 // Tests create namespaces and veths: they need root; without it they are skipped by their own checks.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
 
-const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["dist/src"];
+const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ["dist/src", "dist/examples"];
 const files = [];
 function walk(p) {
   if (!existsSync(p)) return;

@@ -12,7 +12,7 @@ import { udpFrame, ipv4Checksum } from "xdplane/wire";
 import { AppClient } from "xdplane/telemetry";
 import { createVethPair, canUseNetns } from "../../src/testing/netns.js";
 import { PacketSocket } from "../../src/testing/packet-socket.js";
-import { Child, exampleScript, writeConfig, exchange, sentTo, assertClean } from "../test-helpers.js";
+import { Child, exampleScript, writeConfig, exchange, sentTo, assertClean } from "../harness.js";
 
 /** The UDP checksum (RFC 768) of an IPv4/UDP frame with a 20-byte IP header, computed whole. */
 function udpChecksum(f: Uint8Array): number {

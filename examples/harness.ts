@@ -69,23 +69,28 @@ export class Child {
   }
 }
 
+/** Options of {@link exchange}. */
+export interface ExchangeOptions { rx?: PacketSocket; ms?: number; quietMs?: number }
+
 /**
- * Sends `frames` from `ps` (a few at a time) and collects what comes back that `keep` accepts, until
- * `expect` frames came back and then `quietMs` passed without another one (or `ms` in all).
+ * Sends `frames` from `ps` (a few at a time) and collects what comes back on `o.rx` (default `ps`) that
+ * `keep` accepts, until `expect` frames came back and then `quietMs` passed without another one (or `ms`
+ * in all).
  */
-export async function exchange(ps: PacketSocket, frames: Uint8Array[], expect: number, keep: (f: Uint8Array) => boolean, ms = 8000, quietMs = 300): Promise<Uint8Array[]> {
+export async function exchange(ps: PacketSocket, frames: Uint8Array[], expect: number, keep: (f: Uint8Array) => boolean, o: ExchangeOptions = {}): Promise<Uint8Array[]> {
+  const { rx = ps, ms = 8000, quietMs = 300 } = o;
   const back: Uint8Array[] = [];
   let sent = 0;
   const t0 = Date.now();
   let last = Date.now();
-  while (Date.now() - t0 < ms && (back.length < expect || Date.now() - last < quietMs)) {
+  while (Date.now() - t0 < ms && (sent < frames.length || back.length < expect || Date.now() - last < quietMs)) {
     for (let k = 0; k < 32 && sent < frames.length; k++) {
       if (!ps.send(frames[sent]!)) break;
       sent++;
     }
     let f;
-    while ((f = ps.recv()) !== null) if (keep(f)) { back.push(f); last = Date.now(); }
-    if (sent >= frames.length) ps.wait(10);
+    while ((f = rx.recv()) !== null) if (keep(f)) { back.push(f); last = Date.now(); }
+    if (sent >= frames.length) rx.wait(10);
     await new Promise((r) => setImmediate(r));
   }
   assert.equal(sent, frames.length, "every frame was sent");

@@ -9,6 +9,7 @@ import { startTxgen, splitWords, type Txgen, type PortStats } from "./txgen.js";
 import { Commands, readCommandFile, HELP } from "./commands.js";
 import { Screen } from "./screen.js";
 import { parsePortList } from "./settings.js";
+import type { StopReport } from "../../cnf/index.js";
 
 export const usage = `Usage: xdplane txgen -c <cfg.jsonc> [options]
 
@@ -27,12 +28,16 @@ Options:
       --start <ports>        ports started in --duration mode (default all)
       --json                 summary (and --interval stats lines) as JSON
       --interval <ms>        stats every interval in --duration mode (default 0: none)
+      --debug-frames         track frame ownership; exit 1 on leaks, double frees, bad kernel returns
   -h, --help                 this text
 
 At the prompt and in command files:
 ${HELP}
-Exit status: 0; 1 when ports with rx on/count received nothing while packets were sent, or on errors;
-2 for usage errors.
+At exit every frame is checked (frames leaked, pool overflows, TX rejects; with --debug-frames also
+double frees, bad allocs, bad kernel returns); each fault is reported on stderr.
+
+Exit status: 0; 1 when ports with rx on/count received nothing while packets were sent, on errors, on
+thread errors or pool overflows, and with --debug-frames on any frame fault; 2 for usage errors.
 `;
 
 interface Summary {
@@ -41,6 +46,16 @@ interface Summary {
   ok: boolean;
   reason: string | null;
   ports: (PortStats & { txPps: number; rxPps: number; txMbps: number; rxMbps: number })[];
+  /** The frame report at close (the CNF framework's StopReport). */
+  frames: StopReport;
+}
+
+/**
+ * As `xdplane fwd`: with --debug-frames any fault fails the run; without it, thread errors and frees that
+ * overflowed a pool (double frees beyond doubt) do, and the other faults are reported.
+ */
+function reportFails(r: StopReport, debug: boolean): boolean {
+  return debug ? r.faults.length > 0 : r.threadErrors.length > 0 || r.poolOverflows > 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -57,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
         start: { type: "string" },
         json: { type: "boolean" },
         interval: { type: "string" },
+        "debug-frames": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -88,6 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const json = values.json ?? false;
+  const debug = values["debug-frames"] ?? false;
   if (duration === undefined && !process.stdin.isTTY) {
     process.stderr.write("xdplane txgen: the interactive screen needs a terminal; use --duration <s> (and --json) in scripts\n");
     return 2;
@@ -107,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let tg: Txgen;
   try {
-    tg = await startTxgen({ config, sets: [...preSets, ...(values.set ?? [])], log });
+    tg = await startTxgen({ config, sets: [...preSets, ...(values.set ?? [])], log, ...(debug ? { debugFrames: true } : {}) });
   } catch (e) {
     process.stderr.write(`xdplane txgen: ${(e as Error).message}\n`);
     return e instanceof RangeError || e instanceof SyntaxError ? 2 : 1;
@@ -123,17 +140,18 @@ export async function main(argv: string[]): Promise<number> {
       process.once("SIGINT", sig);
       process.once("SIGTERM", sig);
       await screen.done;
-      return 0;
+    } else {
+      const startPorts = values.start ? parsePortList(values.start, tg.ports.length) : undefined;
+      code = await runFor(tg, duration, startPorts, json, interval, debug);
     }
-    const startPorts = values.start ? parsePortList(values.start, tg.ports.length) : undefined;
-    code = await runFor(tg, duration, startPorts, json, interval);
   } finally {
-    await tg.close();
+    // runFor closed already (its summary holds the report): a second close reports nothing.
+    if (reportFails(await tg.close(), debug)) code = 1;
   }
   return code;
 }
 
-async function runFor(tg: Txgen, duration: number, ports: number[] | undefined, json: boolean, interval: number): Promise<number> {
+async function runFor(tg: Txgen, duration: number, ports: number[] | undefined, json: boolean, interval: number, debug: boolean): Promise<number> {
   tg.clear();
   tg.rates();
   const t0 = performance.now();
@@ -172,9 +190,12 @@ async function runFor(tg: Txgen, duration: number, ports: number[] | undefined, 
   const got = expect.reduce((a, p) => a + stats[p.pid]!.rxIp4, 0);
   const errors = tg.ports.filter((p) => p.error !== null).map((p) => p.error!);
   let reason: string | null = null;
+  // Every frame back: the ports close here so that the summary holds the report.
+  const frames = await tg.close();
   if (errors.length > 0) reason = errors.join("; ");
+  else if (reportFails(frames, debug)) reason = frames.faults.join("; ");
   else if (expect.length > 0 && sent > 0 && got === 0) reason = `no IPv4 frame received on ports ${expect.map((p) => p.pid).join(",")} (rx ${[...new Set(expect.map((p) => p.settings.rx))].join("/")}) after ${sent} packets sent`;
-  const summary: Summary = { type: "summary", seconds: secs, ok: reason === null, reason, ports: ports2 };
+  const summary: Summary = { type: "summary", seconds: secs, ok: reason === null, reason, ports: ports2, frames };
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
     for (const p of ports2) {
@@ -182,6 +203,8 @@ async function runFor(tg: Txgen, duration: number, ports: number[] | undefined, 
       process.stdout.write(`${p.pid} ${p.name}: tx ${p.txPkts} (${(p.txPps / 1e6).toFixed(3)} Mpps) rx ${p.rxPkts} (${(p.rxPps / 1e6).toFixed(3)} Mpps) errors ${p.txErrors}` +
         `${p.loss !== null ? ` loss ${p.loss}` : ""} reordered ${p.reordered}${lat}\n`);
     }
+    process.stdout.write(`frames leaked: ${frames.leakedFrames}, double frees: ${frames.doubleFrees ?? "n/a (no --debug-frames)"}, ` +
+      `bad kernel returns: ${frames.badKernelReturns ?? "n/a"}, pool overflows: ${frames.poolOverflows}, tx rejected: ${frames.txRejected}\n`);
     if (reason) process.stderr.write(`xdplane txgen: ${reason}\n`);
   }
   if (stopping && !json) process.stderr.write("xdplane txgen: stopped by signal\n");

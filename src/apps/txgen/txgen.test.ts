@@ -81,6 +81,7 @@ after(() => {
 async function two(p0: string[], p1: string[] = []): Promise<Txgen> {
   return startTxgen({
     log: quiet,
+    debugFrames: true,
     ports: [
       { ifname: "va", netns: net.g, cpus: [0], settings: p0 },
       { ifname: "vb", netns: net.d, cpus: [1], settings: p1, frames: 16384, rxSize: 4096 },
@@ -109,6 +110,13 @@ test("AF_XDP engine: a count-limited run sends and delivers exactly that many", 
     await sleep(100);
     assert.equal(tg.stats()[1]!.rxPkts, 21000);
     assert.equal(tg.stats()[1]!.reordered, 0);
+    // Every frame back in its pool, none freed twice or returned by the kernel unasked.
+    const rep = await tg.close();
+    assert.deepEqual(rep.faults, []);
+    assert.equal(rep.leakedFrames, 0);
+    assert.equal(rep.doubleFrees, 0);
+    assert.equal(rep.badKernelReturns, 0);
+    assert.deepEqual((await tg.close()).faults, [], "a second close reports nothing");
   } finally {
     await tg.close();
   }
@@ -439,7 +447,7 @@ test("command line: --duration --json, exit 1 when nothing comes back, 2 on a ba
   const run = (...args: string[]) => spawnSync("ip", ["netns", "exec", net.g, process.execPath, cli, "txgen", "-c", cfg, ...args], { encoding: "utf8", timeout: 30000 });
   const r = reflector(net.d);
   try {
-    const ok = run("--duration", "5", "--json", "--set", "0 count 2000", "--set", "0 rate 100kpps", "--set", "0 latency on");
+    const ok = run("--duration", "5", "--json", "--debug-frames", "--set", "0 count 2000", "--set", "0 rate 100kpps", "--set", "0 latency on");
     assert.equal(ok.status, 0, ok.stderr);
     const sum = JSON.parse(ok.stdout.trim().split("\n").pop()!);
     assert.equal(sum.type, "summary");
@@ -448,6 +456,11 @@ test("command line: --duration --json, exit 1 when nothing comes back, 2 on a ba
     assert.equal(sum.ports[0].rxIp4, 2000);
     assert.ok(sum.ports[0].latency.p50Us > 0);
     assert.ok(sum.seconds < 5, "a count-limited run ends when its count is sent");
+    // The framework's frame report (PortSet built the config's ports): exact and clean.
+    assert.deepEqual(sum.frames.faults, []);
+    assert.equal(sum.frames.leakedFrames, 0);
+    assert.equal(sum.frames.doubleFrees, 0);
+    assert.equal(sum.frames.badKernelReturns, 0);
   } finally {
     r.close();
   }
@@ -455,6 +468,6 @@ test("command line: --duration --json, exit 1 when nothing comes back, 2 on a ba
   assert.equal(none.status, 1, none.stderr);
   assert.match(none.stdout, /"ok":false,"reason":"no IPv4 frame received on ports 0 \(rx on\) after \d+ packets sent"/);
   const bad = run("--duration", "1", "--set", "0 size 20");
-  assert.equal(bad.status, 2);
+  assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /xdplane txgen: set 0 size 20: Invalid size 20: expected 64 to 1518/);
 });

@@ -1,6 +1,7 @@
 /**
  * The txgen controller (main thread): opens the ports (an AF_XDP socket per port, or for live-frames
- * ports that only count, an XDP count program), starts the data-plane threads, turns settings into plans
+ * ports that only count, an XDP count program; a config's sockets, UMEMs and pools are built by the CNF
+ * framework's PortSet, ports given in code get their own), starts the data-plane threads, turns settings into plans
  * at `start`, watches count-limited runs finish, and reads rates, latency, loss and captures from shared
  * memory. The CLI (cli.ts) and the benchmarks drive it; {@link startTxgen} is the programmatic entry.
  *
@@ -16,7 +17,8 @@ import type { AppConfig } from "../../config/types.js";
 import { Umem } from "../../mem/umem.js";
 import { Mempool } from "../../mem/mempool.js";
 import { AfXdpPort } from "../../pktdev/af-xdp.js";
-import { BpfMap, XSKMAP_EXPECT } from "../../bpf/map.js";
+import { PortSet, type StopReport } from "../../cnf/index.js";
+import { emptyReport } from "../../cnf/ports.js";
 import { XdpLink } from "../../bpf/link.js";
 import { startThreads, stopThreads, type RunningThread, type ThreadSpec } from "../../runtime/threads.js";
 import { errnoName } from "../../sys/errno.js";
@@ -39,6 +41,7 @@ import {
 import type { AfxdpPlan, RxTxThreadData, WorkerMsg } from "./worker.js";
 import type { LivePlan, LiveThreadData } from "./live-worker.js";
 import { inNamespace, netdevFacts } from "./netns.js";
+import { mergeReports, poolsReport, txRejectedOf } from "./frames.js";
 
 /** One port as the caller describes it (programmatic use; the CLI builds these from a jsonc config). */
 export interface TxgenPortSpec {
@@ -60,7 +63,7 @@ export interface TxgenPortSpec {
   txSize?: number;
   skbMode?: boolean;
   busyPoll?: { timeoutUs: number; budget: number };
-  /** Unprivileged: the XSKMAP to insert the socket into (the caller keeps the fd). */
+  /** Unprivileged: the XSKMAP to insert the socket into (the caller keeps the fd). Ports given in code only. */
   xskMapFd?: number;
   /** `set` commands for this port without the port list, e.g. ["size 128", "count 1000"]. */
   settings?: string[];
@@ -68,8 +71,13 @@ export interface TxgenPortSpec {
 
 export interface TxgenOptions {
   ports?: TxgenPortSpec[];
-  /** A jsonc config naming lports and threads (as the forwarder's); used when `ports` is absent. */
+  /**
+   * A jsonc config naming lports and threads (as the forwarder's); used when `ports` is absent. Its UMEMs,
+   * pools and sockets are built by the CNF framework (PortSet: privileged, `xsk_pin_path` or `uds_path`).
+   */
   config?: AppConfig;
+  /** Track frame ownership: the report of close() then counts double frees, bad allocs, bad kernel returns. */
+  debugFrames?: boolean;
   /** `set` commands with a port list ("0 size 128", "all rate 50"), applied before the ports open. */
   sets?: string[];
   /** Bytes of capture buffer per capturing port (default 64 MiB). */
@@ -210,14 +218,13 @@ function defaultLog(m: string): void {
 }
 
 /** Builds the port specs of a jsonc config: its net_af_xdp lports, grouped by the threads that name them. */
-export function specsFromConfig(cfg: AppConfig): { specs: TxgenPortSpec[]; pools: { umem: string; region: number; frames: number; first: number }[] } {
+export function specsFromConfig(cfg: AppConfig): { specs: TxgenPortSpec[] } {
   const threadOf = new Map<string, { name: string; cpus: number[] }>();
   for (const t of cfg.threads.values()) {
     if (t.type === "main" || t.type === "cli" || t.type === "stats") continue;
     for (const l of t.lports) threadOf.set(l, { name: t.name, cpus: [...t.lcores] });
   }
   const specs: TxgenPortSpec[] = [];
-  const pools: { umem: string; region: number; frames: number; first: number }[] = [];
   for (const lp of cfg.lports.values()) {
     if (lp.pmd !== "net_af_xdp") throw new Error(`lport '${lp.name}': txgen sends through net_af_xdp ports only (pmd is '${lp.pmd}')`);
     const u = cfg.umems.get(lp.umem);
@@ -228,18 +235,21 @@ export function specsFromConfig(cfg: AppConfig): { specs: TxgenPortSpec[]; pools
       ...(t ? { thread: t.name, cpus: t.cpus } : {}),
       ...(lp.busyPoll && lp.busyBudget !== 0xffff ? { busyPoll: { timeoutUs: lp.busyTimeout, budget: lp.busyBudget } } : {}),
     });
-    pools.push({ umem: lp.umem, region: lp.region, frames: u.regions[lp.region] ?? u.bufcnt, first: u.regionBase[lp.region] ?? 0 });
   }
   if (specs.length === 0) throw new Error("The config has no lports: txgen needs at least one net_af_xdp lport");
-  return { specs, pools };
+  return { specs };
 }
 
 export class Txgen {
   readonly ports: TxgenPort[] = [];
   threads: RunningThread[] = [];
   private readonly rxtx = new Map<number, { thread: RunningThread; mailbox: Int32Array }>();
+  /** Ports given in code: their UMEMs and pools, one per port (checked at close like the framework's). */
   private readonly umems: Umem[] = [];
-  private readonly mapFds: BpfMap[] = [];
+  private readonly ownPools: Mempool[] = [];
+  /** Config-defined ports that need a socket: built by the framework. */
+  private portSet: PortSet | null = null;
+  private readonly debugFrames: boolean;
   private readonly log: (m: string) => void;
   private readonly captureBytes: number;
   private timer: NodeJS.Timeout | null = null;
@@ -253,6 +263,7 @@ export class Txgen {
   private constructor(o: TxgenOptions) {
     this.log = o.log ?? defaultLog;
     this.captureBytes = o.captureBytes ?? 64 << 20;
+    this.debugFrames = o.debugFrames ?? false;
   }
 
   /** Opens the ports, applies the settings and starts the threads (nothing is sent until start()). */
@@ -260,22 +271,10 @@ export class Txgen {
     const tg = new Txgen(o);
     try {
       let specs = o.ports;
-      let cfgPools: ReturnType<typeof specsFromConfig>["pools"] | null = null;
+      const cfg = specs ? null : (o.config ?? null);
       if (!specs) {
-        if (!o.config) throw new Error("txgen needs ports: pass `ports` or a `config`");
-        const r = specsFromConfig(o.config);
-        specs = r.specs;
-        cfgPools = r.pools;
-        // Unprivileged lports take their XSKMAP from a pin.
-        [...o.config.lports.values()].forEach((lp, i) => {
-          if (lp.xskPinPath) {
-            const m = BpfMap.fromPin(lp.xskPinPath, XSKMAP_EXPECT);
-            tg.mapFds.push(m);
-            specs![i] = { ...specs![i]!, xskMapFd: m.fd };
-          } else if (lp.udsPath) {
-            throw new Error(`lport '${lp.name}': uds_path is not supported by txgen yet (use xsk_pin_path)`);
-          }
-        });
+        if (!cfg) throw new Error("txgen needs ports: pass `ports` or a `config`");
+        specs = specsFromConfig(cfg).specs;
       }
       if (specs.length === 0) throw new Error("txgen needs at least one port");
       if (specs.length > MAX_PORTS) throw new Error(`txgen supports at most ${MAX_PORTS} ports (${specs.length} given)`);
@@ -286,8 +285,8 @@ export class Txgen {
         for (const line of sp.settings ?? []) tg.set(`${pid} ${line}`);
       });
       for (const line of o.sets ?? []) tg.set(line);
-      const pools = new Map<string, Mempool>();
-      tg.ports.forEach((p, i) => tg.openPort(p, specs![i]!, cfgPools?.[i] ?? null, o.config ?? null, pools));
+      if (cfg) tg.openConfigPorts(cfg, specs);
+      else tg.ports.forEach((p, i) => tg.openPort(p, specs![i]!));
       await tg.startRxTx(o.rxBurst ?? 64);
       tg.opened = true;
       for (const p of tg.ports) {
@@ -301,37 +300,42 @@ export class Txgen {
     }
   }
 
-  /** What a port needs open, from its settings: an AF_XDP socket, a count program, or nothing. */
-  private openPort(p: TxgenPort, sp: TxgenPortSpec, cfgPool: { umem: string; region: number; frames: number; first: number } | null, cfg: AppConfig | null, pools: Map<string, Mempool>): void {
-    const s = p.settings;
-    if (s.engine === "live" && s.rx !== "on") {
-      if (s.rx === "count") {
-        p.countProg = CountProgram.load();
-        p.countLink = inNamespace(p.netns, () => XdpLink.attach(p.countProg!.prog, p.ifname, { mode: sp.skbMode ? "skb" : "drv" }));
-        this.log(`${p.name}: rx count: XDP count-and-drop program attached`);
-      }
-      return;
-    }
-    let pool: Mempool;
-    if (cfgPool && cfg) {
-      const key = `${cfgPool.umem}/${cfgPool.region}`;
-      let mp = pools.get(key);
-      if (!mp) {
-        const u = cfg.umems.get(cfgPool.umem)!;
-        let umem = this.umems.find((x) => x.name === u.name);
-        if (!umem) {
-          umem = Umem.create({ frames: u.bufcnt, frameSize: u.bufsz, mtype: u.mtype, name: u.name });
-          this.umems.push(umem);
-        }
-        mp = Mempool.create({ umem, first: cfgPool.first, count: cfgPool.frames, cacheSize: cfg.defaults.cache, name: key });
-        pools.set(key, mp);
-      }
-      pool = mp;
-    } else {
-      const umem = Umem.create({ frames: sp.frames ?? 8192, name: `txgen-${p.pid}` });
-      this.umems.push(umem);
-      pool = Mempool.create({ umem, name: `txgen-${p.pid}` });
-    }
+  /** Whether a port's settings need an AF_XDP socket (else a count program, or nothing). */
+  private static needsSocket(p: TxgenPort): boolean {
+    return !(p.settings.engine === "live" && p.settings.rx !== "on");
+  }
+
+  /** A live-frames port that only counts what it receives: the XDP count program on its netdev. */
+  private openCount(p: TxgenPort, sp: TxgenPortSpec): void {
+    if (p.settings.rx !== "count") return;
+    p.countProg = CountProgram.load();
+    p.countLink = inNamespace(p.netns, () => XdpLink.attach(p.countProg!.prog, p.ifname, { mode: sp.skbMode ? "skb" : "drv" }));
+    this.log(`${p.name}: rx count: XDP count-and-drop program attached`);
+  }
+
+  /**
+   * Config-defined ports: the framework builds the UMEMs, pools and sockets (PortSet) of the lports whose
+   * settings need a socket; the others get a count program or nothing.
+   */
+  private openConfigPorts(cfg: AppConfig, specs: TxgenPortSpec[]): void {
+    const withSocket = new Set(this.ports.filter((p) => Txgen.needsSocket(p)).map((p) => p.name));
+    const sub: AppConfig = { ...cfg, lports: new Map([...cfg.lports].filter(([name]) => withSocket.has(name))) };
+    this.portSet = PortSet.build(sub, { log: this.log, ...(this.debugFrames ? { debugFrames: true } : {}) });
+    this.ports.forEach((p, i) => {
+      if (!withSocket.has(p.name)) return this.openCount(p, specs[i]!);
+      const lport = this.portSet!.port(p.name);
+      if (!(lport instanceof AfXdpPort)) throw new Error(`lport '${p.name}': txgen sends through net_af_xdp ports only`);
+      p.lport = lport;
+    });
+  }
+
+  /** A port given in code: its own UMEM, pool and socket (or a count program, or nothing). */
+  private openPort(p: TxgenPort, sp: TxgenPortSpec): void {
+    if (!Txgen.needsSocket(p)) return this.openCount(p, sp);
+    const umem = Umem.create({ frames: sp.frames ?? 8192, name: `txgen-${p.pid}` });
+    this.umems.push(umem);
+    const pool = Mempool.create({ umem, name: `txgen-${p.pid}`, debug: this.debugFrames });
+    this.ownPools.push(pool);
     p.lport = inNamespace(p.netns, () => AfXdpPort.create({
       name: p.name, pid: p.pid, ifname: p.ifname, qid: p.qid, mempool: pool, log: this.log,
       ...(sp.rxSize !== undefined ? { rxSize: sp.rxSize } : {}),
@@ -761,9 +765,14 @@ export class Txgen {
     });
   }
 
-  /** Stops everything, writes open captures, closes ports and programs, frees memory. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Stops everything, writes open captures, closes ports and programs, checks that every frame is back in
+   * its pool and frees memory. Returns the framework's exact frame report (cnf's StopReport: leaks, pool
+   * overflows, TX rejects, thread errors; double frees, bad allocs and bad kernel returns with
+   * `debugFrames`); each fault is also logged. A second call returns an empty report.
+   */
+  async close(): Promise<StopReport> {
+    if (this.closed) return emptyReport();
     this.closed = true;
     try {
       if (this.ports.some((p) => p.running || p.captureBuf !== null)) await this.stop();
@@ -772,16 +781,24 @@ export class Txgen {
     }
     if (this.timer) clearInterval(this.timer);
     const errs = await stopThreads([...this.threads, ...this.ports.flatMap((p) => p.liveThreads.map((l) => l.thread))]);
-    for (const e of errs) this.log(`txgen: ${e.message}`);
     for (const p of this.ports) {
       p.liveProg?.close();
       p.liveProg = null;
-      try { p.lport?.close(); } catch (e) { this.log(`txgen: closing ${p.name}: ${(e as Error).message}`); }
       p.countLink?.close();
       p.countProg?.close();
     }
-    for (const m of this.mapFds) m.close();
+    // Ports given in code: TX rejects, then the sockets, then the frames (as PortSet.close does).
+    const own = this.ports.map((p) => p.lport).filter((l): l is AfXdpPort => l !== null && !this.portSet?.ports.includes(l));
+    const txRejected = txRejectedOf(own);
+    const closeErrs: Error[] = [];
+    for (const l of own) {
+      try { l.close(); } catch (e) { closeErrs.push(new Error(`closing ${l.name}: ${(e as Error).message}`)); }
+    }
+    let report = poolsReport(this.ownPools, txRejected, [...errs, ...closeErrs]);
     for (const u of this.umems) u.close();
+    if (this.portSet) report = mergeReports(report, this.portSet.close());
+    for (const f of report.faults) this.log(`txgen: ${f}`);
+    return report;
   }
 }
 

@@ -28,7 +28,7 @@ export { loadConfig, parseConfig, ConfigError, type AppConfig } from "./config/i
  * plugin's `AFXDP_DEVICES_<POOL>` variables (uds_path or xsk_pin_path per netdev).
  *
  * @example
- * const { text } = configFromEnv({ mode: "lb" });
+ * const { text } = configFromEnv(); // from this pod's AFXDP_DEVICES_<POOL>; options: qid, skbMode, cpus, ...
  * const { config } = parseConfig(text, "from-env.jsonc");
  * const app = await Cnf.start({ config, worker: new URL("./worker.js", import.meta.url) });
  */

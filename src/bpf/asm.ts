@@ -127,6 +127,18 @@ function s16(v: number, what: string): number {
  * An instruction list under construction. Methods append and return `this`; `label(name)` names the next
  * instruction. Registers are {@link Reg} strings, so `mov64(R1, R2)` and `mov64(R1, 2)` are the register
  * and immediate forms.
+ *
+ * @example
+ * // Drop frames received on queue 1, pass the others.
+ * const insns = new Asm()
+ *   .ldx("w", R2, R1, XdpMd.rx_queue_index) // r2 = ctx->rx_queue_index
+ *   .mov64(R0, XdpAction.PASS)
+ *   .jne(R2, 1, "out")
+ *   .mov64(R0, XdpAction.DROP)
+ *   .label("out")
+ *   .exit()
+ *   .assemble();
+ * const prog = Program.load({ type: ProgType.XDP, insns, name: "drop_q1" });
  */
 export class Asm {
   readonly insns: Insn[] = [];

@@ -13,18 +13,18 @@ export type { XskRedirect, XskRedirectOptions } from "./xsk-redirect.js";
 export type { TestRunOptions, TestRunResult, XdpCtxIn } from "./test-run.js";
 export type { BpffsOptions } from "./bpffs.js";
 /**
- * An eBPF instruction builder with labels (`asm.mov(R0, XdpAction.PASS).exit()`).
+ * An eBPF instruction builder with labels (`asm.mov64(R0, XdpAction.PASS).exit()`).
  *
  * @example
- * const asm = new Asm().mov(R0, XdpAction.PASS).exit();
- * const prog = Program.load({ type: ProgType.XDP, insns: asm.build(), name: "pass" });
+ * const asm = new Asm().mov64(R0, XdpAction.PASS).exit();
+ * const prog = Program.load({ type: ProgType.XDP, insns: asm.assemble(), name: "pass" });
  */
 export { Asm } from "./asm.js";
 /**
  * Registers, helpers, XDP actions and the xdp_md layout for {@link Asm}.
  *
  * @example
- * new Asm().mov(R0, XdpAction.DROP).exit();
+ * new Asm().mov64(R0, XdpAction.DROP).exit();
  */
 export { Helper, XdpAction, XdpMd, BPF_PSEUDO_MAP_FD, R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, FP } from "./asm.js";
 /**
@@ -32,7 +32,7 @@ export { Helper, XdpAction, XdpMd, BPF_PSEUDO_MAP_FD, R0, R1, R2, R3, R4, R5, R6
  *
  * @example
  * const map = BpfMap.create({ type: MapType.XSKMAP, keySize: 4, valueSize: 4, maxEntries: 64, name: "xsks_map" });
- * map.updateU32(0, xskFd);
+ * map.updateU32(0, xskFd); // queue 0 -> an AF_XDP socket
  * map.close();
  */
 export { BpfMap } from "./map.js";
@@ -61,7 +61,12 @@ export { ProgType, AttachType } from "./prog.js";
  * A program load refused by the verifier; `log` holds the verifier's log.
  *
  * @example
- * try { Program.load(spec); } catch (e) { if (e instanceof VerifierError) console.error(e.log); }
+ * try {
+ *   Program.load({ type: ProgType.XDP, insns, name: "xdp_mine" });
+ * } catch (e) {
+ *   if (e instanceof VerifierError) console.error(e.log);
+ *   throw e;
+ * }
  */
 export { VerifierError } from "./prog.js";
 /**
@@ -69,7 +74,7 @@ export { VerifierError } from "./prog.js";
  *
  * @example
  * const link = XdpLink.attach(prog, "eth0", { mode: "skb" });
- * link.close();
+ * link.close(); // detaches the program (unless the link was pinned)
  */
 export { XdpLink } from "./link.js";
 /**
@@ -77,6 +82,7 @@ export { XdpLink } from "./link.js";
  *
  * @example
  * const q = queryXdp("eth0");
+ * for (const a of q.attachments) console.log(a.mode, a.progId, a.linkId);
  */
 export { queryXdp } from "./query.js";
 /**
@@ -90,23 +96,27 @@ export { detachAny } from "./query.js";
  * Loads CNDP's XSK redirect program and its XSKMAP (redirects each queue to the socket in the map).
  *
  * @example
- * const r = loadXskRedirect({ name: "eth0" });
- * // r.prog, r.map; close both when done
+ * const r = loadXskRedirect();
+ * const link = XdpLink.attach(r.prog, "eth0");
+ * r.map.updateU32(0, xskFd); // frames of queue 0 go to this AF_XDP socket
+ * // ... link.close(); r.close();
  */
 export { loadXskRedirect } from "./xsk-redirect.js";
 /**
  * BPF_PROG_TEST_RUN: runs a program on a frame and returns its action and output.
  *
  * @example
- * const r = testRun(prog, { data: frame });
- * console.log(r.retval);
+ * const r = testRun(prog, { data: frame, dataOut: new Uint8Array(2048) });
+ * if (r.retval === XdpAction.TX) console.log(r.dataOut);
  */
 export { testRun } from "./test-run.js";
 /**
  * XDP live frames (BPF_F_TEST_XDP_LIVE_FRAMES): a program transmits frames at kernel speed (txgen's engine).
  *
  * @example
- * const lf = LiveFrames.create(prog, frame, { repeat: 1 << 20 });
+ * const { ifindex } = queryXdp("eth0");
+ * const lf = new LiveFrames(prog, frame, { ifindex });
+ * const sent = lf.send(1 << 20); // or -errno
  */
 export { LiveFrames } from "./test-run.js";
 /**

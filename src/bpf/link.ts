@@ -31,6 +31,13 @@ export interface AttachOptions {
 /**
  * A BPF link holding an XDP program on a netdev, owning its fd: close it with `close()` or `using`; without
  * a pin or another fd that detaches the program.
+ *
+ * @example
+ * const prog = Program.load({ type: ProgType.XDP, insns: new Asm().mov64(R0, XdpAction.PASS).exit(), name: "pass" });
+ * const link = XdpLink.attach(prog, "eth0", { mode: "skb" }); // or "drv"; default "auto"
+ * prog.close(); // the link keeps the program loaded
+ * // ...
+ * link.close(); // detaches it
  */
 export class XdpLink extends FdHandle {
   /** The netdev's ifindex in the namespace the link was made in. */

@@ -93,6 +93,14 @@ export function mapInfoByFd(fd: number): MapInfo {
 /**
  * A live BPF map, owning its fd: close it with `close()` or `using`. The map goes away with its last fd,
  * pin and program reference.
+ *
+ * @example
+ * const map = BpfMap.create({ type: MapType.ARRAY, keySize: 4, valueSize: 4, maxEntries: 16, name: "counts" });
+ * map.updateU32(3, 42);
+ * console.log(map.lookupU32(3), map.keysU32().length); // 42 16
+ * map.close();
+ *
+ * const xsks = BpfMap.fromPin("/sys/fs/bpf/eth0/xsks_map", XSKMAP_EXPECT); // a device plugin's XSKMAP
  */
 export class BpfMap extends FdHandle {
   readonly type: number;

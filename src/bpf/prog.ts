@@ -53,7 +53,17 @@ export interface ProgramInfo {
   xlatedLen: number;
 }
 
-/** A program load the verifier refused: `log` holds the whole verifier log. */
+/**
+ * A program load the verifier refused: `log` holds the whole verifier log.
+ *
+ * @example
+ * try {
+ *   Program.load({ type: ProgType.XDP, insns: new Asm().exit(), name: "bad" }); // R0 never set
+ * } catch (e) {
+ *   if (!(e instanceof VerifierError)) throw e;
+ *   console.error(e.message, e.log); // "... R0 !read_ok"
+ * }
+ */
 export class VerifierError extends SysError {
   readonly log: string;
   constructor(what: string, errno: number, log: string) {
@@ -106,6 +116,11 @@ export function progInfoByFd(fd: number): ProgramInfo {
 /**
  * A live BPF program, owning its fd: close it with `close()` or `using`. Attachments and pins keep it
  * loaded after that.
+ *
+ * @example
+ * const prog = Program.load({ type: ProgType.XDP, insns: new Asm().mov64(R0, XdpAction.PASS).exit(), name: "pass" });
+ * console.log(prog.id, prog.info().tag);
+ * prog.close();
  */
 export class Program extends FdHandle {
   readonly type: number;

@@ -10,7 +10,7 @@
  * @example
  * const r = testRun(prog, { data: frame, ctx: { ingressIfindex: 5, rxQueueIndex: 0 } });
  * r.retval === XdpAction.PASS;
- * const tx = new LiveFrames(txProg, frame, { ifindex: 5 });
+ * const tx = new LiveFrames(prog, frame, { ifindex: 5 });
  * tx.send(100_000);     // 100k frames out of ifindex 5
  */
 import { sys } from "../sys/native.js";
@@ -105,6 +105,12 @@ export function testRun(prog: Program | number, opts: TestRunOptions): TestRunRe
 /**
  * A prepared live-frames run: the kernel sends copies of `frame` through the program (XDP_TX out of
  * `ifindex`). `send()` reuses one attr buffer and allocates nothing.
+ *
+ * @example
+ * const tx = Program.load({ type: ProgType.XDP, insns: new Asm().mov64(R0, XdpAction.TX).exit(), name: "tx" });
+ * const lf = new LiveFrames(tx, frame, { ifindex: queryXdp("eth0").ifindex, batchSize: 64 });
+ * const rc = lf.send(1_000_000); // frames sent, or -errno
+ * if (rc < 0) console.error(`live frames: errno ${-rc}`);
  */
 export class LiveFrames {
   private readonly attr: Uint8Array;

@@ -48,7 +48,8 @@ export function linkUp(netdev: string | null, netns: string | undefined): boolea
  * The telemetry model of a running CNF (what {@link Cnf.start} gives its app socket).
  *
  * @example
- * const sock = AppSocket.open(cnfModel(app), { socketDir: "/tmp/cndp" });
+ * const app = await Cnf.start({ config: "echo.jsonc", worker: new URL("./worker.js", import.meta.url) });
+ * const sock = AppSocket.open(cnfModel(app), { socketDir: "/tmp/cndp" }); // a second socket, elsewhere
  */
 export function cnfModel(app: Cnf): AppModel {
   const threadOf = (id: number) => {

@@ -20,7 +20,8 @@ export interface ThreadPlan {
  * The threads to start for a config and its built ports. Threads without lports are skipped (logged).
  *
  * @example
- * const plan = planThreads(config, portSet.ports, console.log);
+ * const set = PortSet.build(config);
+ * const plan = planThreads(config, set.ports, console.log);
  * for (const t of plan) console.log(t.name, t.cpus, t.ports.map((p) => p.name));
  */
 export function planThreads(cfg: AppConfig, ports: readonly Lport[], log: (m: string) => void): ThreadPlan[] {

@@ -41,7 +41,7 @@ export { loadConfig } from "./parse.js";
  * Largest nesting depth accepted (64).
  *
  * @example
- * if (depth > MAX_DEPTH) throw new Error("too deep");
+ * console.log(`jsonc nests at most ${MAX_DEPTH} levels`); // deeper: a ConfigError
  */
 export { MAX_DEPTH } from "./parse.js";
 /**
@@ -70,7 +70,8 @@ export { getOption, optionBool, optionString, optionNumber, optionStrings } from
  * CNDP's lcore/CPU ranges ("1-3,5").
  *
  * @example
- * parseRangeList("1-3,5"); // [1, 2, 3, 5]
+ * parseRangeList("1-3,5", 1023); // { ok: true, values: [1, 2, 3, 5] }
+ * formatRangeList([1, 2, 3, 5]); // "1-3,5"
  */
 export { parseRange, parseRangeList, formatRangeList } from "./ranges.js";
 /**

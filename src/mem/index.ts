@@ -34,10 +34,11 @@ export type { MbufShared } from "./mbuf.js";
  */
 export { MbufTable } from "./mbuf.js";
 /**
- * Packet type bits of `mbufs.ptype` (CNDP's PTYPE_*).
+ * Packet type values of `mbufs.ptype` (CNDP's PTYPE_*): L2, L3 and L4 each a 4-bit field (L4: 0xf00).
  *
  * @example
- * if (pool.mbufs.ptype[h]! & PTYPE_L4_UDP) udp++;
+ * let udp = 0;
+ * if ((pool.mbufs.ptype[h]! & 0xf00) === PTYPE_L4_UDP) udp++;
  */
 export { PTYPE_L2_ETHER, PTYPE_L3_IPV4, PTYPE_L3_IPV6, PTYPE_L4_TCP, PTYPE_L4_UDP, PTYPE_L4_ICMP } from "./mbuf.js";
 export type { MempoolOptions, MempoolShared } from "./mempool.js";

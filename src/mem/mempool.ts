@@ -6,6 +6,7 @@
  *
  * @example
  * const mp = Mempool.create({ umem, cacheSize: 256 });
+ * const burst = new Uint32Array(64);
  * const got = mp.allocBulk(burst, 64);   // handles into burst[0..got)
  * mp.freeBulk(burst, got);
  */

@@ -4,7 +4,7 @@
  *
  * @example
  * import { AfXdpPort } from "xdplane/pktdev";
- * const port = AfXdpPort.create({ name: "eth0:0", ifname: "eth0", qid: 0, mempool });
+ * const port = AfXdpPort.create({ name: "eth0:0", pid: 0, ifname: "eth0", qid: 0, mempool });
  * const bufs = new Uint32Array(64);
  * const n = port.rxBurst(bufs, 64);
  * const sent = port.txBurst(bufs, n);
@@ -60,7 +60,10 @@ export type { PortOpener } from "./registry.js";
  * Port drivers by pmd name, to reopen a port from its shared form in another thread.
  *
  * @example
- * const drivers = builtinDrivers().register("net_mine", (s, pools) => MyPort.fromShared(s, pools));
+ * // An opener per pmd name; an app's own driver goes in the same way.
+ * const drivers = new DriverRegistry()
+ *   .register("net_null", (s, pools) => NullPort.fromShared(s as NullShared, threadPool((s as NullShared).mempool, pools)));
+ * const port = openShared(shared, new Map(), drivers);
  */
 export { DriverRegistry } from "./registry.js";
 /**
@@ -81,6 +84,6 @@ export { openShared } from "./registry.js";
  * This thread's object for a pool, one per pool name (for driver openers).
  *
  * @example
- * const pool = threadPool(shared.mempool, pools);
+ * const open: PortOpener = (s, pools) => NullPort.fromShared(s as NullShared, threadPool((s as NullShared).mempool, pools));
  */
 export { threadPool } from "./registry.js";

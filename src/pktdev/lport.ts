@@ -36,7 +36,7 @@ export abstract class Lport {
   readonly pid: number;
   readonly driver: string;
   readonly stats: Float64Array;
-  /** [0]: 1 = admin up, 0 = down. */
+  /** `admin[0]`: 1 = admin up, 0 = down. */
   protected readonly admin: Int32Array;
   protected readonly mac: string;
   /** Where this port's buffers come from and go back to (null for ports that only pass handles on). */

@@ -12,7 +12,16 @@ import { Mempool, type MempoolShared } from "../mem/mempool.js";
 /** Opens a port of one driver from its shared form; `mempools` caches the thread's pool objects by name. */
 export type PortOpener = (s: LportShared, mempools: Map<string, Mempool>) => Lport;
 
-/** Driver openers by pmd name (net_af_xdp, net_ring, net_null, ...). */
+/**
+ * Driver openers by pmd name (net_af_xdp, net_ring, net_null, ...).
+ *
+ * @example
+ * // The built-in drivers, net_null's opener replaced (an app adds its own drivers the same way).
+ * const drivers = builtinDrivers()
+ *   .register("net_null", (s, pools) => NullPort.fromShared(s as NullShared, threadPool((s as NullShared).mempool, pools)));
+ * console.log(drivers.names()); // ["net_null", "net_ring", "net_af_xdp"]
+ * const port = openShared(shared, new Map(), drivers);
+ */
 export class DriverRegistry {
   private readonly drivers = new Map<string, PortOpener>();
 

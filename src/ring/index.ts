@@ -10,7 +10,8 @@ export type { RingOptions, RingShared } from "./ring.js";
  * @example
  * import { Ring } from "xdplane/ring";
  * const ring = Ring.create({ size: 1024, multiProducer: true, multiConsumer: false, name: "inbox" });
- * ring.enqueueBurst(bufs, n);
+ * ring.enqueueBurst(bufs, n); // how many fit
+ * const out = new Uint32Array(64);
  * const got = ring.dequeueBurst(out, out.length);
  */
 export { Ring } from "./ring.js";

@@ -12,7 +12,8 @@
  *
  * @example
  * const r = Ring.create({ size: 1024, multiProducer: true });
- * r.enqueueBurst(handles, n); const got = r.dequeueBurst(out, 32);
+ * const handles = new Uint32Array([1, 2, 3]), out = new Uint32Array(32);
+ * r.enqueueBurst(handles, handles.length); const got = r.dequeueBurst(out, 32); // 3
  */
 
 const PROD_HEAD = 0;

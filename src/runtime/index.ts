@@ -18,7 +18,11 @@ export * from "./control.js";
  *
  * @example
  * const idle = new IdleManager(10, 100, ports.map((p) => p.pollFd()).filter((fd) => fd >= 0));
- * while (running) idle.update(received);
+ * while (control.state === STATE_RUN) {
+ *   let received = 0;
+ *   for (const p of ports) received += p.rxBurst(bufs, bufs.length); // ... and handle them
+ *   idle.update(received); // blocks in poll() after 10 ms without packets, up to 100 ms at a time
+ * }
  */
 export { IdleManager } from "./idle.js";
 export type { ThreadSpec, RunningThread } from "./threads.js";

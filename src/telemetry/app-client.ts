@@ -38,7 +38,17 @@ export interface AppSnapshot {
   threads: ThreadView[];
 }
 
-/** An app answered a command with `{"error": ...}`. */
+/**
+ * An app answered a command with `{"error": ...}`.
+ *
+ * @example
+ * try {
+ *   await client.stopThread("nosuchthread");
+ * } catch (e) {
+ *   if (!(e instanceof AppCommandError)) throw e;
+ *   console.error(`${e.command} refused: ${e.message}`);
+ * }
+ */
 export class AppCommandError extends Error {
   readonly command: string;
   constructor(command: string, message: string) {
@@ -48,7 +58,18 @@ export class AppCommandError extends Error {
   }
 }
 
-/** The connection is gone or a reply did not come in time. */
+/**
+ * The connection is gone or a reply did not come in time.
+ *
+ * @example
+ * const client = await AppClient.connect("/var/run/cndp/app_socket.1234", { timeoutMs: 500 });
+ * try {
+ *   console.log(await client.ports());
+ * } catch (e) {
+ *   if (!(e instanceof AppConnectionError)) throw e;
+ *   console.error(e.code === "ETIMEDOUT" ? "the app did not answer" : "the app went away");
+ * }
+ */
 export class AppConnectionError extends Error {
   readonly code: "ECLOSED" | "ETIMEDOUT";
   constructor(message: string, code: "ECLOSED" | "ETIMEDOUT") {

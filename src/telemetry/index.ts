@@ -35,14 +35,15 @@ export { lportStatsFrom } from "./model.js";
  * Commands by path, with CNDP's limits.
  *
  * @example
- * const reg = new CommandRegistry();
- * reg.register("/echo/stats", () => ({ rx: 1 }));
+ * const reg = new CommandRegistry({ info: () => ({ version: "echo 1.0", pid: process.pid }) });
+ * reg.register("/echo/stats", () => ({ rx: 1 }), "the echo counters");
  */
 export { CommandRegistry } from "./commands.js";
 /**
  * CNDP's command and reply length limits.
  *
  * @example
+ * const cmd = "/echo/stats";
  * if (cmd.length > UDS_MAX_CMD_LEN) throw new RangeError("too long");
  */
 export { UDS_MAX_CMD_LEN, UDS_MAX_OUTPUT_LEN } from "./commands.js";
@@ -59,7 +60,8 @@ export { AppSocket } from "./app-socket.js";
  * The socket path of a process's app socket.
  *
  * @example
- * appSocketPath("/var/run/cndp", pid); // /var/run/cndp/app_socket.<pid>
+ * appSocketPath("/var/run/cndp", 1234); // "/var/run/cndp/app_socket.1234"
+ * appSocketPath(); // this process's, in DEFAULT_SOCKET_DIR
  */
 export { appSocketPath, DEFAULT_SOCKET_DIR, APP_SOCKET_PREFIX } from "./app-socket.js";
 /**
@@ -75,7 +77,14 @@ export { AppClient } from "./app-client.js";
  * Errors of {@link AppClient}: a command the app refused, a connection lost or timed out.
  *
  * @example
- * try { await c.command("/x"); } catch (e) { if (e instanceof AppCommandError) console.error(e.message); }
+ * const c = await AppClient.connect("/var/run/cndp/app_socket.1234");
+ * try {
+ *   await c.command("/x");
+ * } catch (e) {
+ *   if (e instanceof AppCommandError) console.error(`${e.command}: ${e.message}`); // the app refused
+ *   else if (e instanceof AppConnectionError) console.error(`${e.code}: ${e.message}`); // ECLOSED, ETIMEDOUT
+ *   else throw e;
+ * }
  */
 export { AppCommandError, AppConnectionError } from "./app-client.js";
 /**
@@ -89,7 +98,9 @@ export { Exporter } from "./exporter.js";
  * The exporter's HTTP server (/metrics, /healthz, /readyz, REST).
  *
  * @example
- * const server = createExporterServer(exporter, opts);
+ * const exporter = new Exporter({ socketDir: "/var/run/cndp" });
+ * const server = createExporterServer(exporter, createLogger({ name: "exporter" }));
+ * server.listen(2112);
  */
 export { createExporterServer, parseListen } from "./exporter-http.js";
 /**

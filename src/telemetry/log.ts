@@ -65,7 +65,16 @@ export interface LoggerOptions {
   now?: () => Date;
 }
 
-/** A logger. `child()` makes one that adds fields. */
+/**
+ * A logger. `child()` makes one that adds fields.
+ *
+ * @example
+ * const log = new Logger({ name: "echo", level: "debug", json: true });
+ * log.info("started", { ports: 2 });
+ * const portLog = log.child({ port: "eth0:0" });
+ * if (portLog.enabled("debug")) portLog.debug("rx burst", { n: 32 });
+ * portLog.err("link down");
+ */
 export class Logger {
   readonly level: LogLevelName;
   readonly json: boolean;

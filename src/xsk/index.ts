@@ -34,7 +34,7 @@ export { XskMapSlot } from "./xdp-prog.js";
  * The socket's counter names, in the order of its stats array (`readStats()` uses them).
  *
  * @example
- * STAT_NAMES.forEach((name, i) => console.log(name, stats[i]));
+ * STAT_NAMES.forEach((name, i) => console.log(name, xsk.stats[i]));
  */
 export { STAT_NAMES } from "./stats.js";
 export type { XdpStatistics } from "./if-xdp.js";

@@ -7,7 +7,7 @@
  *
  * @example
  * const prog = acquireXdpProgram("eth1", "drv");
- * const slot = XskMapSlot.insert(prog.mapFd, qid, xsk.fd, "port0");
+ * const slot = XskMapSlot.insert(prog.mapFd, xsk.qid, xsk.fd, "port0");
  * // ...
  * slot.remove();
  * prog.release();
@@ -88,7 +88,17 @@ export function attachedPrograms(): string[] {
   return attached ? [...attached.keys()] : [];
 }
 
-/** A socket's entry in an XSKMAP: key = queue id, value = socket fd. remove() deletes it. */
+/**
+ * A socket's entry in an XSKMAP: key = queue id, value = socket fd. remove() deletes it.
+ *
+ * @example
+ * // mapFd: an XSKMAP from the device plugin (or BpfMap.fromPin(...).fd)
+ * const xsk = XskSocket.create({ ifname: "eth0", qid: 3, mempool });
+ * const slot = XskMapSlot.insert(mapFd, xsk.qid, xsk.fd, "eth0:3"); // frames of queue 3 -> this socket
+ * // ...
+ * slot.remove();
+ * xsk.close();
+ */
 export class XskMapSlot {
   private removed = false;
   private constructor(private readonly map: BpfMap, private readonly qid: number) {}

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { main, parseStatsArgs, portRates } from "./stats-cli.js";
 import { AppSocket } from "./app-socket.js";
 import { SyntheticApp } from "../testing/synthetic-app.js";
@@ -33,6 +34,21 @@ after(() => {
 });
 
 describe("xdplane stats", () => {
+  test("the command itself (a process of its own, as a user runs it) prints the app, twice", async () => {
+    // In-process runs keep the event loop alive by themselves; a process of its own once exited while
+    // waiting for the app's reply (unref'd timer and client) and printed nothing, with exit code 0.
+    const cli = new URL("../cli/main.js", import.meta.url).pathname;
+    const child = spawn(process.execPath, [cli, "stats", "--socket-dir", dir, "--count", "2", "--interval", "200"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once("exit", r));
+    assert.equal(code, 0, err);
+    assert.equal(out.split("xdplane stats  ").filter(Boolean).length, 2, out);
+    assert.match(out, /statsapp \(pid \d+/);
+  });
+
   test("prints ports with rates and threads", async () => {
     const io = capture();
     assert.equal(await main(["--socket-dir", dir, "--interval", "300", "--count", "2"], io), 0);

@@ -185,11 +185,14 @@ export async function main(argv: readonly string[], io: StatsIo = { out: process
   try {
     for (let round = 0; round < args.count && !stopping; round++) {
       if (round > 0) {
+        // Referenced timer and clients: while the command waits for the next round or for an app's reply,
+        // they are what keeps the process alive (unref'd, Node exited before printing anything).
+        let t: NodeJS.Timeout | undefined;
         await new Promise<void>((r) => {
           wake = r;
-          const t = setTimeout(r, args.intervalMs);
-          t.unref?.();
+          t = setTimeout(r, args.intervalMs);
         });
+        clearTimeout(t);
         wake = null;
         if (stopping) break;
       }
@@ -200,7 +203,6 @@ export async function main(argv: readonly string[], io: StatsIo = { out: process
         if (clients.has(p)) continue;
         try {
           const c = await AppClient.connect(p, { timeoutMs: 2000 });
-          c.unref();
           clients.set(p, c);
         } catch {
           // stale socket or app going away: skip

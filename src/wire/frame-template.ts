@@ -5,9 +5,9 @@
  * to 3 bytes of zero padding past `len` (inside the frame: callers size frames for it).
  *
  * @example
- * const t8 = udpFrame({ size: 64 });
- * const t32 = new Uint32Array(t8.buffer, 0, t8.byteLength >>> 2);   // t8.byteLength is a multiple of 4
- * copyTemplate(umem.u8, umem.u32, offset, t32, t8, 64);
+ * const t8 = udpFrame({ size: 61 });
+ * const t32 = new Uint32Array(t8.buffer);   // udpFrame pads its buffer (not t8.byteLength) to whole words
+ * copyTemplate(umem.u8, umem.u32, off, t32, t8, 61);
  */
 export function copyTemplate(u8: Uint8Array, u32: Uint32Array, o: number, t32: Uint32Array, t8: Uint8Array, len: number): void {
   if ((o & 3) === 0) {

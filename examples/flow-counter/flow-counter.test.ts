@@ -2,7 +2,8 @@
  * The flow counter on a veth pair: runs `main.js` as its own process, sends frames of UDP, TCP and ICMP
  * flows (each flow a different number of frames) plus non-IPv4 frames, checks that every frame comes back
  * MAC-swapped byte for byte, that `/flows/top,N` and `/flows/stats` count exactly what was sent, that the
- * Prometheus exporter publishes the app's thread counters, and a clean stop report.
+ * Prometheus exporter publishes the app's thread counters and its top 10 flows (`/metrics/app`), and a
+ * clean stop report.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { udpFrame } from "xdplane/wire";
 import { AppClient, Exporter } from "xdplane/telemetry";
+import { sample } from "../../src/testing/telemetry-fixtures.js";
 import { createVethPair, canUseNetns } from "../../src/testing/netns.js";
 import { PacketSocket } from "../../src/testing/packet-socket.js";
 import { Child, exampleScript, writeConfig, exchange, sentTo, assertClean } from "../harness.js";
@@ -62,10 +64,22 @@ test("flow-counter counts every flow exactly and publishes the top ones; stops c
     } finally {
       client.close();
     }
-    // The exporter carries the CNF's port and thread counters (not the flows: see the README).
+    // The exporter carries the CNF's port and thread counters, and the top flows the app reports on /metrics/app.
     exporter.start();
     let text = "";
-    for (let t0 = Date.now(); !text.includes('thread="flows:0"') && Date.now() - t0 < 5000; await new Promise((r) => setTimeout(r, 100))) text = await exporter.metricsText();
+    for (let t0 = Date.now(); !(text.includes('thread="flows:0"') && text.includes("xdplane_app_flows{")) && Date.now() - t0 < 5000; await new Promise((r) => setTimeout(r, 100))) text = await exporter.metricsText();
+    const pid = String(child.proc.pid);
+    const label = (f: (typeof expected)[number]) => f.proto === 1 ? `${f.src}->${f.dst}/icmp` : `${f.src}:${f.sport}->${f.dst}:${f.dport}/${f.proto === 6 ? "tcp" : "udp"}`;
+    assert.match(text, /# TYPE xdplane_app_flow_packets_total counter\n/);
+    assert.match(text, /# TYPE xdplane_app_flows gauge\n/);
+    assert.equal(sample(text, "xdplane_app_flows", { app: "flow-counter", pid }), specs.length);
+    expected.forEach((f, i) => {
+      const l = { app: "flow-counter", pid, flow: label(f) };
+      assert.equal(sample(text, "xdplane_app_flow_packets_total", l), i < 10 ? f.packets : undefined, `packets of ${l.flow}`);
+      assert.equal(sample(text, "xdplane_app_flow_bytes_total", l), i < 10 ? f.bytes : undefined, `bytes of ${l.flow}`);
+    });
+    assert.equal(text.split("\n").filter((x) => x.startsWith("xdplane_app_flow_packets_total{")).length, 10, "the top 10 flows");
+    assert.ok(!text.includes("xdplane_exporter_app_metrics_dropped_total{"), "nothing dropped");
     assert.match(text, new RegExp(`xdplane_thread_rx_total\\{app="flow-counter",pid="\\d+",thread="flows:0"\\} ${all.length}\\n`));
     assert.match(text, new RegExp(`xdplane_port_rx_packets_total\\{app="flow-counter",pid="\\d+",port="${v.a}:0"\\} ${all.length}\\n`));
     const { report, code } = await child.stop();

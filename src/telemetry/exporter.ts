@@ -6,6 +6,11 @@
  * Unlike CNDP's agent it needs no config file: counter vs gauge comes from the metric table
  * (model.ts), labels are app, pid, port and thread, it survives apps crashing, and it serves several apps.
  *
+ * App-defined metrics: on every poll the exporter also asks `/metrics/app` (see {@link parseAppMetrics} for the
+ * reply format) and exports what it gets as `xdplane_app_<name>`. An app that answers `{"error": ...}` (CNDP
+ * apps: `invalid cmd`) or anything else than a `metrics` list has none: it is not asked again while the
+ * connection lasts (a restarted app is a new socket, a new connection).
+ *
  * App lifecycle: a socket file appears -> connect (retried with backoff) -> polled every interval. The
  * connection closing (the app exited or crashed) -> reconnect; a refused reconnect (nobody listens: the
  * file is stale) drops the app. A file removed drops the app at once. An app that is connected but does
@@ -17,7 +22,7 @@ import { watch, readdirSync, lstatSync, mkdirSync, type FSWatcher } from "node:f
 import { join } from "node:path";
 import { Registry, Counter, Gauge } from "prom-client";
 import { SysError } from "../sys/errno.js";
-import { AppClient, pidFromSocketPath, type AppSnapshot } from "./app-client.js";
+import { AppClient, AppCommandError, pidFromSocketPath, type AppSnapshot } from "./app-client.js";
 import { APP_SOCKET_PREFIX, DEFAULT_SOCKET_DIR } from "./app-socket.js";
 import { LPORT_STATS } from "./model.js";
 import { nullLogger, type Logger } from "./log.js";
@@ -33,7 +38,113 @@ export interface ExporterOptions {
   staleAfterMs?: number;
   /** Scrapes and probes poll first when the last poll is older than this (ms). Default 250. */
   freshMs?: number;
+  /** At most this many app-defined series (`/metrics/app` samples) per app; the rest are dropped. Default 1000. */
+  maxAppSeries?: number;
   log?: Logger;
+}
+
+/** The command the exporter asks for app-defined metrics. */
+export const APP_METRICS_COMMAND = "/metrics/app";
+
+/** Prometheus' metric name rule. */
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+/** Prometheus' label name rule (names starting with `__` are reserved, checked apart). */
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** One series of an app-defined metric, validated. */
+export interface AppSample {
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** One app-defined metric family, validated; `name` is the exported one (`xdplane_app_<name>`). */
+export interface AppMetricFamily {
+  name: string;
+  type: "counter" | "gauge";
+  help: string;
+  samples: AppSample[];
+}
+
+/** What {@link parseAppMetrics} kept and how many series it dropped. */
+export interface ParsedAppMetrics {
+  families: AppMetricFamily[];
+  /** Series dropped as invalid (bad name, type, label or value; duplicates; reserved names). */
+  invalid: number;
+  /** Series dropped over the per-app cap. */
+  overLimit: number;
+}
+
+/**
+ * Validates a `/metrics/app` reply:
+ *
+ * ```json
+ * { "metrics": [ { "name": "flow_packets_total", "type": "counter", "help": "...",
+ *                  "samples": [ { "labels": { "flow": "10.0.0.1:1000->10.0.0.2:2000/udp" }, "value": 42 } ] } ] }
+ * ```
+ *
+ * Returns null when the reply is not one (`{"error": ...}`, no `metrics` list): the app has none. Names
+ * follow Prometheus' rules (`[a-zA-Z_:][a-zA-Z0-9_:]*`, labels `[a-zA-Z_][a-zA-Z0-9_]*` not starting with
+ * `__`, and not `app` or `pid`, which the exporter sets); `type` is `counter` (a finite value >= 0, the app's
+ * running total) or `gauge` (finite); label values are strings (numbers are written as text). A bad family
+ * drops all its series, a bad sample only itself, a repeated name or label set the repeat; past `maxSeries`
+ * series the rest are dropped. `reserved(name)` refuses exported names the exporter already uses.
+ *
+ * @example
+ * const r = parseAppMetrics({ metrics: [{ name: "flows", type: "gauge", samples: [{ value: 3 }] }] }, 1000);
+ * // r.families[0].name === "xdplane_app_flows"
+ */
+export function parseAppMetrics(reply: Record<string, unknown>, maxSeries: number, reserved: (name: string) => boolean = () => false): ParsedAppMetrics | null {
+  const list = reply.metrics;
+  if (typeof reply.error === "string" || !Array.isArray(list)) return null;
+  const out: ParsedAppMetrics = { families: [], invalid: 0, overLimit: 0 };
+  const names = new Set<string>();
+  let kept = 0;
+  for (const f of list as unknown[]) {
+    const fam = (typeof f === "object" && f !== null ? f : {}) as Record<string, unknown>;
+    const samples = Array.isArray(fam.samples) ? (fam.samples as unknown[]) : null;
+    const name = typeof fam.name === "string" && METRIC_NAME.test(fam.name) ? `xdplane_app_${fam.name}` : null;
+    const type = fam.type === "counter" || fam.type === "gauge" ? fam.type : null;
+    if (samples === null || name === null || type === null || names.has(name) || reserved(name) ||
+        (fam.help !== undefined && typeof fam.help !== "string")) {
+      out.invalid += Math.max(1, samples?.length ?? 0);
+      continue;
+    }
+    names.add(name);
+    const family: AppMetricFamily = { name, type, help: typeof fam.help === "string" && fam.help !== "" ? fam.help : `App metric '${fam.name as string}'.`, samples: [] };
+    const seen = new Set<string>();
+    for (const x of samples) {
+      const sample = validSample(x, type);
+      const key = sample === null ? "" : JSON.stringify(Object.entries(sample.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      if (sample === null || seen.has(key)) {
+        out.invalid++;
+        continue;
+      }
+      if (kept >= maxSeries) {
+        out.overLimit++;
+        continue;
+      }
+      seen.add(key);
+      kept++;
+      family.samples.push(sample);
+    }
+    if (family.samples.length > 0) out.families.push(family);
+  }
+  return out;
+}
+
+function validSample(x: unknown, type: "counter" | "gauge"): AppSample | null {
+  if (typeof x !== "object" || x === null) return null;
+  const { labels = {}, value } = x as { labels?: unknown; value?: unknown };
+  if (typeof value !== "number" || !Number.isFinite(value) || (type === "counter" && value < 0)) return null;
+  if (typeof labels !== "object" || labels === null || Array.isArray(labels)) return null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels)) {
+    if (!LABEL_NAME.test(k) || k.startsWith("__") || k === "app" || k === "pid") return null;
+    if (typeof v === "string") out[k] = v;
+    else if (typeof v === "number" && Number.isFinite(v)) out[k] = String(v);
+    else return null;
+  }
+  return { labels: out, value };
 }
 
 /** Connection state of an app. */
@@ -60,6 +171,10 @@ export interface AppEntry {
   retryAt: number;
   backoffMs: number;
   polling: Promise<void> | null;
+  /** Whether the app answers `/metrics/app`: unknown until asked, "none" once it said it has none. */
+  appMetricsState: "unknown" | "yes" | "none";
+  /** The app-defined metrics of its last `/metrics/app` reply (validated). */
+  appMetrics: AppMetricFamily[];
 }
 
 /** Readiness of one app and why not. */
@@ -96,6 +211,7 @@ export class Exporter {
   private readonly requestTimeoutMs: number;
   private readonly staleAfterMs: number;
   private readonly freshMs: number;
+  private readonly maxAppSeries: number;
   private readonly log: Logger;
   private readonly entries = new Map<string, AppEntry>();
   /** Socket files found stale (path -> inode), skipped until replaced. */
@@ -110,6 +226,11 @@ export class Exporter {
 
   private readonly portCounters = new Map<string, Counter<string>>();
   private readonly dynCounters = new Map<string, Counter<string>>();
+  /** The app-defined metrics in the registry now (rebuilt on every update). */
+  private readonly appMetricNames = new Set<string>();
+  private readonly appMetricsDropped: Counter<string>;
+  /** Connections whose unreadable `/metrics/app` reply was logged already. */
+  private readonly appMetricsWarned = new WeakSet<AppClient>();
   private readonly gauges: Record<string, Gauge<string>>;
   private readonly polls: Counter<string>;
   private readonly pollErrors: Counter<string>;
@@ -122,6 +243,7 @@ export class Exporter {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 2000;
     this.staleAfterMs = opts.staleAfterMs ?? 3 * this.intervalMs + this.requestTimeoutMs;
     this.freshMs = opts.freshMs ?? 250;
+    this.maxAppSeries = opts.maxAppSeries ?? 1000;
     this.log = opts.log ?? nullLogger;
     const reg = [this.registry];
     for (const m of LPORT_STATS) {
@@ -145,6 +267,12 @@ export class Exporter {
     this.pollErrors = new Counter({ name: "xdplane_exporter_poll_errors_total", help: "Polls of apps that failed.", registers: reg });
     this.connects = new Counter({ name: "xdplane_exporter_app_connects_total", help: "Connections made to app sockets.", registers: reg });
     this.disconnects = new Counter({ name: "xdplane_exporter_app_disconnects_total", help: "App connections that closed.", registers: reg });
+    this.appMetricsDropped = new Counter({
+      name: "xdplane_exporter_app_metrics_dropped_total",
+      help: "App-defined series (/metrics/app) dropped: invalid, or over the per-app limit.",
+      labelNames: [...LABELS_APP, "reason"],
+      registers: reg,
+    });
   }
 
   /** Starts watching and polling. */
@@ -304,6 +432,7 @@ export class Exporter {
       }
     }
     for (const [state, n] of Object.entries(byState)) this.gauges.apps!.set({ state }, n);
+    this.updateAppMetrics();
   }
 
   /** Fresh metrics in Prometheus text format. */
@@ -326,6 +455,79 @@ export class Exporter {
   }
 
   // ---- internals --------------------------------------------------------------------------------
+
+  /**
+   * Rebuilds the app-defined metrics from the apps' last replies: series an app no longer reports vanish.
+   * Counters carry the app's own totals. A name two apps give different types keeps the first app's.
+   */
+  private updateAppMetrics(): void {
+    for (const n of this.appMetricNames) this.registry.removeSingleMetric(n);
+    this.appMetricNames.clear();
+    const merged = new Map<string, { type: "counter" | "gauge"; help: string; labelNames: Set<string>; samples: AppSample[] }>();
+    for (const e of this.entries.values()) {
+      if (e.snapshot === null || e.name === "" || e.appMetrics.length === 0) continue;
+      const app = { app: e.name, pid: String(e.pid) };
+      for (const f of e.appMetrics) {
+        let m = merged.get(f.name);
+        if (m === undefined) merged.set(f.name, (m = { type: f.type, help: f.help, labelNames: new Set(LABELS_APP), samples: [] }));
+        else if (m.type !== f.type) continue;
+        for (const s of f.samples) {
+          for (const k of Object.keys(s.labels)) m.labelNames.add(k);
+          m.samples.push({ labels: { ...app, ...s.labels }, value: s.value });
+        }
+      }
+    }
+    for (const [name, m] of merged) {
+      if (this.registry.getSingleMetric(name) !== undefined) continue;
+      const opts = { name, help: m.help, labelNames: [...m.labelNames], registers: [this.registry] };
+      this.appMetricNames.add(name);
+      if (m.type === "counter") {
+        const c = new Counter(opts);
+        for (const s of m.samples) c.inc(s.labels, s.value);
+      } else {
+        const g = new Gauge(opts);
+        for (const s of m.samples) g.set(s.labels, s.value);
+      }
+    }
+  }
+
+  /** Asks the app for its own metrics unless it said it has none (errors leave it without any this round). */
+  private async pollAppMetrics(e: AppEntry, c: AppClient): Promise<void> {
+    if (e.appMetricsState === "none") return;
+    let reply: Record<string, unknown>;
+    const unreadable = (error: unknown): void => {
+      // The app has metrics but this reply is unusable (too long, not JSON): none this round, and a
+      // warning once per connection. Connection errors are the poll's business (the client reconnects).
+      e.appMetrics = [];
+      if (this.appMetricsWarned.has(c)) return;
+      this.appMetricsWarned.add(c);
+      this.log.warning("app metrics unreadable", { app: e.name, pid: e.pid, command: APP_METRICS_COMMAND, error });
+    };
+    try {
+      reply = await c.request(APP_METRICS_COMMAND);
+    } catch (err) {
+      if (e.client !== c) return;
+      if (err instanceof AppCommandError) unreadable(err.message);
+      else e.appMetrics = [];
+      return;
+    }
+    if (e.client !== c) return;
+    if (typeof reply.error === "string" && /exceeds max_output_len/.test(reply.error)) {
+      unreadable(reply.error); // xdplane's AppSocket refusing a reply too long: publish fewer series
+      return;
+    }
+    const p = parseAppMetrics(reply, this.maxAppSeries, (n) => this.registry.getSingleMetric(n) !== undefined && !this.appMetricNames.has(n));
+    if (p === null) {
+      e.appMetricsState = "none";
+      e.appMetrics = [];
+      return;
+    }
+    e.appMetricsState = "yes";
+    e.appMetrics = p.families;
+    const app = { app: e.name, pid: String(e.pid) };
+    if (p.invalid > 0) this.appMetricsDropped.inc({ ...app, reason: "invalid" }, p.invalid);
+    if (p.overLimit > 0) this.appMetricsDropped.inc({ ...app, reason: "limit" }, p.overLimit);
+  }
 
   private dynCounter(name: string, help: string, labelNames: readonly string[]): Counter<string> | undefined {
     let c = this.dynCounters.get(name);
@@ -384,6 +586,8 @@ export class Exporter {
       retryAt: now,
       backoffMs: 100,
       polling: null,
+      appMetricsState: "unknown",
+      appMetrics: [],
     };
     this.entries.set(path, e);
     this.log.debug("app socket found", { path });
@@ -396,6 +600,7 @@ export class Exporter {
     e.client = null;
     e.state = "down";
     c?.close();
+    if (e.name !== "") for (const reason of ["invalid", "limit"]) this.appMetricsDropped.remove({ app: e.name, pid: String(e.pid), reason });
     this.log.info("app dropped", { app: e.name || undefined, pid: e.pid, path: e.path, reason: why });
   }
 
@@ -446,6 +651,8 @@ export class Exporter {
     e.client = c;
     e.refused = 0;
     e.backoffMs = 100;
+    e.appMetricsState = "unknown";
+    e.appMetrics = [];
     e.pid = c.info.pid || e.pid;
     e.version = c.info.version;
     c.onClose(() => {
@@ -483,6 +690,7 @@ export class Exporter {
         e.snapshot = s;
         e.lastOk = Date.now();
         e.lastError = null;
+        await this.pollAppMetrics(e, c);
       } catch (err) {
         this.pollErrors.inc();
         e.lastError = (err as Error).message;

@@ -1,12 +1,6 @@
 #!/usr/bin/env node
-/**
- * A UDP echo responder on AF_XDP, built on xdplane's CNF framework (worker.ts does the packets).
- *
- *   node dist/examples/udp-echo/main.js -c examples/udp-echo/echo.jsonc [--socket-dir /var/run/cndp] [--debug-frames]
- *
- * Prints one JSON line when it runs ({"ready": ...}) and one with the stop report after SIGTERM/SIGINT
- * ({"stopped": ...}); exits 1 when the report names a fault (a frame leaked or freed twice, a thread error).
- */
+// A UDP echo responder (worker.ts does the packets): main.js -c echo.jsonc [--socket-dir <dir>] [--debug-frames].
+// Prints {"ready": ...}, then {"stopped": <stop report>} after SIGTERM/SIGINT; exits 1 when it names a fault.
 import { parseArgs } from "node:util";
 import { Cnf } from "xdplane/cnf";
 
@@ -22,9 +16,6 @@ const app: Cnf = await Cnf.start({
   socket: args["socket-dir"] !== undefined ? { socketDir: args["socket-dir"] } : true,
   // Our own command beside CNDP's built-in ones: `/echo/stats` answers every thread's counters.
   commands: { "/echo/stats": () => ({ threads: app.threadStats() }) },
-  onStop: (report) => {
-    console.log(JSON.stringify({ stopped: report }));
-    process.exitCode = report.faults.length > 0 ? 1 : 0;
-  },
+  onStop: (report) => { console.log(JSON.stringify({ stopped: report })); process.exitCode = report.faults.length > 0 ? 1 : 0; },
 });
 console.log(JSON.stringify({ ready: true, app: app.name, socket: app.socket?.path ?? null, ports: app.ports.map((p) => p.name) }));

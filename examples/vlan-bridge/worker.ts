@@ -1,36 +1,27 @@
-/**
- * The VLAN bridge's worker: one thread serves both ports. Frames from port A (ctx.ports[0]) get an
- * 802.1Q tag with the configured VID and leave by port B; frames from B tagged with that VID lose the tag
- * and leave by A; everything else from B is dropped and counted. The tag goes into the frame's headroom:
- * the MAC addresses move 4 bytes (copyWithin, no allocation) and dataOff/dataLen follow.
- */
+// The VLAN bridge's worker, one thread for both ports: A's frames get the VID's 802.1Q tag and leave by B;
+// B's frames of that VID leave by A untagged; B's others are dropped.
 import type { WorkerContext } from "xdplane/cnf";
+import { Pktmbuf } from "xdplane/mem";
+import { VLAN_HLEN, vlanInsert, vlanRemove, vlanId } from "xdplane/wire";
 
-/** ctx.data: the VLAN id and the shared counters (Float64Array over it: tagged, untagged, dropped). */
-export interface BridgeData { vid: number; counters: SharedArrayBuffer }
+/** ctx.data: the VLAN id and the counters shared with main (tagged, untagged, dropped). */
+export interface BridgeData { vid: number; counters: Float64Array }
 
 export function run(ctx: WorkerContext<BridgeData>): void {
-  const a = ctx.ports[0]!;
-  const b = ctx.ports[1]!;
+  const [a, b] = [ctx.ports[0]!, ctx.ports[1]!];
   const pool = ctx.mempool!;
-  const { u8, shift } = pool.umem;
-  const { dataOff, dataLen } = pool.mbufs;
-  const vid = ctx.data.vid;
-  const counters = new Float64Array(ctx.data.counters);
+  const u8 = pool.umem.u8;
+  const pkt = new Pktmbuf(pool.umem, pool.mbufs); // frame offsets and lengths by handle
+  const { vid, counters } = ctx.data;
   const bufs = new Uint32Array(ctx.burst);
   const drop = new Uint32Array(ctx.burst);
   while (ctx.running()) {
-    // A -> B: tag every frame.
+    // A -> B: tag every frame, in its headroom.
     let n = a.rxBurst(bufs, bufs.length);
     const received = n;
     for (let i = 0; i < n; i++) {
-      const h = bufs[i]!;
-      const o = ((h << shift) >>> 0) + dataOff[h]!;
-      u8.copyWithin(o - 4, o, o + 12);
-      u8[o + 8] = 0x81; u8[o + 9] = 0x00; // TPID
-      u8[o + 10] = vid >>> 8; u8[o + 11] = vid & 0xff; // TCI: PCP 0, DEI 0, VID
-      dataOff[h] = dataOff[h]! - 4;
-      dataLen[h] = dataLen[h]! + 4;
+      vlanInsert(u8, pkt.mtod(bufs[i]!), vid);
+      pkt.prepend(bufs[i]!, VLAN_HLEN);
     }
     let sent = b.txBurst(bufs, n);
     if (sent < n) pool.freeBulk(bufs, n - sent, sent);
@@ -38,19 +29,13 @@ export function run(ctx: WorkerContext<BridgeData>): void {
     ctx.count(n, sent, n - sent);
     // B -> A: untag frames of our VID, drop the rest.
     n = b.rxBurst(bufs, bufs.length);
-    let out = 0;
-    let dropped = 0;
+    let out = 0, dropped = 0;
     for (let i = 0; i < n; i++) {
       const h = bufs[i]!;
-      const o = ((h << shift) >>> 0) + dataOff[h]!;
-      if (dataLen[h]! >= 18 && u8[o + 12] === 0x81 && u8[o + 13] === 0x00 && (((u8[o + 14]! & 0x0f) << 8) | u8[o + 15]!) === vid) {
-        u8.copyWithin(o + 4, o, o + 12);
-        dataOff[h] = dataOff[h]! + 4;
-        dataLen[h] = dataLen[h]! - 4;
-        bufs[out++] = h;
-      } else {
-        drop[dropped++] = h;
-      }
+      if (vlanId(u8, pkt.mtod(h), pkt.len(h)) !== vid) { drop[dropped++] = h; continue; }
+      vlanRemove(u8, pkt.mtod(h));
+      pkt.adj(h, VLAN_HLEN);
+      bufs[out++] = h;
     }
     sent = a.txBurst(bufs, out);
     if (sent < out) pool.freeBulk(bufs, out - sent, sent);

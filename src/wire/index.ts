@@ -1,6 +1,8 @@
 /**
- * wire: building and checking frames (RFC 791 IPv4, RFC 768 UDP): test and generator frames, header
- * checksums, frame templates copied into UMEM frames without allocation.
+ * wire: building, reading and rewriting frames (Ethernet, 802.1Q, RFC 791 IPv4, RFC 768 UDP): test and
+ * generator frames, header checksums, frame templates copied into UMEM frames, header accessors and in-place
+ * rewrites (MAC/IP/port swaps, RFC 1624 checksum updates, VLAN tags), a per-flow counter; the hot-path ones
+ * allocate nothing.
  *
  * @module
  */
@@ -29,3 +31,14 @@ export { ipv4Checksum } from "./udp-frame.js";
  * copyTemplate(umem.u8, umem.u32, off, t32, t8, 64);
  */
 export { copyTemplate } from "./frame-template.js";
+// Ethernet/IPv4/UDP header offsets and in-place accessors (the hot path: no allocation).
+export {
+  ETH_ALEN, ETH_HLEN, ETH_TYPE, ETHERTYPE_IPV4, ETHERTYPE_VLAN, IP4_HLEN, IP4_TTL, IP4_PROTO, IP4_CSUM, IP4_SRC, IP4_DST,
+  UDP_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
+  be16, be32, setBe16, ipv4At, ipv4Payload, udpAt, swapMac, swapIp4, swapUdpPorts, cksumUpdate16, setIp4Ttl,
+} from "./headers.js";
+// IEEE 802.1Q tags inserted into the headroom and removed in place.
+export { VLAN_HLEN, vlanInsert, vlanRemove, vlanId } from "./vlan.js";
+// A per-flow (IPv4 5-tuple) packet and byte counter in shared memory.
+export type { Flow } from "./flow-counter.js";
+export { FlowCounter, flowName } from "./flow-counter.js";

@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createVethPair, canUseNetns, ip, type VethPair } from "../testing/netns.js";
-import { PacketSocket, udpFrame } from "../testing/packet-socket.js";
+import { createVethPair, canUseNetns } from "../testing/netns.js";
+import { udpFrame } from "../testing/packet-socket.js";
 import { fwdConfig } from "../testing/fwd-config.js";
 import { parseConfig } from "../config/index.js";
 import { AppClient } from "../telemetry/app-client.js";
@@ -17,39 +17,9 @@ import { Cnf, type StopReport } from "./index.js";
 
 const root = canUseNetns();
 const skip = root ? false : "needs root (namespaces, veth, XDP)";
+import { pingPong, xdpAttached } from "../testing/veth-traffic.js";
+
 const worker = new URL("../testing/mac-swap-worker.js", import.meta.url);
-
-function macOf(f: Uint8Array, off: number): string {
-  return [...f.subarray(off, off + 6)].map((x) => x.toString(16).padStart(2, "0")).join(":");
-}
-
-/** Sends `frames` from the peer end and collects those that come back addressed to it. */
-async function pingPong(v: VethPair, frames: Uint8Array[], ms = 5000): Promise<Uint8Array[]> {
-  const ps = PacketSocket.open(v.b, v.ns);
-  try {
-    const back: Uint8Array[] = [];
-    let sent = 0;
-    const t0 = Date.now();
-    while (back.length < frames.length && Date.now() - t0 < ms) {
-      for (let k = 0; k < 32 && sent < frames.length; k++) {
-        if (!ps.send(frames[sent]!)) break;
-        sent++;
-      }
-      let f;
-      while ((f = ps.recv()) !== null) if (macOf(f, 0) === v.macB) back.push(f);
-      if (sent >= frames.length) ps.wait(10);
-      await new Promise((r) => setImmediate(r));
-    }
-    return back;
-  } finally {
-    ps.close();
-  }
-}
-
-function xdpAttached(dev: string): boolean {
-  const j = JSON.parse(ip("-j", "link", "show", dev)) as { xdp?: unknown }[];
-  return j[0]?.xdp !== undefined;
-}
 
 function assertClean(rep: StopReport): void {
   assert.deepEqual(rep.faults, []);

@@ -78,8 +78,8 @@ export interface Answer {
 }
 
 /** fetch() with the body read and parsed as JSON when it is. */
-export async function http(url: string, method = "GET"): Promise<Answer> {
-  const r = await fetch(url, { method });
+export async function http(url: string, method = "GET", headers: Record<string, string> = {}): Promise<Answer> {
+  const r = await fetch(url, { method, headers });
   const text = await r.text();
   let json: unknown = undefined;
   try {

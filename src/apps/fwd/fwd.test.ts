@@ -10,8 +10,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createVethPair, canUseNetns, ip, type VethPair } from "../../testing/netns.js";
+import { createVethPair, canUseNetns, type VethPair } from "../../testing/netns.js";
 import { PacketSocket, udpFrame } from "../../testing/packet-socket.js";
+import { pingPong, xdpAttached } from "../../testing/veth-traffic.js";
 import { fwdConfig } from "../../testing/fwd-config.js";
 import { parseConfig } from "../../config/index.js";
 import { FwdApp, type FwdAppOptions } from "./app.js";
@@ -20,42 +21,6 @@ const root = canUseNetns();
 const skip = root ? false : "needs root (namespaces, veth, XDP)";
 const cli = new URL("../../cli/main.js", import.meta.url).pathname;
 const quiet = () => {};
-
-function macOf(f: Uint8Array, off: number): string {
-  return [...f.subarray(off, off + 6)].map((x) => x.toString(16).padStart(2, "0")).join(":");
-}
-
-/**
- * Sends `frames` from one end of the pair (the peer end `b` in its namespace by default) and collects
- * the frames that come back addressed to that end.
- */
-async function pingPong(v: VethPair, frames: Uint8Array[], ms = 5000, from: "a" | "b" = "b"): Promise<Uint8Array[]> {
-  const ps = from === "b" ? PacketSocket.open(v.b, v.ns) : PacketSocket.open(v.a);
-  const mine = from === "b" ? v.macB : v.macA;
-  try {
-    const back: Uint8Array[] = [];
-    let sent = 0;
-    const t0 = Date.now();
-    while (back.length < frames.length && Date.now() - t0 < ms) {
-      for (let k = 0; k < 32 && sent < frames.length; k++) {
-        if (!ps.send(frames[sent]!)) break;
-        sent++;
-      }
-      let f;
-      while ((f = ps.recv()) !== null) if (macOf(f, 0) === mine) back.push(f);
-      if (sent >= frames.length) ps.wait(10);
-      await new Promise((r) => setImmediate(r));
-    }
-    return back;
-  } finally {
-    ps.close();
-  }
-}
-
-function xdpAttached(dev: string): boolean {
-  const j = JSON.parse(ip("-j", "link", "show", dev)) as { xdp?: unknown }[];
-  return j[0]?.xdp !== undefined;
-}
 
 /** A config with one af_xdp lport on `v.a`. */
 function oneLport(v: VethPair, extra: Partial<Parameters<typeof fwdConfig>[0]> = {}, skbMode = false) {

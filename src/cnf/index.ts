@@ -17,6 +17,8 @@
  */
 export { Cnf, type CnfOptions, type CnfThreadStats } from "./cnf.js";
 export type { WorkerContext, WorkerModule } from "./worker.js";
-export { PortSet, type PortSetOptions, type StopReport } from "./ports.js";
+export {
+  PortSet, poolsReport, mergeReports, txRejectedOf, type PortSetOptions, type PoolsReportOptions, type StopReport,
+} from "./ports.js";
 export { planThreads, type ThreadPlan } from "./plan.js";
 export { cnfModel, linkUp } from "./model.js";

@@ -22,6 +22,25 @@ export interface PortSetOptions {
   /** Network namespace (name under /run/netns or a path) to open the ports in. */
   netns?: string;
   log?: (msg: string) => void;
+  /**
+   * Which lports to build: their names, or a predicate on each lport of the config (default: all). UMEMs
+   * no selected lport uses are not built. A port keeps its config `pid`; a name the config lacks throws.
+   *
+   * @example
+   * const set = PortSet.build(config, { lports: (lp) => lp.pmd === "net_af_xdp" });
+   */
+  lports?: readonly string[] | ((lport: LportCfg) => boolean);
+}
+
+/** Options of {@link poolsReport}. */
+export interface PoolsReportOptions {
+  /**
+   * TX descriptors the pools' ports refused, read before the ports closed (see {@link txRejectedOf}):
+   * reported as `txRejected` and as a fault. Default 0.
+   */
+  txRejected?: number;
+  /** Errors (thread errors, errors closing ports) to report as `threadErrors` and faults. */
+  errors?: readonly Error[];
 }
 
 /**
@@ -53,6 +72,93 @@ export function emptyReport(): StopReport {
 }
 
 /**
+ * TX descriptors refused by the given ports (`tx_invalid`: frames txBurst refused plus the kernel's
+ * tx_invalid_descs). Read it before closing the ports; a port whose counters cannot be read adds nothing.
+ *
+ * @example
+ * const txRejected = txRejectedOf(ports);
+ * for (const p of ports) p.close();
+ * const report = poolsReport([mempool], { txRejected });
+ */
+export function txRejectedOf(ports: Iterable<Lport>): number {
+  let n = 0;
+  for (const p of ports) {
+    try {
+      n += p.readStats()["tx_invalid"] ?? 0;
+    } catch { /* counters of a port whose socket failed: nothing to add */ }
+  }
+  return n;
+}
+
+/**
+ * The exact frame report ({@link StopReport}) of pools the caller built itself, as {@link PortSet.close}
+ * gives for its own: call it once the pools' ports are closed (and their rings drained). It flushes each
+ * pool's cache, counts the frames not back and the overflows, and with a tracker (`debug` pools) the double
+ * frees, bad allocs and bad kernel returns (null without one). `txRejected` and `errors` are reported with
+ * the rest. Add it to another report with {@link mergeReports}.
+ *
+ * @example
+ * const txRejected = txRejectedOf([port]);
+ * port.close();
+ * const report = poolsReport([mempool], { txRejected, errors: [] });
+ * if (report.faults.length > 0) console.error(report.faults.join("\n"));
+ */
+export function poolsReport(pools: Iterable<Mempool>, o: PoolsReportOptions = {}): StopReport {
+  const r = emptyReport();
+  const txRejected = o.txRejected ?? 0;
+  r.txRejected = txRejected;
+  if (txRejected > 0) r.faults.push(`${txRejected} TX descriptors rejected (invalid offset or length)`);
+  for (const mp of pools) {
+    mp.flushCache();
+    const missing = mp.count - mp.available();
+    r.leakedFrames += missing;
+    r.poolOverflows += mp.overflows;
+    if (missing !== 0) r.faults.push(`${missing} frames of pool '${mp.name}' not returned (of ${mp.count})`);
+    if (mp.overflows !== 0) r.faults.push(`${mp.overflows} frees did not fit back into pool '${mp.name}' (freed more often than allocated)`);
+    const t = mp.tracker;
+    if (!t) continue;
+    const st = countStates(mp.mbufs.owner, mp.first, mp.count);
+    if (st.app + st.kernel !== missing) {
+      r.faults.push(`pool '${mp.name}': the tracker holds ${st.app} frames in the application and ${st.kernel} in the kernel, but ${missing} are missing from the pool`);
+    }
+    r.doubleFrees = (r.doubleFrees ?? 0) + t.doubleFrees;
+    r.badAllocs = (r.badAllocs ?? 0) + t.badAllocs;
+    r.badKernelReturns = (r.badKernelReturns ?? 0) + t.badKernelReturns;
+    if (t.doubleFrees) r.faults.push(`${t.doubleFrees} double frees in pool '${mp.name}' (handles ${t.sampleHandles().join(", ")})`);
+    if (t.badAllocs) r.faults.push(`${t.badAllocs} frames handed out while not free in pool '${mp.name}'`);
+    if (t.badKernelReturns) r.faults.push(`${t.badKernelReturns} frames returned by the kernel that it was not given, pool '${mp.name}'`);
+  }
+  for (const e of o.errors ?? []) {
+    r.threadErrors.push(e.message);
+    r.faults.push(e.message);
+  }
+  return r;
+}
+
+/**
+ * The sum of two reports: counts added, errors and faults concatenated (`a`'s first). A tracker count
+ * stays null only when it is null in both.
+ *
+ * @example
+ * const set = PortSet.build(config);
+ * // ... ports of the set, and pools built by hand ...
+ * const report = mergeReports(poolsReport([mempool]), set.close());
+ */
+export function mergeReports(a: StopReport, b: StopReport): StopReport {
+  const add = (x: number | null, y: number | null) => (x === null && y === null ? null : (x ?? 0) + (y ?? 0));
+  return {
+    leakedFrames: a.leakedFrames + b.leakedFrames,
+    doubleFrees: add(a.doubleFrees, b.doubleFrees),
+    badAllocs: add(a.badAllocs, b.badAllocs),
+    badKernelReturns: add(a.badKernelReturns, b.badKernelReturns),
+    poolOverflows: a.poolOverflows + b.poolOverflows,
+    txRejected: a.txRejected + b.txRejected,
+    threadErrors: [...a.threadErrors, ...b.threadErrors],
+    faults: [...a.faults, ...b.faults],
+  };
+}
+
+/**
  * The UMEMs, mempools and lports of a config, built on the calling thread (which holds every port's rings
  * until `port.release()` hands them to a worker).
  *
@@ -69,7 +175,10 @@ export function emptyReport(): StopReport {
  */
 export class PortSet {
   readonly config: AppConfig;
-  /** The lports in config order (a port's index is its `pid`). */
+  /**
+   * The lports built, in config order (a port's index is its `pid` when every lport is built; see
+   * {@link PortSetOptions.lports}).
+   */
   readonly ports: Lport[] = [];
   /** One mempool per UMEM in use, by UMEM name. */
   readonly pools = new Map<string, Mempool>();
@@ -107,17 +216,32 @@ export class PortSet {
     return p;
   }
 
+  /** The lports `o.lports` selects, in config order; throws on a name the config lacks. */
+  private static selected(cfg: AppConfig, o: PortSetOptions): LportCfg[] {
+    const all = [...cfg.lports.values()];
+    const sel = o.lports;
+    if (sel === undefined) return all;
+    if (typeof sel === "function") return all.filter((l) => sel(l));
+    const unknown = sel.filter((n) => !cfg.lports.has(n));
+    if (unknown.length > 0) {
+      throw new RangeError(`PortSet.build: unknown lport(s) ${unknown.map((n) => `'${n}'`).join(", ")} (known: ${[...cfg.lports.keys()].join(", ")})`);
+    }
+    const want = new Set(sel);
+    return all.filter((l) => want.has(l.name));
+  }
+
   private buildAll(o: PortSetOptions, log: (m: string) => void): void {
     const cfg = this.config;
+    const lports = PortSet.selected(cfg, o);
     for (const u of cfg.umems.values()) {
-      if ([...cfg.lports.values()].every((l) => l.umem !== u.name)) continue;
+      if (lports.every((l) => l.umem !== u.name)) continue;
       const umem = Umem.create({ frames: u.bufcnt, frameSize: u.bufsz, mtype: u.mtype, name: u.name });
       this.umems.push(umem);
       if (umem.mtype !== u.mtype) log(`umem '${u.name}': ${u.mtype} pages not available, using 4KB`);
       this.pools.set(u.name, Mempool.create({ umem, cacheSize: cfg.defaults.cache, debug: o.debugFrames ?? false, name: u.name }));
     }
     const firstOnUmem = new Map<string, AfXdpPort>();
-    for (const lp of cfg.lports.values()) {
+    for (const lp of lports) {
       const pool = this.pools.get(lp.umem);
       if (!pool) throw new Error(`lport '${lp.name}' names umem '${lp.umem}', which does not exist`);
       this.ports.push(this.makePort(lp, pool, firstOnUmem, log));
@@ -176,53 +300,19 @@ export class PortSet {
     if (this.closed) return emptyReport();
     this.closed = true;
     const errs = [...errors];
-    const faults: string[] = [];
     const scratch = new Uint32Array(1024);
     for (const [rp, pool] of this.ringPools) {
       for (const ring of rp.rx === rp.tx ? [rp.rx] : [rp.rx, rp.tx]) {
         for (let n; (n = ring.dequeueBurst(scratch, scratch.length)) > 0;) pool.freeBulk(scratch, n);
       }
     }
-    let txRejected = 0;
-    for (const p of this.ports) {
-      try {
-        // tx_invalid: frames txBurst refused plus the kernel's tx_invalid_descs (xsk/socket.ts).
-        txRejected += p.readStats()["tx_invalid"] ?? 0;
-      } catch { /* counters of a port whose socket failed: nothing to add */ }
-    }
-    if (txRejected > 0) faults.push(`${txRejected} TX descriptors rejected (invalid offset or length)`);
+    const txRejected = txRejectedOf(this.ports);
     for (const p of this.ports) {
       try { p.close(); } catch (e) { errs.push(e as Error); }
     }
     this.mapSources.close();
-    let leaked = 0;
-    let poolOverflows = 0;
-    let doubleFrees: number | null = null;
-    let badAllocs: number | null = null;
-    let badKernelReturns: number | null = null;
-    for (const mp of this.pools.values()) {
-      mp.flushCache();
-      const missing = mp.count - mp.available();
-      leaked += missing;
-      poolOverflows += mp.overflows;
-      if (missing !== 0) faults.push(`${missing} frames of pool '${mp.name}' not returned (of ${mp.count})`);
-      if (mp.overflows !== 0) faults.push(`${mp.overflows} frees did not fit back into pool '${mp.name}' (freed more often than allocated)`);
-      if (mp.tracker) {
-        const st = countStates(mp.mbufs.owner, mp.first, mp.count);
-        if (st.app + st.kernel !== missing) {
-          faults.push(`pool '${mp.name}': the tracker holds ${st.app} frames in the application and ${st.kernel} in the kernel, but ${missing} are missing from the pool`);
-        }
-        doubleFrees = (doubleFrees ?? 0) + mp.tracker.doubleFrees;
-        badAllocs = (badAllocs ?? 0) + mp.tracker.badAllocs;
-        badKernelReturns = (badKernelReturns ?? 0) + mp.tracker.badKernelReturns;
-        const sample = mp.tracker.sampleHandles().join(", ");
-        if (mp.tracker.doubleFrees) faults.push(`${mp.tracker.doubleFrees} double frees in pool '${mp.name}' (handles ${sample})`);
-        if (mp.tracker.badAllocs) faults.push(`${mp.tracker.badAllocs} frames handed out while not free in pool '${mp.name}'`);
-        if (mp.tracker.badKernelReturns) faults.push(`${mp.tracker.badKernelReturns} frames returned by the kernel that it was not given, pool '${mp.name}'`);
-      }
-    }
+    const report = poolsReport(this.pools.values(), { txRejected, errors: errs });
     for (const u of this.umems) u.close();
-    for (const e of errs) faults.push(e.message);
-    return { leakedFrames: leaked, doubleFrees, badAllocs, badKernelReturns, poolOverflows, txRejected, threadErrors: errs.map((e) => e.message), faults };
+    return report;
   }
 }

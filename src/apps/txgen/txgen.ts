@@ -17,7 +17,7 @@ import type { AppConfig } from "../../config/types.js";
 import { Umem } from "../../mem/umem.js";
 import { Mempool } from "../../mem/mempool.js";
 import { AfXdpPort } from "../../pktdev/af-xdp.js";
-import { PortSet, type StopReport } from "../../cnf/index.js";
+import { PortSet, mergeReports, poolsReport, txRejectedOf, type StopReport } from "../../cnf/index.js";
 import { emptyReport } from "../../cnf/ports.js";
 import { XdpLink } from "../../bpf/link.js";
 import { startThreads, stopThreads, type RunningThread, type ThreadSpec } from "../../runtime/threads.js";
@@ -41,7 +41,6 @@ import {
 import type { AfxdpPlan, RxTxThreadData, WorkerMsg } from "./worker.js";
 import type { LivePlan, LiveThreadData } from "./live-worker.js";
 import { inNamespace, netdevFacts } from "./netns.js";
-import { mergeReports, poolsReport, txRejectedOf } from "./frames.js";
 
 /** One port as the caller describes it (programmatic use; the CLI builds these from a jsonc config). */
 export interface TxgenPortSpec {
@@ -319,8 +318,7 @@ export class Txgen {
    */
   private openConfigPorts(cfg: AppConfig, specs: TxgenPortSpec[]): void {
     const withSocket = new Set(this.ports.filter((p) => Txgen.needsSocket(p)).map((p) => p.name));
-    const sub: AppConfig = { ...cfg, lports: new Map([...cfg.lports].filter(([name]) => withSocket.has(name))) };
-    this.portSet = PortSet.build(sub, { log: this.log, ...(this.debugFrames ? { debugFrames: true } : {}) });
+    this.portSet = PortSet.build(cfg, { lports: [...withSocket], log: this.log, ...(this.debugFrames ? { debugFrames: true } : {}) });
     this.ports.forEach((p, i) => {
       if (!withSocket.has(p.name)) return this.openCount(p, specs[i]!);
       const lport = this.portSet!.port(p.name);
@@ -794,7 +792,7 @@ export class Txgen {
     for (const l of own) {
       try { l.close(); } catch (e) { closeErrs.push(new Error(`closing ${l.name}: ${(e as Error).message}`)); }
     }
-    let report = poolsReport(this.ownPools, txRejected, [...errs, ...closeErrs]);
+    let report = poolsReport(this.ownPools, { txRejected, errors: [...errs, ...closeErrs] });
     for (const u of this.umems) u.close();
     if (this.portSet) report = mergeReports(report, this.portSet.close());
     for (const f of report.faults) this.log(`txgen: ${f}`);

@@ -3,6 +3,7 @@
  * JSON lines, trade frames with it from the peer end of a veth, check its stop report.
  * Tests only; the examples themselves import nothing but "xdplane".
  */
+import { ipv4Checksum } from "xdplane/wire";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -118,4 +119,16 @@ export function assertClean(r: StopReport): void {
   assert.equal(r.doubleFrees ?? 0, 0, "no frame freed twice");
   assert.equal(r.badAllocs ?? 0, 0);
   assert.equal(r.badKernelReturns ?? 0, 0);
+}
+
+/** What the responder must send back for `f`: addresses and ports swapped, TTL 64, IP checksum redone. */
+export function echoOf(f: Uint8Array): Uint8Array {
+  const w = Uint8Array.from(f);
+  w.set(f.subarray(6, 12), 0); w.set(f.subarray(0, 6), 6);
+  w.set(f.subarray(30, 34), 26); w.set(f.subarray(26, 30), 30);
+  w.set(f.subarray(36, 38), 34); w.set(f.subarray(34, 36), 36);
+  w[22] = 64; w[24] = 0; w[25] = 0;
+  const c = ipv4Checksum(w, 14);
+  w[24] = c >> 8; w[25] = c & 0xff;
+  return w;
 }

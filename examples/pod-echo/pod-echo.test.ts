@@ -6,28 +6,20 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { udpFrame, ipv4Checksum } from "xdplane/wire";
+import { udpFrame } from "xdplane/wire";
 import { loadXskRedirect, XdpLink } from "xdplane/bpf";
-import { createVethPair, canUseNetns } from "../../src/testing/netns.js";
+import { createVethPair } from "../../src/testing/netns.js";
 import { PacketSocket } from "../../src/testing/packet-socket.js";
 import { SeqpacketServer } from "../../src/uds/seqpacket.js";
-import { Child, exampleScript, exchange, sentTo, assertClean } from "../harness.js";
+import { Child, exampleScript, exchange, sentTo, assertClean, echoOf } from "../harness.js";
+import { SETPRIV_NOBODY, unprivilegedSkipReason } from "../../src/testing/unprivileged.js";
 
 const script = exampleScript("pod-echo");
-const setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-  "--inh-caps=-all,+net_raw,+ipc_lock", "--ambient-caps=-all,+net_raw,+ipc_lock", "--bounding-set=-all,+net_raw,+ipc_lock"];
-
-function skipReason(): string | false {
-  if (!canUseNetns()) return "needs root (namespaces, veth, XDP)";
-  const r = spawnSync(setpriv[0]!, [...setpriv.slice(1), "test", "-r", script]);
-  if (r.error) return "setpriv (util-linux) is not installed";
-  if (r.status !== 0) return `user nobody cannot read ${script} (the checkout is not world-readable)`;
-  return false;
-}
+const setpriv = SETPRIV_NOBODY;
+const skipReason = () => unprivilegedSkipReason(script);
 
 test("pod-echo runs unprivileged with the XSKMAP fd from the device plugin and echoes UDP", { skip: skipReason() }, async () => {
   const v = createVethPair();
@@ -70,13 +62,7 @@ test("pod-echo runs unprivileged with the XSKMAP fd from the device plugin and e
     assert.equal(back.length, N, "every frame came back");
     for (let i = 0; i < N; i++) {
       const f = frames[i]!;
-      const want = Uint8Array.from(f);
-      want.set(f.subarray(6, 12), 0); want.set(f.subarray(0, 6), 6);
-      want.set(f.subarray(30, 34), 26); want.set(f.subarray(26, 30), 30);
-      want.set(f.subarray(36, 38), 34); want.set(f.subarray(34, 36), 36);
-      want[22] = 64; want[24] = 0; want[25] = 0;
-      const c = ipv4Checksum(want, 14);
-      want[24] = c >> 8; want[25] = c & 0xff;
+      const want = echoOf(f);
       assert.deepEqual(back.find((b) => b[42] === f[42] && b[43] === f[43] && b[44] === f[44] && b[45] === f[45]), want, `frame ${i}`);
     }
     const { report, code } = await child.stop();

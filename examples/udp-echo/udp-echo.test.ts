@@ -12,7 +12,7 @@ import { udpFrame, ipv4Checksum } from "xdplane/wire";
 import { AppClient } from "xdplane/telemetry";
 import { createVethPair, canUseNetns } from "../../src/testing/netns.js";
 import { PacketSocket } from "../../src/testing/packet-socket.js";
-import { Child, exampleScript, writeConfig, exchange, sentTo, assertClean } from "../harness.js";
+import { Child, exampleScript, writeConfig, exchange, sentTo, assertClean, echoOf } from "../harness.js";
 
 /** The UDP checksum (RFC 768) of an IPv4/UDP frame with a 20-byte IP header, computed whole. */
 function udpChecksum(f: Uint8Array): number {
@@ -24,17 +24,6 @@ function udpChecksum(f: Uint8Array): number {
   return (~sum & 0xffff) || 0xffff;
 }
 
-/** What the responder must send back for `f`: addresses and ports swapped, TTL 64, IP checksum redone. */
-function echoOf(f: Uint8Array): Uint8Array {
-  const w = Uint8Array.from(f);
-  w.set(f.subarray(6, 12), 0); w.set(f.subarray(0, 6), 6);
-  w.set(f.subarray(30, 34), 26); w.set(f.subarray(26, 30), 30);
-  w.set(f.subarray(36, 38), 34); w.set(f.subarray(34, 36), 36);
-  w[22] = 64; w[24] = 0; w[25] = 0;
-  const c = ipv4Checksum(w, 14);
-  w[24] = c >> 8; w[25] = c & 0xff;
-  return w;
-}
 
 test("udp-echo answers every UDP frame byte for byte, drops the rest, stops cleanly", { skip: canUseNetns() ? false : "needs root" }, async () => {
   const v = createVethPair();

@@ -5,28 +5,21 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createVethPair, canUseNetns } from "../testing/netns.js";
+import { createVethPair } from "../testing/netns.js";
 import { PacketSocket, udpFrame } from "../testing/packet-socket.js";
 import { loadXskRedirect } from "../bpf/xsk-redirect.js";
 import { XdpLink } from "../bpf/link.js";
 import { SeqpacketServer } from "../uds/seqpacket.js";
+import { SETPRIV_NOBODY, unprivilegedSkipReason } from "../testing/unprivileged.js";
 
 const child = fileURLToPath(new URL("../testing/unpriv-lb.js", import.meta.url));
-const setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-  "--inh-caps=-all,+net_raw,+ipc_lock", "--ambient-caps=-all,+net_raw,+ipc_lock", "--bounding-set=-all,+net_raw,+ipc_lock"];
-
-function skipReason(): string | false {
-  if (!canUseNetns()) return "needs root (namespaces, veth, XDP)";
-  const r = spawnSync(setpriv[0]!, [...setpriv.slice(1), "test", "-r", child]);
-  if (r.error) return "setpriv (util-linux) is not installed";
-  if (r.status !== 0) return `user nobody cannot read ${child} (the checkout is not world-readable)`;
-  return false;
-}
+const setpriv = SETPRIV_NOBODY;
+const skipReason = () => unprivilegedSkipReason(child);
 
 test("an unprivileged process forwards on a socket made from an XSKMAP fd handed over by another process", { skip: skipReason() }, async () => {
   const v = createVethPair();

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SeqpacketServer, SeqpacketConn, connectSeqpacket, sockaddrUn, type ListenOptions } from "./seqpacket.js";
 import { sys } from "../sys/native.js";
+import { catchUp } from "../testing/flood.js";
 import { AF_UNIX, SOCK_SEQPACKET, SOCK_CLOEXEC, SOCK_NONBLOCK, MSG_DONTWAIT, MSG_NOSIGNAL, EAGAIN } from "../sys/consts.js";
 
 let dir = "";
@@ -98,32 +99,18 @@ test("a client that floods requests without reading: the send queue stays within
     assert.ok(worstOther < 100, `another client waited ${worstOther.toFixed(1)} ms`);
     assert.ok(warnings.some((w) => /not reading/.test(w)), `a warning was logged: ${JSON.stringify(warnings)}`);
     // Now the flooder reads: every reply, in order, and it may send the rest.
-    const rbuf = Buffer.alloc(64);
-    const fdsOut = new Int32Array(17);
-    let next = 0;
-    const end2 = Date.now() + 5000;
-    while (next < N && Date.now() < end2) {
-      let progressed = false;
-      for (;;) {
-        const rc = sys.recvmsg(flood, rbuf, fdsOut, MSG_DONTWAIT);
-        if (rc === -EAGAIN) break;
-        assert.equal(rc, 8);
-        assert.equal(rbuf.readUInt32LE(0), next, "replies in order");
-        next++;
-        progressed = true;
-      }
-      while (sent < N) {
-        msg.writeUInt32LE(sent, 0);
-        const rc = sys.sendmsg(flood, msg, null, MSG_DONTWAIT | MSG_NOSIGNAL);
-        if (rc === -EAGAIN) break;
-        sent++;
-        progressed = true;
-      }
-      const p = conns[0]?.pending ?? 0;
-      if (p > maxSeen) maxSeen = p;
-      if (!progressed) await sleep(1);
-      else await new Promise((r) => setImmediate(r));
-    }
+    const next = await catchUp(flood, {
+      total: N, sent, ms: 5000, bufSize: 64,
+      request: (k) => (msg.writeUInt32LE(k, 0), msg),
+      reply: (k, b) => {
+        assert.equal(b.length, 8);
+        assert.equal(b.readUInt32LE(0), k, "replies in order");
+      },
+      onRound: () => {
+        const p = conns[0]?.pending ?? 0;
+        if (p > maxSeen) maxSeen = p;
+      },
+    });
     assert.equal(next, N, "every request answered once the flooder reads");
     assert.ok(maxSeen <= BOUND, `server queued ${maxSeen} replies, bound ${BOUND}`);
   } finally {

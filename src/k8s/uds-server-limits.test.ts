@@ -10,9 +10,8 @@ import { mkdtempSync, rmSync, openSync, closeSync, mkdirSync, unlinkSync, exists
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sys } from "../sys/native.js";
-import { catchUp } from "../testing/flood.js";
-import { AF_UNIX, SOCK_SEQPACKET, SOCK_CLOEXEC, SOCK_NONBLOCK, MSG_DONTWAIT, MSG_NOSIGNAL, EAGAIN } from "../sys/consts.js";
-import { sockaddrUn } from "../uds/seqpacket.js";
+import { catchUp, rawConnect } from "../testing/flood.js";
+import { MSG_DONTWAIT, MSG_NOSIGNAL, EAGAIN } from "../sys/consts.js";
 import { UdsServer, type UdsServerOptions } from "./uds-server.js";
 import { UdsClient } from "./uds-client.js";
 import { PodResourcesClient } from "./pod-resources.js";
@@ -67,13 +66,6 @@ function server(over: Record<string, unknown> = {}): { srv: UdsServer; path: str
   return { srv, path, lines };
 }
 
-function rawConnect(path: string): number {
-  const fd = sys.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  assert.ok(fd >= 0);
-  const rc = sys.connect(fd, sockaddrUn(path));
-  assert.equal(rc, 0, `connect: ${rc}`);
-  return fd;
-}
 
 test("70 idle connections that never send /connect: each closed after the first-message deadline and logged; the real pod gets through", async () => {
   const DEADLINE = 500;

@@ -11,10 +11,10 @@ import { AppSocket } from "./app-socket.js";
 import { AppClient } from "./app-client.js";
 import { Logger } from "./log.js";
 import { SyntheticApp } from "../testing/synthetic-app.js";
-import { connectSeqpacket, sockaddrUn, type SeqpacketConn } from "../uds/seqpacket.js";
+import { connectSeqpacket, type SeqpacketConn } from "../uds/seqpacket.js";
 import { sys } from "../sys/native.js";
-import { catchUp } from "../testing/flood.js";
-import { AF_UNIX, SOCK_SEQPACKET, SOCK_CLOEXEC, SOCK_NONBLOCK, MSG_DONTWAIT, MSG_NOSIGNAL, EAGAIN } from "../sys/consts.js";
+import { catchUp, rawConnect } from "../testing/flood.js";
+import { MSG_DONTWAIT, MSG_NOSIGNAL, EAGAIN } from "../sys/consts.js";
 
 let dir = "";
 before(() => {
@@ -38,12 +38,6 @@ function capture(): { log: Logger; lines: string[] } {
   return { lines, log: new Logger({ level: "debug", json: true, sink: { write: (s: string) => lines.push(s) } }) };
 }
 
-function rawConnect(path: string): number {
-  const fd = sys.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  assert.ok(fd >= 0);
-  assert.equal(sys.connect(fd, sockaddrUn(path)), 0);
-  return fd;
-}
 
 function open(opts: Record<string, unknown> = {}) {
   const app = new SyntheticApp({ name: "synth", ports: ["eth0:0"], pps: 1000, now: () => 1_000_000 });

@@ -4,7 +4,8 @@
  * answered or `ms` passes.
  */
 import { sys } from "../sys/native.js";
-import { MSG_DONTWAIT, MSG_NOSIGNAL, EAGAIN } from "../sys/consts.js";
+import { AF_UNIX, SOCK_SEQPACKET, SOCK_CLOEXEC, SOCK_NONBLOCK, MSG_DONTWAIT, MSG_NOSIGNAL, EAGAIN } from "../sys/consts.js";
+import { sockaddrUn } from "../uds/seqpacket.js";
 
 export interface CatchUp {
   /** Requests in all, and how many were sent already. */
@@ -48,4 +49,16 @@ export async function catchUp(fd: number, o: CatchUp): Promise<number> {
     await new Promise((r) => (progressed ? setImmediate(r) : setTimeout(r, 1)));
   }
   return next;
+}
+
+/** A raw non-blocking SEQPACKET client fd on `path` (no SeqpacketConn: the test decides when it reads). */
+export function rawConnect(path: string): number {
+  const fd = sys.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw new Error(`socket(AF_UNIX): ${fd}`);
+  const rc = sys.connect(fd, sockaddrUn(path));
+  if (rc !== 0) {
+    sys.close(fd);
+    throw new Error(`connect(${path}): ${rc}`);
+  }
+  return fd;
 }

@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync, unlinkSync, existsSync, lstatSync, writeFileSync }
 import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SeqpacketServer, SeqpacketConn, connectSeqpacket, sockaddrUn, type ListenOptions } from "./seqpacket.js";
+import { SeqpacketServer, SeqpacketConn, connectSeqpacket, type ListenOptions } from "./seqpacket.js";
 import { sys } from "../sys/native.js";
-import { catchUp } from "../testing/flood.js";
-import { AF_UNIX, SOCK_SEQPACKET, SOCK_CLOEXEC, SOCK_NONBLOCK, MSG_DONTWAIT, MSG_NOSIGNAL, EAGAIN } from "../sys/consts.js";
+import { catchUp, rawConnect } from "../testing/flood.js";
+import { MSG_DONTWAIT, MSG_NOSIGNAL, EAGAIN } from "../sys/consts.js";
 
 let dir = "";
 let n = 0;
@@ -27,14 +27,6 @@ async function until(cond: () => boolean, ms = 3000, what = "condition"): Promis
   }
 }
 
-/** A raw non-blocking client fd (no SeqpacketConn: the test decides when it reads). */
-function rawConnect(path: string): number {
-  const fd = sys.socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  assert.ok(fd >= 0);
-  const rc = sys.connect(fd, sockaddrUn(path));
-  assert.equal(rc, 0, `connect: ${rc}`);
-  return fd;
-}
 
 /** Round trip of one request on a (reading) client, in ms. */
 async function roundTrip(c: SeqpacketConn, msg: string): Promise<number> {

@@ -23,6 +23,9 @@ import { LinkType, describeAttached, linkInfoByFd, xdpAttachments, xdpModeFlags,
 /** BPF_XDP (enum bpf_attach_type). */
 export const BPF_XDP = 37;
 
+/** BPF_F_REPLACE (uapi/linux/bpf.h): link_update.old_prog_fd names the program to replace. */
+const BPF_F_REPLACE = 1 << 2;
+
 export interface AttachOptions {
   /** Default "auto": drv when the driver has native XDP, else skb. */
   mode?: XdpMode | "auto";
@@ -129,12 +132,25 @@ export class XdpLink extends FdHandle {
     bpfCall(BpfCmd.LINK_DETACH, attr, () => `detach xdp link fd ${this.fd} (ifindex ${this.ifindex})`);
   }
 
-  /** Replaces the attached program atomically (BPF_LINK_UPDATE). */
-  update(prog: Program | number): void {
+  /**
+   * Replaces the attached program atomically (BPF_LINK_UPDATE): each frame sees the old program or the
+   * new one, the netdev never runs without one. With `expected`, only when that program is the one
+   * attached (BPF_F_REPLACE; EPERM otherwise). The new program must be an XDP program loaded for BPF_XDP
+   * (EINVAL otherwise).
+   */
+  update(prog: Program | number, opts: { expected?: Program | number } = {}): void {
+    const newFd = typeof prog === "number" ? prog : prog.fd;
     const { attr, dv } = newAttr();
     dv.setUint32(0, this.fd, true); // link_update.link_fd
-    dv.setUint32(4, typeof prog === "number" ? prog : prog.fd, true); // new_prog_fd
-    bpfCall(BpfCmd.LINK_UPDATE, attr, () => `update xdp link fd ${this.fd} (ifindex ${this.ifindex})`);
+    dv.setUint32(4, newFd, true); // link_update.new_prog_fd
+    if (opts.expected !== undefined) {
+      dv.setUint32(8, BPF_F_REPLACE, true); // link_update.flags
+      dv.setUint32(12, typeof opts.expected === "number" ? opts.expected : opts.expected.fd, true); // link_update.old_prog_fd
+    }
+    bpfCall(BpfCmd.LINK_UPDATE, attr, () => `update xdp link fd ${this.fd} (ifindex ${this.ifindex}) to program fd ${newFd}`, (code) =>
+      code === "EPERM" && opts.expected !== undefined ? "the program attached is not the expected one"
+      : code === "EINVAL" ? "is the new program an XDP program loaded with expected_attach_type BPF_XDP?"
+      : code === "ENOLINK" ? "the link is detached (its netdev is gone or it was detached)" : undefined);
   }
 }
 

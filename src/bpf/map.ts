@@ -10,6 +10,7 @@
  * const map = BpfMap.create({ type: MapType.XSKMAP, keySize: 4, valueSize: 4, maxEntries: 64, name: "xsks_map" });
  * try { map.updateU32(0, xskFd); } finally { map.close(); }
  */
+import { readFileSync } from "node:fs";
 import { sys } from "../sys/native.js";
 import { check } from "../sys/errno.js";
 import { FdHandle } from "../sys/fd-handle.js";
@@ -25,6 +26,7 @@ export const MapType = {
   PERCPU_HASH: 5,
   PERCPU_ARRAY: 6,
   LRU_HASH: 9,
+  LPM_TRIE: 11,
   DEVMAP: 14,
   CPUMAP: 16,
   XSKMAP: 17,
@@ -38,6 +40,36 @@ const mapTypeNames: Record<number, string> = Object.fromEntries(
 /** "xskmap (17)", for messages. */
 export function mapTypeName(type: number): string {
   return `${mapTypeNames[type] ?? "unknown"} (${type})`;
+}
+
+/**
+ * BPF_F_NO_PREALLOC (map_flags): allocate elements on update instead of at creation. An LPM trie requires
+ * it (kernel/bpf/lpm_trie.c refuses it otherwise with EINVAL).
+ */
+export const BPF_F_NO_PREALLOC = 1;
+
+/** Per-CPU map types: a lookup returns one value per possible CPU. */
+export function isPerCpu(type: number): boolean {
+  return type === MapType.PERCPU_ARRAY || type === MapType.PERCPU_HASH || type === 10 /* LRU_PERCPU_HASH */;
+}
+
+let possible: number | undefined;
+
+/**
+ * The number of possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-3" or "0,2-5", counted as the
+ * kernel's num_possible_cpus()): how many values a per-CPU map lookup writes.
+ */
+export function possibleCpus(): number {
+  if (possible !== undefined) return possible;
+  const text = readFileSync("/sys/devices/system/cpu/possible", "utf8").trim();
+  let n = 0;
+  for (const part of text.split(",")) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new Error(`Cannot parse /sys/devices/system/cpu/possible '${text}': expected ranges like 0-3,5`);
+    n += (m[2] === undefined ? 0 : Number(m[2]) - Number(m[1])) + 1;
+  }
+  possible = n;
+  return n;
 }
 
 /** Update flags: BPF_ANY (create or replace), BPF_NOEXIST (create only), BPF_EXIST (replace only). */
@@ -207,22 +239,36 @@ export class BpfMap extends FdHandle {
     return this.attr;
   }
 
-  /** Sets `key` to `value` (BPF_MAP_UPDATE_ELEM) with {@link UpdateFlag} `flags`. */
+  /**
+   * Sets `key` to `value` (BPF_MAP_UPDATE_ELEM) with {@link UpdateFlag} `flags`. Per-CPU maps take a value
+   * per possible CPU ({@link lookupSize} bytes).
+   */
   update(key: Uint8Array, value: Uint8Array, flags: number = UpdateFlag.ANY): void {
     this.checkLen(key, this.keySize, "key");
-    this.checkLen(value, this.valueSize, "value");
+    this.checkLen(value, this.lookupSize, "value");
     bpfCall(BpfCmd.MAP_UPDATE_ELEM, this.elemAttr(key, value, flags), () => this.what("update"), (code) =>
       code === "EOPNOTSUPP" && this.type === MapType.XSKMAP ? "the value must be an AF_XDP socket fd" : undefined);
   }
 
-  /** Reads `key` into `out`; false when the key is absent. */
+  /**
+   * Reads `key` into `out`; false when the key is absent. Per-CPU maps write a value per possible CPU
+   * ({@link lookupSize} bytes: CPU i's at i * the value size rounded up to 8).
+   */
   lookup(key: Uint8Array, out: Uint8Array): boolean {
     this.checkLen(key, this.keySize, "key");
-    this.checkLen(out, this.valueSize, "value");
+    this.checkLen(out, this.lookupSize, "value");
     const rc = sys.bpf(BpfCmd.MAP_LOOKUP_ELEM, this.elemAttr(key, out, 0));
     if (rc === -2) return false; // ENOENT
     check(rc, () => this.what("lookup"));
     return true;
+  }
+
+  /**
+   * Bytes a lookup of a per-CPU map writes: the value rounded up to 8 bytes, once per possible CPU
+   * (kernel/bpf/syscall.c bpf_map_value_size). For other maps, the value size.
+   */
+  get lookupSize(): number {
+    return isPerCpu(this.type) ? Math.ceil(this.valueSize / 8) * 8 * possibleCpus() : this.valueSize;
   }
 
   /** Deletes `key`; false when it was absent. */

@@ -4,17 +4,22 @@
  * {@link acquireXdpProgram} attaches the program through a BPF link once per (network namespace, netdev,
  * mode) in this process; the sockets on the netdev's queues share it, and the last release() detaches it.
  * A link also detaches by itself when the process dies, so a crashed forwarder leaves no program behind.
+ * Another program over the same XSKMAP (the l3fwd XDP fast path) can take the redirect program's place
+ * behind the link with `replace()` (BPF_LINK_UPDATE, atomic) and give it back with `restore()`.
  *
  * @example
  * const prog = acquireXdpProgram("eth1", "drv");
  * const slot = XskMapSlot.insert(prog.mapFd, xsk.qid, xsk.fd, "port0");
  * // ...
+ * prog.replace(fastPath.prog);   // the fast path runs instead, same XSKMAP
+ * prog.restore();
  * slot.remove();
  * prog.release();
  */
 import { readlinkSync } from "node:fs";
 import { BpfMap, XSKMAP_EXPECT } from "../bpf/map.js";
 import { XdpLink } from "../bpf/link.js";
+import { progInfoByFd, type Program } from "../bpf/prog.js";
 import { loadXskRedirect, type XskRedirect } from "../bpf/xsk-redirect.js";
 import { trace } from "../sys/trace.js";
 
@@ -24,6 +29,17 @@ export interface XdpProgramRef {
   readonly mode: "drv" | "skb";
   /** The XSKMAP's fd (owned by the program's entry: valid until the last release()). */
   readonly mapFd: number;
+  /**
+   * Puts `prog` on the netdev in place of the XSK redirect program, through the same link (BPF_LINK_UPDATE:
+   * atomic, every frame runs one program or the other). `prog` must use this netdev's XSKMAP ({@link mapFd})
+   * to hand frames to the sockets (checked: TypeError otherwise). It applies to every reference of the
+   * attachment; the link keeps `prog` loaded until {@link restore} or the last release().
+   */
+  replace(prog: Program | number): void;
+  /** Puts the XSK redirect program back (nothing to do when it is there). */
+  restore(): void;
+  /** The id of the program replacing the redirect program, or undefined when the redirect program runs. */
+  readonly replacedBy: number | undefined;
   release(): void;
 }
 
@@ -32,6 +48,8 @@ interface Attached {
   redirect: XskRedirect;
   link: XdpLink;
   refs: number;
+  /** The id of the program replace() put there; undefined while the redirect program runs. */
+  replacedBy: number | undefined;
 }
 
 // Programs this process attached, by "netns/ifname/mode". Created on first use; nothing runs at import.
@@ -59,7 +77,7 @@ export function acquireXdpProgram(ifname: string, mode: "drv" | "skb", log?: (m:
       redirect.close();
       throw e;
     }
-    a = { key, redirect, link, refs: 0 };
+    a = { key, redirect, link, refs: 0, replacedBy: undefined };
     table.set(key, a);
     log?.(`${ifname}: XSK redirect program attached in ${mode} mode (link fd ${link.fd})`);
     trace("bpf", () => `${ifname}: attached xsk redirect (${mode})`);
@@ -67,10 +85,38 @@ export function acquireXdpProgram(ifname: string, mode: "drv" | "skb", log?: (m:
   a.refs++;
   const entry = a;
   let released = false;
+  const live = (op: string): void => {
+    if (released) throw new Error(`XdpProgramRef.${op} (${ifname}, ${mode}): the reference was released`);
+  };
   return {
     ifname,
     mode,
     mapFd: entry.redirect.map.fd,
+    get replacedBy() {
+      return entry.replacedBy;
+    },
+    replace(prog: Program | number) {
+      live("replace");
+      const fd = typeof prog === "number" ? prog : prog.fd;
+      const info = progInfoByFd(fd);
+      const mapId = entry.redirect.map.id;
+      if (!info.mapIds.includes(mapId)) {
+        throw new TypeError(`replace the XSK redirect program on ${ifname} (${mode}) with program '${info.name}' (id ${info.id}): it does not use the netdev's XSKMAP (map id ${mapId}; it uses ${info.mapIds.length > 0 ? info.mapIds.join(", ") : "no maps"})`);
+      }
+      if (entry.replacedBy === info.id) return;
+      entry.link.update(fd);
+      entry.replacedBy = info.id;
+      log?.(`${ifname}: program '${info.name}' (id ${info.id}) replaces the XSK redirect program (${mode})`);
+      trace("bpf", () => `${ifname}: replaced xsk redirect by prog id ${info.id} (${mode})`);
+    },
+    restore() {
+      live("restore");
+      if (entry.replacedBy === undefined) return;
+      entry.link.update(entry.redirect.prog);
+      entry.replacedBy = undefined;
+      log?.(`${ifname}: XSK redirect program restored (${mode})`);
+      trace("bpf", () => `${ifname}: restored xsk redirect (${mode})`);
+    },
     release() {
       if (released) return;
       released = true;

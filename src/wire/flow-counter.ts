@@ -11,7 +11,8 @@
  * mine.countFrame(umem.u8, off, 64);
  * console.log(FlowCounter.flows([flows]).map(flowName)); // ["10.0.0.1:1000->10.0.0.2:53/udp"]
  */
-import { be32, ipv4At, ipv4Payload, IP4_DST, IP4_PROTO, IP4_SRC, IPPROTO_TCP, IPPROTO_UDP } from "./headers.js";
+import { be32 } from "./bytes.js";
+import { ipv4At, ipv4Payload, IP4_DST, IP4_PROTO, IP4_SRC, IPPROTO_TCP, IPPROTO_UDP } from "./ipv4.js";
 
 const USED = 0x100;
 const PROBES = 16;

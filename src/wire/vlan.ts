@@ -7,7 +7,7 @@
  * const o = vlanInsert(umem.u8, off, 100);   // off - 4: the tagged frame starts there, 4 bytes longer
  * vlanRemove(umem.u8, o);                    // off again: the untagged frame
  */
-import { ETH_HLEN, ETH_TYPE, ETHERTYPE_VLAN } from "./headers.js";
+import { ETH_HLEN, ETH_TYPE, ETHERTYPE_VLAN } from "./ether.js";
 
 /** Bytes of an 802.1Q tag: TPID (0x8100) and TCI (PCP, DEI, VID). */
 export const VLAN_HLEN = 4;

@@ -29,8 +29,9 @@
  * - stats: PERCPU_ARRAY reason -> `{ u64 packets; u64 bytes }`.
  *
  * @example
- * const insns = l3fwdFastPathAsm({ routes: lpm.fd, nextHops: nh.fd, ports: ports.fd, tx: devmap.fd, stats: st.fd, xsks: xsks.fd });
- * const prog = Program.load({ type: ProgType.XDP, insns, name: L3FWD_PROG_NAME });
+ * // L3fwdFastPath.load() creates the maps and loads this; by hand, with map fds of the layouts above:
+ * const asm = l3fwdFastPathAsm({ routes: 10, nextHops: 11, ports: 12, tx: 13, stats: 14, xsks: mapFd });
+ * const fast = Program.load({ type: ProgType.XDP, insns: asm, name: L3FWD_PROG_NAME });
  */
 import { Asm, FP, Helper, R0, R1, R2, R3, R6, R7, R8, R9, XdpAction, XdpMd, type Reg } from "./asm.js";
 
@@ -118,6 +119,10 @@ const LEN = -24; // u64 frame length
 /**
  * The fast-path program over the given maps. Registers: r6 ctx, r7 frame start, r8 frame end (then the
  * next-hop value, then the redirect verdict), r9 the reason the frame leaves by.
+ *
+ * @example
+ * const asm = l3fwdFastPathAsm({ routes: 10, nextHops: 11, ports: 12, tx: 13, stats: 14, xsks: mapFd });
+ * console.log(asm.length); // instruction slots
  */
 export function l3fwdFastPathAsm(fds: FastPathMapFds): Asm {
   const a = new Asm();

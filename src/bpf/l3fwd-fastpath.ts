@@ -36,17 +36,16 @@
  * without that window, write a new next-hop index and re-point the routes.
  *
  * @example
- * const ref = acquireXdpProgram("eth1", "drv");
- * const fp = L3fwdFastPath.load({ xskMapFd: ref.mapFd, ports: [{ ifindex: 3, mac: parseMac("02:00:00:00:00:01") }] });
- * fp.setNextHop(0, parseMac("02:00:00:00:00:99"), 0);
- * fp.addRoute(parseIp4("198.18.0.0"), 16, 0);
- * ref.replace(fp.prog);
- * // ... fp.counters().forwarded
- * ref.restore();
+ * // mapFd: the XSKMAP of the netdev's default redirect program (XdpProgramRef.mapFd)
+ * const fp = L3fwdFastPath.load({ xskMapFd: mapFd, ports: [{ ifindex: 3, mac: Uint8Array.of(2, 0, 0, 0, 0, 1) }] });
+ * fp.setNextHop(0, Uint8Array.of(2, 0, 0, 0, 0, 0x99), 0);
+ * fp.addRoute(0xc6120000, 16, 0); // 198.18.0.0/16 via next hop 0
+ * // ref.replace(fp.prog) ... fp.counters().forwarded ... ref.restore()
  * fp.close();
- * ref.release();
  */
 import { BpfMap, BPF_F_NO_PREALLOC, MapType, mapInfoByFd, mapTypeName, possibleCpus } from "./map.js";
+import { sys } from "../sys/native.js";
+import { SysError } from "../sys/errno.js";
 import { Program, ProgType } from "./prog.js";
 import { expectFdKind } from "./syscall.js";
 import {
@@ -129,9 +128,9 @@ function checkXskMap(fd: number): void {
  * loaded, with their maps, until detached). Control path only: no call is meant for a per-packet loop.
  *
  * @example
- * const fp = L3fwdFastPath.load({ xskMapFd, ports: [{ ifindex: 3, mac: parseMac("02:00:00:00:00:01") }, null] });
+ * const fp = L3fwdFastPath.load({ xskMapFd: mapFd, ports: [{ ifindex: 3, mac: Uint8Array.of(2, 0, 0, 0, 0, 1) }, null] });
  * try {
- *   fp.setNextHop(7, parseMac("02:00:00:00:00:99"), 0);
+ *   fp.setNextHop(7, Uint8Array.of(2, 0, 0, 0, 0, 0x99), 0);
  *   fp.addRoute(0x0a000000, 8, 7);              // 10.0.0.0/8 via next hop 7
  *   fp.deleteRoute(0x0a000000, 8);              // true
  *   const c = fp.counters();                    // { forwarded, noRoute, ttlExceeded, ..., toUser }
@@ -184,6 +183,9 @@ export class L3fwdFastPath implements Disposable {
       checkU32(p.ifindex, `ports[${i}].ifindex`);
       if (p.ifindex === 0) throw new RangeError(`Invalid ports[${i}].ifindex 0: expected a netdev's ifindex`);
       checkMac(p.mac, `ports[${i}].mac`);
+      if (typeof sys.ifIndexToName(p.ifindex) === "number") {
+        throw new SysError(`L3fwdFastPath: tx port ${i} (ifindex ${p.ifindex})`, 19 /* ENODEV */, "no netdev with that ifindex in this network namespace (load in the ports' namespace)");
+      }
     });
     checkXskMap(opts.xskMapFd);
 
@@ -213,7 +215,7 @@ export class L3fwdFastPath implements Disposable {
           maps.tx.update(key, ifv); // before the port is marked ours
         } catch (e) {
           const err = e as Error;
-          err.message = `L3fwdFastPath: tx port ${i} (ifindex ${p.ifindex}): ${err.message}${(e as { code?: string }).code === "ENODEV" ? " (no such netdev in this network namespace)" : ""}`;
+          err.message = `L3fwdFastPath: tx port ${i} (ifindex ${p.ifindex}): ${err.message}`;
           throw err;
         }
         pv.set(p.mac, 0);

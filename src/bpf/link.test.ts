@@ -200,3 +200,22 @@ test("attach errors: no native XDP on an ifb netdev, missing netdevs", { skip },
     destroy();
   }
 });
+
+test("update() swaps the program behind the link; with expected, only when that one is attached (BPF_F_REPLACE)", { skip }, () => {
+  const link = XdpLink.attach(redirect.prog, v().a, { mode: "drv" });
+  try {
+    const linkId = link.info().id;
+    link.update(pass, { expected: redirect.prog });
+    assert.deepEqual(queryXdp(v().a).attachments, [{ mode: "drv", progId: pass.id, linkId }]);
+    assert.throws(() => link.update(redirect.prog, { expected: redirect.prog }), (e: Error & { code?: string }) =>
+      e.code === "EPERM" && /update xdp link fd \d+ \(ifindex \d+\) to program fd \d+: EPERM .*the program attached is not the expected one/.test(e.message));
+    assert.equal(queryXdp(v().a).attachments[0]!.progId, pass.id, "unchanged after the refused update");
+    link.update(redirect.prog);
+    assert.deepEqual(queryXdp(v().a).attachments, [{ mode: "drv", progId: redirect.prog.id, linkId }]);
+    link.detach();
+    assert.throws(() => link.update(pass), /ENOLINK.*the link is detached/);
+  } finally {
+    link.close();
+  }
+  assert.deepEqual(queryXdp(v().a).attachments, []);
+});

@@ -1,12 +1,12 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, openSync, closeSync, existsSync, unlinkSync } from "node:fs";
+import { mkdtempSync, rmSync, openSync, closeSync, existsSync, unlinkSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canUseNetns } from "../testing/netns.js";
 import { sys } from "../sys/native.js";
 import { AF_XDP, SOCK_RAW, SOCK_CLOEXEC } from "../sys/consts.js";
-import { BpfMap, MapType, UpdateFlag, XSKMAP_EXPECT } from "./map.js";
+import { BpfMap, BPF_F_NO_PREALLOC, MapType, UpdateFlag, XSKMAP_EXPECT, isPerCpu, possibleCpus } from "./map.js";
 import { Program, ProgType } from "./prog.js";
 import { Asm, R0 } from "./asm.js";
 import { ensureBpffs, unmountBpffs } from "./bpffs.js";
@@ -148,5 +148,45 @@ test("pin a map in a private bpffs, reopen it from the pin, unpin", { skip }, ()
     assert.throws(() => other.pin(join(tmpdir(), "not-a-bpffs-pin")), /bpffs/);
   } finally {
     other.close();
+  }
+});
+
+test("LPM trie (BPF_F_NO_PREALLOC): longest prefix answers a lookup with a /32 key; per-CPU arrays read one value per possible CPU", { skip }, () => {
+  const key = (depth: number, a: number[]) => Uint8Array.of(depth, 0, 0, 0, ...a);
+  assert.throws(() => BpfMap.create({ type: MapType.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 4, name: "t_lpm" }), { code: "EINVAL" });
+  const lpm = BpfMap.create({ type: MapType.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 4, flags: BPF_F_NO_PREALLOC, name: "t_lpm" });
+  try {
+    lpm.update(key(8, [10, 0, 0, 0]), u32(1));
+    lpm.update(key(16, [10, 1, 0, 0]), u32(2));
+    const out = new Uint8Array(4);
+    const at = (a: number[]) => (lpm.lookup(key(32, a), out) ? new DataView(out.buffer).getUint32(0, true) : undefined);
+    assert.equal(at([10, 1, 2, 3]), 2);
+    assert.equal(at([10, 2, 2, 3]), 1);
+    assert.equal(at([11, 0, 0, 1]), undefined);
+    assert.equal(lpm.delete(key(16, [10, 1, 0, 0])), true);
+    assert.equal(at([10, 1, 2, 3]), 1);
+    assert.equal(lpm.keys().length, 1);
+  } finally {
+    lpm.close();
+  }
+
+  assert.equal(isPerCpu(MapType.PERCPU_ARRAY), true);
+  assert.equal(isPerCpu(MapType.ARRAY), false);
+  const cpus = readFileSync("/sys/devices/system/cpu/possible", "utf8").trim().split(",")
+    .reduce((n, r) => n + (r.includes("-") ? Number(r.split("-")[1]) - Number(r.split("-")[0]) + 1 : 1), 0);
+  assert.equal(possibleCpus(), cpus);
+  const pc = BpfMap.create({ type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 12, maxEntries: 2, name: "t_pcpu" });
+  try {
+    assert.equal(pc.lookupSize, 16 * cpus, "12 bytes rounded up to 8, per CPU");
+    const v = new Uint8Array(pc.lookupSize);
+    for (let c = 0; c < cpus; c++) v[c * 16] = c + 1;
+    pc.update(u32(1), v);
+    const back = new Uint8Array(pc.lookupSize);
+    assert.equal(pc.lookup(u32(1), back), true);
+    assert.deepEqual(back, v);
+    assert.throws(() => pc.lookup(u32(1), new Uint8Array(12)), new RegExp(`value is 12 bytes, map wants ${16 * cpus}`));
+    assert.throws(() => pc.lookupU32(1), /key 4 and value 12 bytes, not 4/);
+  } finally {
+    pc.close();
   }
 });

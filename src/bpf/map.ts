@@ -48,7 +48,12 @@ export function mapTypeName(type: number): string {
  */
 export const BPF_F_NO_PREALLOC = 1;
 
-/** Per-CPU map types: a lookup returns one value per possible CPU. */
+/**
+ * Whether a map type is per-CPU: a lookup returns one value per possible CPU.
+ *
+ * @example
+ * isPerCpu(MapType.PERCPU_ARRAY); // true
+ */
 export function isPerCpu(type: number): boolean {
   return type === MapType.PERCPU_ARRAY || type === MapType.PERCPU_HASH || type === 10 /* LRU_PERCPU_HASH */;
 }
@@ -58,6 +63,9 @@ let possible: number | undefined;
 /**
  * The number of possible CPUs (/sys/devices/system/cpu/possible, e.g. "0-3" or "0,2-5", counted as the
  * kernel's num_possible_cpus()): how many values a per-CPU map lookup writes.
+ *
+ * @example
+ * const perCpu = new Uint8Array(16 * possibleCpus()); // a 16-byte value of a PERCPU_ARRAY
  */
 export function possibleCpus(): number {
   if (possible !== undefined) return possible;

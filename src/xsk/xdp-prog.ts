@@ -8,13 +8,13 @@
  * behind the link with `replace()` (BPF_LINK_UPDATE, atomic) and give it back with `restore()`.
  *
  * @example
- * const prog = acquireXdpProgram("eth1", "drv");
- * const slot = XskMapSlot.insert(prog.mapFd, xsk.qid, xsk.fd, "port0");
+ * const ref = acquireXdpProgram("eth1", "drv");
+ * const slot = XskMapSlot.insert(ref.mapFd, xsk.qid, xsk.fd, "port0");
  * // ...
- * prog.replace(fastPath.prog);   // the fast path runs instead, same XSKMAP
- * prog.restore();
+ * ref.replace(prog);   // a program over ref.mapFd (the l3fwd fast path) runs instead
+ * ref.restore();       // the redirect program again
  * slot.remove();
- * prog.release();
+ * ref.release();
  */
 import { readlinkSync } from "node:fs";
 import { BpfMap, XSKMAP_EXPECT } from "../bpf/map.js";

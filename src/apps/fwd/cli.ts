@@ -18,6 +18,11 @@ Modes (as CNDP cndpfwd; default: the config's options.mode, else drop):
   tx-only           send 64-byte UDP frames
   tx-only-rx        send 64-byte UDP frames and count what comes back
   fwd               send to the port numbered by the last octet of the destination MAC
+  l3fwd             route IPv4 by longest prefix (options."l3fwd-fib-rules": "<ip>/<depth>,<MAC>,<port>";
+                    live: /l3fwd/route/add, /l3fwd/route/del, /l3fwd/routes on the command socket)
+  acl-strict        forward (as fwd, MACs swapped) only what an ACL rule allows
+  acl-permissive    forward all but what an ACL rule denies (/acl/add,<src>/<m>:<dst>/<m>:<allow|deny>,
+                    /acl/clear, /acl/build, /acl/rules; options."acl-rules" at start)
 
 Options:
   -c, --config <file>     jsonc configuration (CNDP jcfg format)
@@ -27,6 +32,8 @@ Options:
       --json              print stats lines and the final summary as JSON
       --debug-frames      track frame ownership; exit 1 on leaks, double frees, bad kernel returns
       --tx-dst-mac <mac>  destination MAC of tx-only frames
+      --xdp-fastpath      l3fwd: forward in an XDP program what it can (IPv4, no options, TTL > 1, a route),
+                          the rest in user space; af_xdp ports with their own program (privileged)
       --socket-dir <dir>  where the command socket app_socket.<pid> goes (default /var/run/cndp)
       --no-socket         open no command socket
   -h, --help              this text
@@ -44,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       json: { type: "boolean" },
       "debug-frames": { type: "boolean" },
       "tx-dst-mac": { type: "string" },
+      "xdp-fastpath": { type: "boolean" },
       "socket-dir": { type: "string" },
       "no-socket": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -88,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(burst !== undefined ? { burst } : {}),
     ...(values["debug-frames"] ? { debugFrames: true } : {}),
     ...(values["tx-dst-mac"] ? { txDstMac: values["tx-dst-mac"] } : {}),
+    ...(values["xdp-fastpath"] ? { xdpFastpath: true } : {}),
   });
   let sock: ReturnType<typeof openFwdSocket> | null = null;
   if (!values["no-socket"]) {
@@ -108,10 +117,14 @@ export async function main(argv: string[]): Promise<number> {
     const final = app.rates();
     const threads = app.threadStats();
     const report = await app.stop();
-    const summary = { mode: app.mode, ports: final, threads, ...report };
+    const modeCounters = Object.fromEntries(final.map((p, i) => [p.name, app.portModeCounters(i)]));
+    const summary = { mode: app.mode, ports: final, threads, modeCounters, ...report };
     if (json) process.stdout.write(`${JSON.stringify({ type: "summary", ...summary })}\n`);
     else {
-      for (const p of final) process.stdout.write(`${p.name}: rx ${p.ipackets} tx ${p.opackets} drops ${p.drops}\n`);
+      for (const p of final) {
+        const extra = Object.entries(modeCounters[p.name] ?? {}).map(([k, v]) => ` ${k.replace(/^n_/, "").replace(/_packets$/, "")} ${v}`).join("");
+        process.stdout.write(`${p.name}: rx ${p.ipackets} tx ${p.opackets} drops ${p.drops}${extra}\n`);
+      }
       process.stdout.write(`frames leaked: ${report.leakedFrames}, double frees: ${report.doubleFrees ?? "n/a (no --debug-frames)"}, ` +
         `bad kernel returns: ${report.badKernelReturns ?? "n/a"}, pool overflows: ${report.poolOverflows}, tx rejected: ${report.txRejected}\n`);
     }

@@ -1,13 +1,14 @@
 /**
  * The forwarder's modes as per-burst functions (CNDP cndpfwd): drop/rx-only, lb/loopback (MAC swap and
  * send back), tx-only (64-byte UDP), tx-only-rx, fwd (destination port from the last octet of the
- * destination MAC). They work on handles in place through the UMEM views; none allocates.
+ * destination MAC), l3fwd (routes, l3fwd.ts) and acl-strict / acl-permissive (acl.ts). They work on
+ * handles in place through the UMEM views; none allocates.
  */
 
 import { udpFrame, type UdpFrameOptions } from "../../wire/udp-frame.js";
 import { copyTemplate } from "../../wire/frame-template.js";
 
-export const MODES = ["drop", "rx-only", "lb", "loopback", "tx-only", "tx-only-rx", "fwd"] as const;
+export const MODES = ["drop", "rx-only", "lb", "loopback", "tx-only", "tx-only-rx", "fwd", "l3fwd", "acl-strict", "acl-permissive"] as const;
 export type FwdMode = (typeof MODES)[number];
 
 export const M_DROP = 0;
@@ -15,6 +16,14 @@ export const M_LB = 1;
 export const M_TXONLY = 2;
 export const M_TXONLY_RX = 3;
 export const M_FWD = 4;
+export const M_L3FWD = 5;
+export const M_ACL_STRICT = 6;
+export const M_ACL_PERMISSIVE = 7;
+
+/** Modes that send a frame to another port (fwd's inboxes, one UMEM for every port). */
+export function sendsToAnyPort(mode: number): boolean {
+  return mode === M_FWD || mode === M_L3FWD || mode === M_ACL_STRICT || mode === M_ACL_PERMISSIVE;
+}
 
 /** The mode's number for the loop's switch; throws a clear error for an unknown name. */
 export function modeId(mode: string): number {
@@ -24,6 +33,9 @@ export function modeId(mode: string): number {
     case "tx-only": return M_TXONLY;
     case "tx-only-rx": return M_TXONLY_RX;
     case "fwd": return M_FWD;
+    case "l3fwd": return M_L3FWD;
+    case "acl-strict": return M_ACL_STRICT;
+    case "acl-permissive": return M_ACL_PERMISSIVE;
     default:
       throw new RangeError(`Unknown forwarding mode '${mode}': expected one of ${MODES.join(", ")}`);
   }

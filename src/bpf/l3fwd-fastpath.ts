@@ -22,11 +22,13 @@
  * Transmit side (found by experiment on kernel 6.18 with veth; see the tests): XDP_REDIRECT into a veth
  * through a devmap queues the frame on the veth's peer, which takes it only when the peer has NAPI
  * running for XDP: an XDP program attached to the peer, or GRO enabled on it (`ethtool -K <peer> gro on`,
- * kernel 5.13+). Otherwise the kernel drops it in xdp_do_redirect (the program still counts it as
- * forwarded; the loss shows as the veth's `xdp_xmit_err` / the `xdp:xdp_redirect_err` tracepoint). An
- * af_xdp port of ours already has an XDP program, so only the far end of a veth matters. Physical NICs
- * need an XDP program on the tx netdev for their XDP TX queues (every port of the app has the default
- * one). Attached in skb (generic) mode, the redirect goes through the generic path and needs none of this.
+ * kernel 5.13+). Otherwise the devmap refuses the netdev in xdp_do_redirect and the frame is dropped:
+ * the program has already counted it as forwarded; the loss shows in the *receiving* veth's
+ * `ethtool -S` `rx_queue_<n>_drops` (and the `xdp:xdp_redirect_err` tracepoint), not on the tx veth. An
+ * XDP program on the tx veth itself does not help (tried: the default redirect program on B, no GRO on
+ * B's peer: nothing arrives). Physical NICs need an XDP program on the tx netdev for their XDP TX queues
+ * (every af_xdp port of the app has the default one). Attached in skb (generic) mode, the redirect goes
+ * through the generic path (an skb sent on the tx netdev) and needs none of this.
  *
  * Consistency with the user-space FIB: every route and next hop must be mirrored (the fast path forwards
  * by its own tables only). When addRoute fails (the trie is full: maxRoutes) the fast path would match a

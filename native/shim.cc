@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -497,6 +498,93 @@ napi_value Setns(napi_env env, napi_callback_info info) {
   return Ret(env, setns((int)fd, (int)t));
 }
 
+// ---- fds and bytes ---------------------------------------------------------------------------------
+//
+// For drivers whose packets cross a plain fd (a TAP device) or are copied between two mappings (an
+// AF_PACKET ring and the UMEM): the byte range is given as (view, offset, length) so the data path never
+// makes a subarray per packet. Results are Smis (napi_create_int32): nothing on the JavaScript heap.
+// A range outside the view is a programming error: RangeError, nothing touched.
+
+napi_value Int(napi_env env, int v) {
+  napi_value r;
+  napi_create_int32(env, v, &r);
+  return r;
+}
+
+// The bytes [off, off + len) of a typed array, or false (a TypeError/RangeError is pending).
+bool ArgRange(napi_env env, napi_value view, napi_value offv, napi_value lenv, char** p, size_t* n) {
+  void* base;
+  size_t total;
+  int64_t off, len;
+  if (!ArgBytes(env, view, &base, &total, false) || !ArgI64(env, offv, &off) || !ArgI64(env, lenv, &len)) return false;
+  if (off < 0 || len < 0 || (uint64_t)off + (uint64_t)len > total) {
+    napi_throw_range_error(env, "ERANGE", "byte range outside the view");
+    return false;
+  }
+  *p = static_cast<char*>(base) + off;
+  *n = (size_t)len;
+  return true;
+}
+
+// ioctl(fd, request, arg: typed array (its address) | number (the value)) -> result | -errno
+napi_value Ioctl(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv, 3)) return nullptr;
+  int64_t fd, req;
+  if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &req)) return nullptr;
+  napi_valuetype t;
+  napi_typeof(env, argv[2], &t);
+  unsigned long arg;
+  if (t == napi_number) {
+    int64_t v;
+    if (!ArgI64(env, argv[2], &v)) return nullptr;
+    arg = (unsigned long)v;
+  } else {
+    void* p;
+    size_t n;
+    if (!ArgBytes(env, argv[2], &p, &n, false)) return nullptr;
+    arg = (unsigned long)(uintptr_t)p;
+  }
+  return Ret(env, ioctl((int)fd, (unsigned long)req, arg));
+}
+
+// read(fd, view, offset, length) -> bytes read | -errno, into view[offset, offset + length)
+napi_value ReadFd(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv, 4)) return nullptr;
+  int64_t fd;
+  char* p;
+  size_t n;
+  if (!ArgI64(env, argv[0], &fd) || !ArgRange(env, argv[1], argv[2], argv[3], &p, &n)) return nullptr;
+  ssize_t rc = read((int)fd, p, n);
+  return Int(env, rc < 0 ? -errno : (int)rc);
+}
+
+// write(fd, view, offset, length) -> bytes written | -errno, from view[offset, offset + length)
+napi_value WriteFd(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!Args(env, info, argv, 4)) return nullptr;
+  int64_t fd;
+  char* p;
+  size_t n;
+  if (!ArgI64(env, argv[0], &fd) || !ArgRange(env, argv[1], argv[2], argv[3], &p, &n)) return nullptr;
+  ssize_t rc = write((int)fd, p, n);
+  return Int(env, rc < 0 ? -errno : (int)rc);
+}
+
+// copyBytes(dst, dstOffset, src, srcOffset, length) -> length: memmove between any two typed arrays
+// (different buffers, or overlapping ranges of one).
+napi_value CopyBytes(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!Args(env, info, argv, 5)) return nullptr;
+  char *d, *s;
+  size_t dn, sn;
+  if (!ArgRange(env, argv[2], argv[3], argv[4], &s, &sn)) return nullptr;
+  if (!ArgRange(env, argv[0], argv[1], argv[4], &d, &dn)) return nullptr;
+  memmove(d, s, sn);
+  return Int(env, (int)sn);
+}
+
 // ---- fd readiness on the event loop (for SEQPACKET servers, which node:net cannot do) -------------
 //
 // watch() answers a handle: a plain object { fd } wrapping a Watch. While open, the Watch holds the
@@ -727,7 +815,8 @@ NAPI_MODULE_INIT() {
       {"ifIndexToName", IfIndexToName}, {"setAffinity", SetAffinity}, {"getAffinity", GetAffinity},
       {"gettid", Gettid},       {"setns", Setns},           {"watch", WatchFd},
       {"unwatch", Unwatch},     {"refWatch", RefWatch},     {"watchCount", WatchCount},
-      {"clockGettime", ClockGettime},
+      {"clockGettime", ClockGettime}, {"ioctl", Ioctl},       {"read", ReadFd},
+      {"write", WriteFd},       {"copyBytes", CopyBytes},
   };
   for (auto& f : fns) {
     napi_value v;

@@ -74,6 +74,24 @@ export interface Shim {
    * Throws a TypeError unless `out` is a Float64Array of at least 2 elements.
    */
   clockGettime(clockId: number, out: Float64Array): number;
+  /**
+   * ioctl(fd, request, arg): `arg` is a typed array (the kernel gets its address: a struct in or out) or a
+   * number (passed as the value, for requests such as TUNSETPERSIST). Returns the result or -errno.
+   */
+  ioctl(fd: number, request: number, arg: Bytes | number): number;
+  /**
+   * read(2) into `view` bytes [offset, offset + length): the count read or -errno (-EAGAIN on an empty
+   * non-blocking fd). Allocates nothing on the JavaScript heap; RangeError for a range outside the view.
+   */
+  read(fd: number, view: Bytes, offset: number, length: number): number;
+  /** write(2) from `view` bytes [offset, offset + length): the count written or -errno. As {@link Shim.read}. */
+  write(fd: number, view: Bytes, offset: number, length: number): number;
+  /**
+   * Copies `length` bytes from `src` at byte `srcOffset` to `dst` at byte `dstOffset` (memmove: the two
+   * may be different buffers, mappings or overlapping ranges of one). Returns `length`. Allocates nothing
+   * on the JavaScript heap (no subarray per packet); RangeError, copying nothing, for a range outside a view.
+   */
+  copyBytes(dst: Bytes, dstOffset: number, src: Bytes, srcOffset: number, length: number): number;
 }
 
 function findShim(): string {

@@ -66,8 +66,8 @@ export interface L3fwdEnv {
   mempool: Mempool;
   burst: number;
   fib: Ip4BulkLookup;
-  /** The FIB's miss value (FIB_NO_ROUTE). */
-  noRoute: number;
+  /** The FIB's miss value (default FIB_NO_ROUTE, what `Fib4` returns). */
+  noRoute?: number;
   nextHops: RewriteTable;
   /** The own MAC of every tx lport (6 bytes), by lport index. */
   macs: ReadonlyMap<number, Uint8Array>;
@@ -100,7 +100,7 @@ export function l3fwdNodes(d: L3fwdGraphDesc, env: L3fwdEnv): NodeSpec[] {
     ...d.rx.map((pid) => pktdevRxNode({ port: local(pid, "rx"), burst: env.burst, mempool: mp })),
     ...d.inbox.map((pid) => inboxNode({ pid, inbox: ring(env.inboxes, pid, "inbox"), burst: env.burst })),
     pktClsNode({ mempool: mp }),
-    ip4LookupNode({ mempool: mp, fib: env.fib, noRoute: env.noRoute }),
+    ip4LookupNode({ mempool: mp, fib: env.fib, ...(env.noRoute !== undefined ? { noRoute: env.noRoute } : {}) }),
     ip4RewriteNode({
       mempool: mp, nextHops: env.nextHops,
       ports: d.tx.map((pid) => {

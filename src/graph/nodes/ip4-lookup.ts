@@ -8,6 +8,7 @@
 import type { Mempool } from "../../mem/mempool.js";
 import { ETH_HLEN } from "../../wire/ether.js";
 import { ip4HeaderOk, IP4_DST } from "../../wire/ipv4.js";
+import { FIB_NO_ROUTE } from "../../lookup/fib/entry.js";
 import type { NodeDecl, NodeSpec } from "../node.js";
 import { frameViews } from "./frame.js";
 import { IP4_LOOKUP, IP4_REWRITE, PKT_DROP } from "./names.js";
@@ -31,8 +32,8 @@ export interface Ip4BulkLookup {
 export interface Ip4LookupOptions {
   mempool: Mempool;
   fib: Ip4BulkLookup;
-  /** The next hop the FIB returns for a miss (the FIB's `FIB_NO_ROUTE`). */
-  noRoute: number;
+  /** The next hop the FIB returns for a miss (default `FIB_NO_ROUTE`, what `Fib4` returns). */
+  noRoute?: number;
 }
 
 /**
@@ -49,11 +50,11 @@ export function ip4LookupDecl(): NodeDecl {
  * The lookup node.
  *
  * @example
- * const lookup = ip4LookupNode({ mempool, fib, noRoute: FIB_NO_ROUTE });
+ * const lookup = ip4LookupNode({ mempool, fib: Fib4.fromShared(data.fib) });
  */
 export function ip4LookupNode(o: Ip4LookupOptions): NodeSpec {
   const { fib } = o;
-  const noRoute = o.noRoute >>> 0;
+  const noRoute = (o.noRoute ?? FIB_NO_ROUTE) >>> 0;
   const { u8, shift, dataOff, dataLen, udata } = frameViews(o.mempool);
   let dst = new Uint32Array(256);
   let nhs = new Uint32Array(256);

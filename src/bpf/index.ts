@@ -140,3 +140,28 @@ export { isBpffs } from "./bpffs.js";
  * unmountBpffs("/run/xdplane/bpf");
  */
 export { unmountBpffs } from "./bpffs.js";
+/**
+ * Options, ports, routes and counters of the l3fwd XDP fast path.
+ *
+ * @example
+ * const port: FastPathPort = { ifindex: 5, mac: new Uint8Array([2, 0, 0, 0, 0, 1]) };
+ */
+export type { FastPathPort, FastPathOptions, FastPathRoute, FastPathCounters } from "./l3fwd-fastpath.js";
+/**
+ * The l3fwd XDP fast path: an LPM trie, next hops and a devmap mirrored from the FIB; forwards plain IPv4
+ * in the kernel and hands everything else to the AF_XDP socket.
+ *
+ * @example
+ * const xskMapFd = 7; // the port's XSKMAP
+ * using fp = L3fwdFastPath.load({ xskMapFd, ports: [{ ifindex: 5, mac: new Uint8Array(6) }] });
+ * fp.setNextHop(0, new Uint8Array([2, 0, 0, 0, 0, 2]), 0);
+ * fp.addRoute(0xc6120000, 16, 0); // 198.18.0.0/16 via next hop 0
+ */
+export { L3fwdFastPath } from "./l3fwd-fastpath.js";
+/**
+ * Why a frame left the fast path (counter names and indexes).
+ *
+ * @example
+ * console.log(Object.keys(FastPathReason)); // forwarded, redirectFailed, notIpv4, ...
+ */
+export { FastPathReason } from "./l3fwd-fastpath-prog.js";

@@ -9,4 +9,7 @@
  */
 export { FIB_NO_ROUTE } from "./entry.js";
 export { Fib4, type Fib4Options, type Fib4Shared, type Fib4Stats, type Route4 } from "./fib4.js";
+export { Fib6, type Fib6Options, type Fib6Shared, type Fib6Stats } from "./fib6.js";
+export { Rib4 } from "./rib4.js";
+export { Rib6, type Route6 } from "./rib6.js";
 export { parseFibRule, formatFibRule, FIB_RULE_MAX_PORT, type FibRule } from "./rules.js";

@@ -351,14 +351,32 @@ export class PrefixTrie {
   }
 
   /**
-   * Every route in address order (a prefix before the routes inside it).
+   * The highest node whose prefix lies inside (`k`, `depth`): its subtree holds exactly the routes inside
+   * that prefix (null when there are none).
+   *
+   * @example
+   * const top = new PrefixTrie(32).top(Uint32Array.of(0x0a000000, 0, 0, 0), 8); // null
+   */
+  top(k: Uint32Array, depth: number): TrieNode | null {
+    let cur = this.root;
+    while (cur !== null) {
+      if (cur.depth >= depth) return cpl(cur, k, depth) === depth ? cur : null;
+      if (cpl(cur, k, cur.depth) < cur.depth) return null;
+      cur = keyBit(k, cur.depth) === 0 ? cur.l : cur.r;
+    }
+    return null;
+  }
+
+  /**
+   * The routes of a subtree (the whole trie by default) in address order (a prefix before the routes
+   * inside it).
    *
    * @example
    * for (const n of new PrefixTrie(32).nodes()) console.log(n.k0, n.depth, n.nh);
    */
-  *nodes(): Generator<TrieNode> {
+  *nodes(from: TrieNode | null | undefined = this.root): Generator<TrieNode> {
     const stack: TrieNode[] = [];
-    if (this.root !== null) stack.push(this.root);
+    if (from !== null && from !== undefined) stack.push(from);
     while (stack.length > 0) {
       const n = stack.pop() as TrieNode;
       if (n.nh >= 0) yield n;
@@ -377,4 +395,36 @@ export class PrefixTrie {
     this.root = null;
     this.size = 0;
   }
+}
+
+/**
+ * Loads the 16-byte address at `b[off]` into `k` as four big-endian words; returns `k`.
+ *
+ * @example
+ * const k = keyFromBytes(parseIp6("fd00::1"), 0, new Uint32Array(4)); // [0xfd000000, 0, 0, 1]
+ */
+export function keyFromBytes(b: Uint8Array, off: number, k: Uint32Array): Uint32Array {
+  for (let w = 0; w < 4; w++) {
+    const o = off + 4 * w;
+    k[w] = (((b[o] as number) << 24) | ((b[o + 1] as number) << 16) | ((b[o + 2] as number) << 8) | (b[o + 3] as number)) >>> 0;
+  }
+  return k;
+}
+
+/**
+ * A node's key as 16 bytes (an IPv6 address).
+ *
+ * @example
+ * const b = bytesOfNode(new TrieNode(Uint32Array.of(0xfd000000, 0, 0, 1), 128, 0)); // fd00::1
+ */
+export function bytesOfNode(n: TrieNode): Uint8Array {
+  const b = new Uint8Array(16);
+  for (let w = 0; w < 4; w++) {
+    const v = nodeWord(n, w);
+    b[4 * w] = v >>> 24;
+    b[4 * w + 1] = v >>> 16;
+    b[4 * w + 2] = v >>> 8;
+    b[4 * w + 3] = v;
+  }
+  return b;
 }

@@ -13,7 +13,15 @@ import { NullPort } from "../../pktdev/null.js";
 import { RingPort } from "../../pktdev/ring-port.js";
 import { ThreadControl } from "../../runtime/control.js";
 import { forward, type FwdThreadData } from "./loop.js";
-import { M_DROP, M_LB, M_TXONLY, M_TXONLY_RX, M_FWD, txTemplate } from "./modes.js";
+import { M_DROP, M_LB, M_TXONLY, M_TXONLY_RX, M_FWD, M_L3FWD, M_ACL_STRICT, M_ACL_PERMISSIVE, txTemplate } from "./modes.js";
+import { udpFrame, ipv4Checksum } from "../../wire/udp-frame.js";
+import { Qsbr } from "../../lookup/qsbr.js";
+import { SharedSlot } from "../../lookup/shared-slot.js";
+import { parseFibRule } from "../../lookup/fib/rules.js";
+import { L3fwdRoutes } from "./routes.js";
+import { AclRuleTable } from "./acl-rules.js";
+import { NH_MAC_STRIDE } from "./next-hops.js";
+import { MC_WORDS, MC_L3_FORWARDED, MC_L3_NO_ROUTE, MC_ACL_PERMIT, MC_ACL_DENY } from "./mode-counters.js";
 import { gc, gcsDuring } from "../../testing/gc-probe.js";
 import { FakeKernel, startFakeWire } from "../../testing/fake-xsk.js";
 
@@ -174,6 +182,100 @@ describe("the hot path allocates nothing", () => {
         p1.close();
         assert.equal(mp.available(), 4096, "every frame back");
       } finally {
+        u.close();
+      }
+    });
+  }
+
+  /** Every frame of the UMEM holds a 64-byte UDP/IPv4 frame to 10.(h % 3).0.1 with TTL 255 (at offset 256). */
+  function ipv4Frames(u: Umem): void {
+    for (let h = 0; h < u.frames; h++) {
+      const f = udpFrame({ dst: `02:00:00:00:00:0${h % 4}`, src: "02:00:00:00:00:aa", srcIp: `10.9.${h % 5}.1`, dstIp: `10.${h % 3}.0.1`, ttl: 255, seq: h, size: 64 });
+      u.u8.set(f, h * u.frameSize + 256);
+    }
+  }
+  /** Puts TTL 255 (and the checksum) back in every frame: l3fwd decrements it on every pass. */
+  function resetTtl(u: Umem): void {
+    for (let h = 0; h < u.frames; h++) {
+      const o = h * u.frameSize + 256 + 14;
+      u.u8[o + 8] = 255;
+      u.u8[o + 10] = 0;
+      u.u8[o + 11] = 0;
+      const c = ipv4Checksum(u.u8, o);
+      u.u8[o + 10] = c >>> 8;
+      u.u8[o + 11] = c & 255;
+    }
+  }
+
+  test("the forwarder's loop in l3fwd mode: a million loops over null ports (bulk FIB lookups, rewrites, QSBR quiescent states)", async () => {
+    // Every pass through l3fwd costs a frame one TTL: 32768 frames cycled in order (no mempool cache) at 8
+    // a loop come round every 4096 loops, so TTL 255 lasts past a million loops (put back before each run).
+    const u = Umem.create({ frames: 32768 });
+    try {
+      ipv4Frames(u);
+      const mp = Mempool.create({ umem: u, cacheSize: 0 });
+      const p0 = NullPort.create({ name: "n0", pid: 0, mempool: mp });
+      const p1 = NullPort.create({ name: "n1", pid: 1, mempool: mp });
+      const ports = [p0, p1];
+      const qsbr = Qsbr.create(1);
+      const routes = L3fwdRoutes.create({ ports: 2, qsbr });
+      routes.add(parseFibRule("10.0.0.0/16,02:00:00:00:01:00,0"));
+      routes.add(parseFibRule("10.1.0.0/16,02:00:00:00:01:01,1"));
+      const macs = new Uint8Array(new SharedArrayBuffer(2 * NH_MAC_STRIDE));
+      const mc = new Float64Array(new SharedArrayBuffer(2 * MC_WORDS * 8));
+      const ctl = new ThreadControl();
+      const data = fwdData(M_L3FWD, 4, N, ports, {
+        dests: [{ local: 0, inbox: null }, { local: 1, inbox: null }], modeCounters: mc.buffer as SharedArrayBuffer,
+        l3fwd: { routes: routes.shared(), portMacs: macs.buffer as SharedArrayBuffer, qsbr: qsbr.shared(), qsbrSlot: 0 },
+      });
+      await assertNoAlloc("fwd l3fwd", () => {
+        resetTtl(u);
+        mc.fill(0);
+        forward(data, ctl, ports, mp, null);
+      });
+      assert.equal(ctl.counters[0], N, "the loop ran to maxLoops");
+      const fwd = mc[MC_L3_FORWARDED]! + mc[MC_WORDS + MC_L3_FORWARDED]!;
+      const unrouted = mc[MC_L3_NO_ROUTE]! + mc[MC_WORDS + MC_L3_NO_ROUTE]!;
+      assert.equal(fwd + unrouted, 8 * N, "every frame routed or unrouted (none expired)");
+      assert.ok(Math.abs(fwd / unrouted - 2) < 0.01, `two routed frames for each unrouted one (${fwd} routed, ${unrouted} unrouted)`);
+      p0.close();
+      p1.close();
+      assert.equal(mp.available(), 32768, "every frame back");
+    } finally {
+      u.close();
+    }
+  });
+
+  for (const mode of [M_ACL_STRICT, M_ACL_PERMISSIVE]) {
+    test(`the forwarder's loop in ${mode === M_ACL_STRICT ? "acl-strict" : "acl-permissive"} mode: a million loops over null ports (bulk classify, the ACL slot polled every loop)`, async () => {
+      const u = Umem.create({ frames: 4096 });
+      const t = new AclRuleTable();
+      t.add("10.9.0.0/24:0.0.0.0/0:deny");
+      t.add("0.0.0.0/0:10.1.0.0/16:allow");
+      t.add("10.9.1.0/24:10.2.0.0/16:allow");
+      const slot = SharedSlot.create(t.build().shared());
+      try {
+        ipv4Frames(u);
+        const mp = Mempool.create({ umem: u, cacheSize: 256 });
+        const p0 = NullPort.create({ name: "n0", pid: 0, mempool: mp });
+        const p1 = NullPort.create({ name: "n1", pid: 1, mempool: mp });
+        const ports = [p0, p1];
+        const mc = new Float64Array(new SharedArrayBuffer(2 * MC_WORDS * 8));
+        const ctl = new ThreadControl();
+        const data = fwdData(mode, 8, N, ports, {
+          dests: [{ local: 0, inbox: null }, { local: 1, inbox: null }], modeCounters: mc.buffer as SharedArrayBuffer,
+          acl: { slot: slot.shared(), permissive: mode === M_ACL_PERMISSIVE },
+        });
+        await assertNoAlloc("fwd acl", () => forward(data, ctl, ports, mp, null));
+        assert.equal(ctl.counters[0], N, "the loop ran to maxLoops");
+        const permit = mc[MC_ACL_PERMIT]! + mc[MC_WORDS + MC_ACL_PERMIT]!;
+        const deny = mc[MC_ACL_DENY]! + mc[MC_WORDS + MC_ACL_DENY]!;
+        assert.ok(permit > 0 && deny > 0, `both verdicts (${permit} permitted, ${deny} denied)`);
+        p0.close();
+        p1.close();
+        assert.equal(mp.available(), 4096, "every frame back");
+      } finally {
+        slot.close();
         u.close();
       }
     });

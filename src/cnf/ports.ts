@@ -1,6 +1,7 @@
 /**
  * Ports from a parsed config: one UMEM and one mempool per UMEM the lports use, then every lport
- * (net_af_xdp, privileged or unprivileged through `uds_path`/`xsk_pin_path`, net_null, net_ring). On stop
+ * (net_af_xdp, privileged or unprivileged through `uds_path`/`xsk_pin_path`, net_af_packet, net_tap,
+ * net_pcap with their `pmd` options, net_null, net_ring). On stop
  * the set closes the ports, ends the device plugin sessions, and checks every frame came back (the exact
  * frame report of {@link PortSet.close}).
  */
@@ -12,6 +13,10 @@ import type { Lport } from "../pktdev/lport.js";
 import { NullPort } from "../pktdev/null.js";
 import { RingPort } from "../pktdev/ring-port.js";
 import { AfXdpPort } from "../pktdev/af-xdp.js";
+import { AfPacketPort } from "../pktdev/af-packet.js";
+import { TapPort } from "../pktdev/tap.js";
+import { PcapPort } from "../pktdev/pcap.js";
+import { parseAfPacketOptions, parsePcapOptions, parseTapOptions } from "../pktdev/pmd-options.js";
 import { withNetns } from "../netlink/netns.js";
 import { XskMapSources } from "./xskmap-source.js";
 
@@ -276,6 +281,25 @@ export class PortSet {
         }
         return port;
       }
+      case "net_af_packet": {
+        const o = PortSet.options(lp, parseAfPacketOptions);
+        return AfPacketPort.create({
+          name: lp.name, pid: lp.index, ifname: lp.netdev, qid: lp.qid, mempool: pool, rxSize: u.rxdesc, txSize: u.txdesc,
+          fanout: o.fanout, blockSize: o.blockSize, tovMs: o.tovMs, promisc: o.promisc,
+          ...(o.group !== undefined ? { fanoutGroup: o.group } : {}),
+        });
+      }
+      case "net_tap": {
+        const o = PortSet.options(lp, parseTapOptions);
+        return TapPort.create({ name: lp.name, pid: lp.index, iface: o.iface ?? lp.netdev, mempool: pool, persist: o.persist });
+      }
+      case "net_pcap": {
+        const o = PortSet.options(lp, parsePcapOptions);
+        return PcapPort.create({
+          name: lp.name, pid: lp.index, mempool: pool, rate: o.rate, loop: o.loop,
+          ...(o.rx !== undefined ? { rx: o.rx } : {}), ...(o.tx !== undefined ? { tx: o.tx } : {}),
+        });
+      }
       case "net_null":
         return NullPort.create({ name: lp.name, pid: lp.index, mempool: pool });
       case "net_ring": {
@@ -286,7 +310,16 @@ export class PortSet {
         return port;
       }
       default:
-        throw new Error(`lport '${lp.name}': pmd '${lp.pmd}' is not supported (net_af_xdp, net_null, net_ring)`);
+        throw new Error(`lport '${lp.name}': pmd '${lp.pmd}' is not supported (net_af_xdp, net_af_packet, net_tap, net_pcap, net_null, net_ring)`);
+    }
+  }
+
+  /** The lport's driver options, or an error naming the lport (configs built in code skip the parser's check). */
+  private static options<T>(lp: LportCfg, parse: (opts: string | undefined) => T): T {
+    try {
+      return parse(lp.pmdOpts);
+    } catch (e) {
+      throw new RangeError(`lport '${lp.name}': ${(e as Error).message}`, { cause: e });
     }
   }
 

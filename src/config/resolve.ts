@@ -25,8 +25,13 @@ function plural(n: number, what: string): string {
   return `${n} ${what}${n === 1 ? "" : "s"}`;
 }
 
-/** Drivers that bind a netdev's queue: only their lports have a netdev to check (net_null, net_ring do not). */
+/**
+ * Drivers that open an existing netdev: only their lports have a netdev to check (net_null, net_ring,
+ * net_pcap do not; net_tap creates its own).
+ */
 const NETDEV_PMDS: ReadonlySet<string> = new Set(["net_af_xdp", "net_af_packet"]);
+/** Drivers whose `qid` is a queue of the netdev (net_af_packet's is its index in a PACKET_FANOUT group). */
+const QUEUE_PMDS: ReadonlySet<string> = new Set(["net_af_xdp"]);
 
 /**
  * Checks that an lport's netdev exists here and has its queue; reports at the netdev (or the lport's
@@ -38,7 +43,7 @@ function checkNetdev(r: Reader, lp: DraftLport, count: QueueCounter): void {
   if (n === undefined) {
     r.error(lp.nodes.netdev ?? lp.keyNode, lp.nodes.netdev ? [...lp.path, "netdev"] : lp.path,
       `netdev ${JSON.stringify(v.netdev)} does not exist in this network namespace`);
-  } else if (v.qid >= n) {
+  } else if (v.qid >= n && QUEUE_PMDS.has(v.pmd)) {
     r.error(lp.nodes.qid ?? lp.keyNode, [...lp.path, "qid"],
       `qid ${v.qid} is out of range: netdev ${JSON.stringify(v.netdev)} has ${plural(n, "queue")} (0-${n - 1})`);
   }
@@ -161,7 +166,7 @@ function expandLportGroups(r: Reader, d: Draft, queues: Map<string, Origin>, hos
         if (count === undefined) {
           r.error(n.node, n.path, `netdev ${JSON.stringify(n.value)} does not exist in this network namespace`);
           ok = false;
-        } else if (top >= count) {
+        } else if (top >= count && QUEUE_PMDS.has(g.settings.pmd ?? "net_af_xdp")) {
           r.error(g.queuesNode ?? n.node, g.queuesNode ? [...g.path, "queues"] : n.path,
             `queue ${top} is out of range: netdev ${JSON.stringify(n.value)} has ${plural(count, "queue")} (0-${count - 1})`);
           ok = false;

@@ -7,6 +7,7 @@ import type { Node } from "jsonc-parser";
 import { describe, type Entry, type Reader } from "./reader.js";
 import { parseRange, parseRangeList } from "./ranges.js";
 import type { KeyPath } from "./source.js";
+import { pmdOptionsError } from "../pktdev/pmd-options.js";
 import type {
   Application,
   Defaults,
@@ -466,6 +467,11 @@ function readPortSetting(r: Reader, e: Entry, s: PortSettings): "ok" | "bad" | "
         const p = splitPmd(v);
         if (p.pmd === "") {
           r.error(e.value, e.path, "the driver name before ':' is empty");
+          return "bad";
+        }
+        const bad = pmdOptionsError(p.pmd, p.pmdOpts);
+        if (bad !== undefined) {
+          r.error(e.value, e.path, bad);
           return "bad";
         }
         [s.pmd, s.pmdOpts] = [p.pmd, p.pmdOpts];

@@ -1,5 +1,6 @@
 /**
- * pktdev: logical ports (CNDP lports) with one burst API over the af_xdp, ring and null drivers. A port
+ * pktdev: logical ports (CNDP lports) with one burst API over the af_xdp, af_packet, tap, pcap, ring and
+ * null drivers. A port
  * is built on the main thread, handed to a worker in its shared form, and driven there by one owner.
  *
  * @example
@@ -55,6 +56,94 @@ export type { AfXdpOptions, AfXdpShared } from "./af-xdp.js";
  * // ... port.close() detaches the program when the last port on eth0 closes
  */
 export { AfXdpPort } from "./af-xdp.js";
+export type { AfPacketOptions, AfPacketShared } from "./af-packet.js";
+/**
+ * net_af_packet: a port over an AF_PACKET socket with TPACKET_V3 RX and TX rings on a netdev (any netdev,
+ * no XDP needed). Frames are copied between the rings and the pool's buffers; the ports of one netdev
+ * share a PACKET_FANOUT group that spreads received packets over them.
+ *
+ * @example
+ * // Two queues on eth0, packets spread by flow hash.
+ * const q0 = AfPacketPort.create({ name: "eth0:0", pid: 0, ifname: "eth0", qid: 0, mempool, fanout: "hash" });
+ * const q1 = AfPacketPort.create({ name: "eth0:1", pid: 1, ifname: "eth0", qid: 1, mempool, fanout: "hash" });
+ * const got = q0.rxBurst(bufs, bufs.length);
+ * const sent = q0.txBurst(bufs, got);
+ * if (sent < got) mempool.freeBulk(bufs, got - sent, sent);
+ * q1.close();
+ * q0.close();
+ */
+export { AfPacketPort } from "./af-packet.js";
+export type { TapOptions, TapShared } from "./tap.js";
+/**
+ * net_tap: creates a TAP netdev and exchanges Ethernet frames with the kernel through it (the exception
+ * path). The netdev is set up at creation and removed at close unless `persist`.
+ *
+ * @example
+ * const tap = TapPort.create({ name: "tap0", pid: 0, iface: "tap0", mempool });
+ * const n = tap.rxBurst(bufs, bufs.length); // what the kernel sent out of tap0
+ * tap.txBurst(bufs, n);                     // back into the kernel
+ * tap.close();                              // tap0 is gone
+ */
+export { TapPort } from "./tap.js";
+export type { PcapOptions, PcapShared, PcapClock } from "./pcap.js";
+/**
+ * net_pcap: replays a pcap file on RX (at a rate, looped) and writes what it sends to a pcap file; needs
+ * no privilege.
+ *
+ * @example
+ * const p = PcapPort.create({ name: "pcap0", pid: 0, mempool, rx: "in.pcap", tx: "out.pcap", rate: 1000, loop: 3 });
+ * const n = p.rxBurst(bufs, bufs.length);
+ * p.txBurst(bufs, n); // appended to out.pcap
+ * p.close();          // out.pcap written out and closed
+ */
+export { PcapPort } from "./pcap.js";
+export type { PcapIndexShared } from "./pcap-file.js";
+/**
+ * A classic pcap file read whole into shared memory, its records indexed (net_pcap's reader).
+ *
+ * @example
+ * const f = PcapIndex.read("in.pcap");
+ * const first = f.frame(0); // a view of record 0's bytes
+ */
+export { PcapIndex } from "./pcap-file.js";
+/**
+ * Appends records to a pcap file (nanosecond timestamps, Ethernet), buffered, allocation-free per frame.
+ *
+ * @example
+ * const w = PcapWriter.create("out.pcap");
+ * w.append(frame, 0, frame.length, 1_700_000_000, 0);
+ * w.close();
+ */
+export { PcapWriter } from "./pcap-file.js";
+export type { FanoutMode, AfPacketPmdOptions, TapPmdOptions, PcapPmdOptions } from "./pmd-options.js";
+/**
+ * Parses `net_af_packet` options (the part of the jsonc `pmd` after ':').
+ *
+ * @example
+ * const o = parseAfPacketOptions("fanout=lb,block_size=131072"); // o.fanout === "lb"
+ */
+export { parseAfPacketOptions } from "./pmd-options.js";
+/**
+ * Parses `net_tap` options.
+ *
+ * @example
+ * const o = parseTapOptions("iface=tap7,persist=1"); // { iface: "tap7", persist: true }
+ */
+export { parseTapOptions } from "./pmd-options.js";
+/**
+ * Parses `net_pcap` options.
+ *
+ * @example
+ * const o = parsePcapOptions("rx=/tmp/in.pcap,tx=/tmp/out.pcap,rate=1000,loop=3");
+ */
+export { parsePcapOptions } from "./pmd-options.js";
+/**
+ * The error in a driver's options, or undefined (net_af_packet, net_tap, net_pcap; others have none checked).
+ *
+ * @example
+ * const err = pmdOptionsError("net_pcap", "rate=fast"); // "net_pcap option 'rate=fast': expected an integer ..."
+ */
+export { pmdOptionsError } from "./pmd-options.js";
 export type { PortOpener } from "./registry.js";
 /**
  * Port drivers by pmd name, to reopen a port from its shared form in another thread.
@@ -67,7 +156,7 @@ export type { PortOpener } from "./registry.js";
  */
 export { DriverRegistry } from "./registry.js";
 /**
- * A registry holding net_null, net_ring and net_af_xdp.
+ * A registry holding net_null, net_ring, net_af_xdp, net_af_packet, net_tap and net_pcap.
  *
  * @example
  * const port = openShared(shared, new Map(), builtinDrivers());

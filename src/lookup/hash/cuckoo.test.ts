@@ -139,8 +139,11 @@ describe("lookup/hash: cuckoo hash with crafted hashes", () => {
 
   it("fills both candidate buckets, then reports full and changes nothing (not extendable)", () => {
     const t = CuckooHash.create({ entries: 64, keyLen: 4 });
-    for (let i = 0; i < 16; i++) assert.equal(t.addWithHash(key(i), H, i), i, `key ${i}`);
-    assert.ok(t.changeCount > 0, "the second bucket's keys were reached by cuckoo moves from the first");
+    for (let i = 0; i < 16; i++) {
+      assert.equal(t.addWithHash(key(i), H, i), i, `key ${i}`);
+      // keys 8..15 find bucket 2 full: one key moves to bucket 3 (one counter bump) to make room
+      assert.equal(t.changeCount, i < 8 ? 0 : i - 7, `change counter after key ${i}`);
+    }
     const before = snapshot(t);
     assert.equal(t.addWithHash(key(16), H, 16), HASH_FULL);
     assert.equal(Buffer.compare(snapshot(t), before), 0, "a failed add changed no shared byte");
@@ -187,6 +190,23 @@ describe("lookup/hash: cuckoo hash with crafted hashes", () => {
     assert.equal(t.addWithHash(key(64), H, 64), HASH_FULL);
     assert.equal(t.add(key(65), 65), HASH_FULL, "any new key: no free key slot");
     assert.equal(Buffer.compare(snapshot(t), before), 0);
+  });
+
+  it("a freed key slot is reused only after the never-used ones, with a change-counter bump (no QSBR)", () => {
+    const t = CuckooHash.create({ entries: 8, keyLen: 4 });
+    for (let i = 0; i < 7; i++) t.add(key(i), i);
+    t.delete(key(0));
+    let c = t.changeCount;
+    assert.equal(t.add(key(50), 50), 7, "the never-used slot");
+    assert.equal(t.changeCount, c);
+    assert.equal(t.add(key(51), 51), 0, "then key 0's old slot");
+    assert.equal(t.changeCount, c + 1);
+    t.delete(key(1));
+    t.delete(key(2));
+    c = t.changeCount;
+    assert.equal(t.add(key(52), 52), 1, "oldest freed first");
+    assert.equal(t.add(key(53), 53), 2);
+    assert.equal(t.changeCount, c + 2);
   });
 
   it("with a QSBR, a freed slot is reused without a reader retry once readers have passed; before, with one", () => {

@@ -118,18 +118,30 @@ export interface AfPacketShared extends LportShared {
   state: SharedArrayBuffer;
   /** Drop outgoing packets in rxBurst (kernels without PACKET_IGNORE_OUTGOING, before 4.20). */
   filterOutgoing: boolean;
+  /** Longest frame TX sends: the netdev's MTU + 14 at creation (the kernel drops longer ones silently). */
+  txMaxLen: number;
 }
 
-function readMac(ifname: string): string {
+/**
+ * The netdev's MAC and MTU, asked over rtnetlink in the calling thread's namespace (an unknown MAC reads as
+ * zeros, an unknown MTU as 0: no limit below the TX frame's room).
+ */
+function readLink(ifname: string): { mac: string; mtu: number } {
   let nl: NetlinkSocket | null = null;
   try {
     nl = NetlinkSocket.open();
-    return getLink(nl, ifname).mac ?? "00:00:00:00:00:00";
+    const l = getLink(nl, ifname);
+    return { mac: l.mac ?? "00:00:00:00:00:00", mtu: l.mtu };
   } catch {
-    return "00:00:00:00:00:00";
+    return { mac: "00:00:00:00:00:00", mtu: 0 };
   } finally {
     nl?.close();
   }
+}
+
+/** The 802.1Q EtherType: the kernel allows 4 more bytes than the MTU for such a frame (packet_extra_vlan_len_allowed). */
+function isVlan(hi: number, lo: number): boolean {
+  return hi === 0x81 && lo === 0x00;
 }
 
 function setInt(fd: number, name: number, v: number, what: string): number {
@@ -158,6 +170,7 @@ export class AfPacketPort extends Lport {
   private readonly claim: PortClaim;
   private readonly creator: boolean;
   private readonly filterOutgoing: boolean;
+  private readonly txMaxLen: number;
   private readonly u8: Uint8Array;
   private readonly shift: number;
   private readonly headroom: number;
@@ -190,6 +203,7 @@ export class AfPacketPort extends Lport {
     this.txFrames = s.txFrames;
     this.st = new Int32Array(s.state);
     this.filterOutgoing = s.filterOutgoing;
+    this.txMaxLen = s.txMaxLen;
     this.creator = creator;
     this.claim = new PortClaim(this.st, W_CLAIM, `net_af_packet ${s.name}`);
     const u = mempool.umem;
@@ -256,11 +270,13 @@ export class AfPacketPort extends Lport {
         mr.setUint16(4, PACKET_MR_PROMISC, true);
         check(sys.setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, new Uint8Array(mr.buffer)), `setsockopt(PACKET_ADD_MEMBERSHIP promisc) ${o.name}`);
       }
+      const link = readLink(o.ifname);
       const port = new AfPacketPort({
-        driver: "net_af_packet", name: o.name, pid: o.pid, mac: readMac(o.ifname), ...newPortState(),
+        driver: "net_af_packet", name: o.name, pid: o.pid, mac: link.mac, ...newPortState(),
         fd, ifname: o.ifname, ifindex, qid: o.qid ?? 0, mempool: o.mempool.toShared(), ring, blockSize, rxBlocks,
         txFrameSize: frameSize, txFrames: txBlocks * perBlock, fanout, fanoutGroup: group,
         state: new SharedArrayBuffer(W_COUNT * 4), filterOutgoing,
+        txMaxLen: link.mtu > 0 && link.mtu + 14 < frameSize - TX_DATA ? link.mtu + 14 : frameSize - TX_DATA,
       }, o.mempool, true);
       port.claim.hold();
       return port;
@@ -285,7 +301,7 @@ export class AfPacketPort extends Lport {
       fd: this.fd, ifname: this.ifname, ifindex: this.ifindex, qid: this.qid, mempool: this.mempool.toShared(),
       ring: this.ring, blockSize: this.blockSize, rxBlocks: this.rxBlocks, txFrameSize: this.txFrameSize,
       txFrames: this.txFrames, fanout: this.fanout, fanoutGroup: this.fanoutGroup,
-      state: this.st.buffer as SharedArrayBuffer, filterOutgoing: this.filterOutgoing,
+      state: this.st.buffer as SharedArrayBuffer, filterOutgoing: this.filterOutgoing, txMaxLen: this.txMaxLen,
     };
   }
 
@@ -387,9 +403,10 @@ export class AfPacketPort extends Lport {
 
   /**
    * Copies up to `n` packets into free TX frames, frees their buffers and kicks the kernel once. Returns
-   * how many it took: fewer when the TX ring is full (the caller keeps the rest). A frame longer than a TX
-   * frame's room or shorter than an Ethernet header is taken, freed and counted in `tx_invalid`; frames the
-   * kernel refused (TP_STATUS_WRONG_FORMAT, e.g. over the MTU) are counted in `oerrors`.
+   * how many it took: fewer when the TX ring is full (the caller keeps the rest). A frame the kernel would
+   * drop without a word (PACKET_LOSS: longer than the MTU + 14, or + 18 with an 802.1Q tag, as measured at
+   * creation; or shorter than an Ethernet header) is taken, freed and counted in `tx_invalid`. A frame the
+   * kernel marked TP_STATUS_WRONG_FORMAT is counted in `oerrors` when its slot comes round again.
    */
   txBurst(bufs: Uint32Array, n: number): number {
     if (this.admin[0] !== 1) return 0;
@@ -401,7 +418,8 @@ export class AfPacketPort extends Lport {
     const dataOff = this.dataOff;
     const dataLen = this.dataLen;
     const fsz = this.txFrameSize;
-    const maxLen = fsz - TX_DATA;
+    const maxLen = this.txMaxLen;
+    const room = fsz - TX_DATA;
     let i = st[W_TX_NEXT]!;
     let k = 0;
     let sent = 0;
@@ -417,12 +435,13 @@ export class AfPacketPort extends Lport {
       }
       const h = bufs[k]!;
       const len = dataLen[h]!;
-      if (len < 14 || len > maxLen) {
+      const d = ((h << shift) >>> 0) + dataOff[h]!;
+      if (len < 14 || (len > maxLen && (len > maxLen + 4 || len > room || !isVlan(u8[d + 12]!, u8[d + 13]!)))) {
         invalid++;
         if (status === TP_STATUS_WRONG_FORMAT) Atomics.store(r32, (slot + H_STATUS) >> 2, TP_STATUS_AVAILABLE);
         continue;
       }
-      sys.copyBytes(r8, slot + TX_DATA, u8, ((h << shift) >>> 0) + dataOff[h]!, len);
+      sys.copyBytes(r8, slot + TX_DATA, u8, d, len);
       r32[(slot + H_NEXT) >> 2] = 0;
       r32[(slot + H_SNAPLEN) >> 2] = len;
       r32[(slot + H_LEN) >> 2] = len;
@@ -472,7 +491,7 @@ export class AfPacketPort extends Lport {
   override info(): LportInfo {
     return {
       ...super.info(), netdev: this.ifname, qid: this.qid, fd: this.fd, fanout: this.fanout, fanoutGroup: this.fanoutGroup,
-      rxRingBytes: this.blockSize * this.rxBlocks, blockSize: this.blockSize, txFrames: this.txFrames,
+      rxRingBytes: this.blockSize * this.rxBlocks, blockSize: this.blockSize, txFrames: this.txFrames, txMaxLen: this.txMaxLen,
     };
   }
 

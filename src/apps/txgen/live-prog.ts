@@ -16,6 +16,7 @@ import { Asm, Helper, R0, R1, R2, R3, R4, R6, R7, R8, R9, FP, XdpAction, XdpMd }
 import { BpfMap, MapType } from "../../bpf/map.js";
 import { Program, ProgType } from "../../bpf/prog.js";
 import { F_IP, F_L4, IP_CSUM_OFF, type FramePlan } from "./packet.js";
+import { ETH_HLEN, ETH_TYPE, ETHERTYPE_IPV4 } from "../../wire/ether.js";
 
 /** BPF_STX | BPF_ATOMIC | BPF_DW with imm BPF_ADD | BPF_FETCH: `src = atomic_fetch_add(dst + off, src)`. */
 const ATOMIC_DW = 0xdb;
@@ -159,10 +160,10 @@ export function countProgramAsm(mapFd: number): Asm {
     .ldx("w", R2, R1, XdpMd.data)
     .ldx("w", R3, R1, XdpMd.data_end)
     .mov64(R4, R2)
-    .add64(R4, 14)
+    .add64(R4, ETH_HLEN)
     .jgt(R4, R3, "pass")
-    .ldx("h", R4, R2, 12)
-    .jne(R4, 0x0008, "pass") // ETH_P_IP, big-endian as loaded on a little-endian CPU
+    .ldx("h", R4, R2, ETH_TYPE)
+    .jne(R4, ((ETHERTYPE_IPV4 & 0xff) << 8) | (ETHERTYPE_IPV4 >>> 8), "pass") // big-endian as loaded on a little-endian CPU
     .mov64(R6, R1)
     .call(HELPER_XDP_GET_BUFF_LEN)
     .mov64(R7, R0)

@@ -11,18 +11,28 @@
  */
 import { type PortSettings, type Range, FCS, TAG_LEN, TAG_MAGIC, macBytes, rangeCount, tagOffset } from "./settings.js";
 import { TemplateFrames, compilePlan } from "./tx-frames.js";
+import { setBe16, setBe32 } from "../../wire/bytes.js";
+import { cksumFold, onesSum, pseudoSum4 } from "../../wire/cksum.js";
+import { ETH_DST, ETH_HLEN, ETH_SRC, ETH_TYPE, ETHERTYPE_IPV4, etherType } from "../../wire/ether.js";
+import {
+  IP4_CSUM, IP4_DST, IP4_HLEN, IP4_ID, IP4_PROTO, IP4_SRC, IP4_TOTLEN, IP4_TTL, IP4_VER_IHL, IPPROTO_ICMP, IPPROTO_TCP,
+  IPPROTO_UDP, ip4HdrLen, ip4TotalLen,
+} from "../../wire/ipv4.js";
+import { UDP_CSUM, UDP_DPORT, UDP_HLEN, UDP_LEN, UDP_SPORT, udp4CksumOk } from "../../wire/udp.js";
+import { TCP_ACK, TCP_CSUM, TCP_DOFF, TCP_DPORT, TCP_FLAGS, TCP_FLAG_ACK, TCP_HLEN, TCP_SEQ, TCP_SPORT, TCP_WIN, tcp4CksumOk } from "../../wire/tcp.js";
+import { ICMP_CSUM, ICMP_ECHO_REQUEST, ICMP_HLEN, ICMP_ID, ICMP_TYPE, icmp4CksumOk } from "../../wire/icmp.js";
 
-export const ETH_HLEN = 14;
-export const IP_OFF = 14;
-export const L4_OFF = 34;
-export const IP_CSUM_OFF = 24;
-export const IP_SRC_OFF = 26;
-export const IP_DST_OFF = 30;
-export const SPORT_OFF = 34;
-export const DPORT_OFF = 36;
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
+export { ETH_HLEN, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP };
+/** Offset of the IPv4 header in txgen's frame (untagged Ethernet). */
+export const IP_OFF = ETH_HLEN;
+/** Offset of the layer 4 header (IPv4 without options). */
+export const L4_OFF = IP_OFF + IP4_HLEN;
+export const IP_CSUM_OFF = IP_OFF + IP4_CSUM;
+export const IP_SRC_OFF = IP_OFF + IP4_SRC;
+export const IP_DST_OFF = IP_OFF + IP4_DST;
+/** Offsets of the ports (UDP's and TCP's are at the same place). */
+export const SPORT_OFF = L4_OFF + UDP_SPORT;
+export const DPORT_OFF = L4_OFF + UDP_DPORT;
 
 /** Field flags in a plan: contributes to the IPv4 header checksum / the L4 checksum. */
 export const F_IP = 1;
@@ -61,49 +71,17 @@ export interface FramePlan {
   varies: boolean;
 }
 
-/** One's complement sum of 16-bit big-endian words of b[start, end) (odd tail padded with 0), unfolded. */
-export function sum16(b: Uint8Array, start: number, end: number): number {
-  let s = 0;
-  let i = start;
-  for (; i + 1 < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
-  if (i < end) s += b[i]! << 8;
-  return s;
-}
-
-/** Folds a sum to 16 bits (end-around carry). */
-export function fold(s: number): number {
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
-  return s;
-}
-
-/** The checksum of a sum: ~fold(s) & 0xffff. */
-export function csum(s: number): number {
-  return ~fold(s) & 0xffff;
-}
-
-function put16(f: Uint8Array, off: number, v: number): void {
-  f[off] = (v >>> 8) & 0xff;
-  f[off + 1] = v & 0xff;
-}
-
-function put32(f: Uint8Array, off: number, v: number): void {
-  f[off] = (v >>> 24) & 0xff;
-  f[off + 1] = (v >>> 16) & 0xff;
-  f[off + 2] = (v >>> 8) & 0xff;
-  f[off + 3] = v & 0xff;
-}
-
 function protoNum(p: PortSettings["proto"]): number {
   return p === "udp" ? IPPROTO_UDP : p === "tcp" ? IPPROTO_TCP : IPPROTO_ICMP;
 }
 
 /** Offset of the L4 checksum field for a protocol. */
 export function l4CsumOffset(proto: number): number {
-  return proto === IPPROTO_UDP ? L4_OFF + 6 : proto === IPPROTO_TCP ? L4_OFF + 16 : L4_OFF + 2;
+  return L4_OFF + (proto === IPPROTO_UDP ? UDP_CSUM : proto === IPPROTO_TCP ? TCP_CSUM : ICMP_CSUM);
 }
 
 function l4HeaderLen(proto: number): number {
-  return proto === IPPROTO_TCP ? 20 : 8;
+  return proto === IPPROTO_TCP ? TCP_HLEN : proto === IPPROTO_UDP ? UDP_HLEN : ICMP_HLEN;
 }
 
 /**
@@ -116,34 +94,34 @@ export function buildFrame(s: PortSettings, o: { pid: number; srcMac: string; ds
   const l4h = l4HeaderLen(proto);
   if (len < L4_OFF + l4h) throw new RangeError(`Invalid size ${s.size} for ${s.proto}: at least ${L4_OFF + l4h + FCS}`);
   const f = new Uint8Array(len);
-  f.set(macBytes(o.dstMac), 0);
-  f.set(macBytes(o.srcMac), 6);
-  put16(f, 12, 0x0800);
+  f.set(macBytes(o.dstMac), ETH_DST);
+  f.set(macBytes(o.srcMac), ETH_SRC);
+  setBe16(f, ETH_TYPE, ETHERTYPE_IPV4);
   // IPv4 header.
-  f[14] = 0x45;
-  put16(f, 16, len - ETH_HLEN);
-  put16(f, 18, o.pid & 0xffff); // identification
-  f[22] = s.ttl;
-  f[23] = proto;
-  put32(f, IP_SRC_OFF, s.srcIp.min);
-  put32(f, IP_DST_OFF, s.dstIp.min);
+  f[IP_OFF + IP4_VER_IHL] = 0x45;
+  setBe16(f, IP_OFF + IP4_TOTLEN, len - ETH_HLEN);
+  setBe16(f, IP_OFF + IP4_ID, o.pid & 0xffff);
+  f[IP_OFF + IP4_TTL] = s.ttl;
+  f[IP_OFF + IP4_PROTO] = proto;
+  setBe32(f, IP_SRC_OFF, s.srcIp.min);
+  setBe32(f, IP_DST_OFF, s.dstIp.min);
   // L4 header.
   const l4len = len - L4_OFF;
   if (proto === IPPROTO_UDP) {
-    put16(f, SPORT_OFF, s.sport.min);
-    put16(f, DPORT_OFF, s.dport.min);
-    put16(f, L4_OFF + 4, l4len);
+    setBe16(f, L4_OFF + UDP_SPORT, s.sport.min);
+    setBe16(f, L4_OFF + UDP_DPORT, s.dport.min);
+    setBe16(f, L4_OFF + UDP_LEN, l4len);
   } else if (proto === IPPROTO_TCP) {
-    put16(f, SPORT_OFF, s.sport.min);
-    put16(f, DPORT_OFF, s.dport.min);
-    put32(f, L4_OFF + 4, 0x12345678); // txgen's DEFAULT_PKT_NUMBER
-    put32(f, L4_OFF + 8, 0x12345690); // DEFAULT_ACK_NUMBER
-    f[L4_OFF + 12] = 5 << 4;
-    f[L4_OFF + 13] = 0x10; // ACK
-    put16(f, L4_OFF + 14, 8192); // DEFAULT_WND_SIZE
+    setBe16(f, L4_OFF + TCP_SPORT, s.sport.min);
+    setBe16(f, L4_OFF + TCP_DPORT, s.dport.min);
+    setBe32(f, L4_OFF + TCP_SEQ, 0x12345678); // txgen's DEFAULT_PKT_NUMBER
+    setBe32(f, L4_OFF + TCP_ACK, 0x12345690); // DEFAULT_ACK_NUMBER
+    f[L4_OFF + TCP_DOFF] = (TCP_HLEN >>> 2) << 4;
+    f[L4_OFF + TCP_FLAGS] = TCP_FLAG_ACK;
+    setBe16(f, L4_OFF + TCP_WIN, 8192); // DEFAULT_WND_SIZE
   } else {
-    f[L4_OFF] = 8; // echo request
-    put16(f, L4_OFF + 4, (0x5800 + o.pid) & 0xffff); // identifier
+    f[L4_OFF + ICMP_TYPE] = ICMP_ECHO_REQUEST;
+    setBe16(f, L4_OFF + ICMP_ID, (0x5800 + o.pid) & 0xffff);
   }
   // Payload pattern.
   const pay = L4_OFF + l4h;
@@ -158,8 +136,8 @@ export function buildFrame(s: PortSettings, o: { pid: number; srcMac: string; ds
     tagOff = tagOffset(s.proto);
     if (tagOff + TAG_LEN > len) throw new RangeError(`Invalid size ${s.size}: latency with ${s.proto} needs size >= ${tagOff + TAG_LEN + FCS}`);
     f.fill(0, tagOff, tagOff + TAG_LEN);
-    put16(f, tagOff, TAG_MAGIC);
-    put16(f, tagOff + 2, o.pid & 0xffff);
+    setBe16(f, tagOff, TAG_MAGIC);
+    setBe16(f, tagOff + 2, o.pid & 0xffff);
   }
 
   const hasPorts = proto !== IPPROTO_ICMP;
@@ -181,14 +159,12 @@ export function buildFrame(s: PortSettings, o: { pid: number; srcMac: string; ds
   const z = f.slice();
   for (const fp of fields) z.fill(0, fp.off, fp.off + fp.bytes);
   if (tagOff >= 0) z.fill(0, tagOff + 4, tagOff + TAG_LEN);
-  put16(z, IP_CSUM_OFF, 0);
-  const ipBase = fold(sum16(z, IP_OFF, L4_OFF));
+  setBe16(z, IP_CSUM_OFF, 0);
+  const ipBase = onesSum(z, IP_OFF, IP4_HLEN);
   let l4Base = 0;
   if (l4CsumOff >= 0) {
-    put16(z, l4CsumOff, 0);
-    let sum = sum16(z, L4_OFF, len);
-    if (pseudo) sum += sum16(z, IP_SRC_OFF, IP_SRC_OFF + 8) + proto + l4len;
-    l4Base = fold(sum);
+    setBe16(z, l4CsumOff, 0);
+    l4Base = cksumFold(onesSum(z, L4_OFF, l4len) + (pseudo ? pseudoSum4(z, IP_OFF, proto, l4len) : 0));
   }
   const plan: FramePlan = {
     frame: f, len, proto, fields, tagOff, portId: o.pid, ipBase, l4CsumOff, l4Base, l4Udp: proto === IPPROTO_UDP,
@@ -216,16 +192,14 @@ export function patchFrame(p: FramePlan, b: Uint8Array, o: number, seq: number, 
  * null when both are right (a UDP checksum of 0 means "none" and passes), else what is wrong.
  */
 export function verifyChecksums(f: Uint8Array): string | null {
-  if (f.length < L4_OFF || ((f[12]! << 8) | f[13]!) !== 0x0800) return "not an IPv4 frame";
-  const ihl = (f[14]! & 0x0f) * 4;
-  if (fold(sum16(f, IP_OFF, IP_OFF + ihl)) !== 0xffff) return "bad IPv4 header checksum";
-  const totLen = (f[16]! << 8) | f[17]!;
+  if (f.length < L4_OFF || etherType(f, 0) !== ETHERTYPE_IPV4) return "not an IPv4 frame";
+  const ihl = ip4HdrLen(f, IP_OFF);
+  if (onesSum(f, IP_OFF, ihl) !== 0xffff) return "bad IPv4 header checksum";
   const l4 = IP_OFF + ihl;
-  const end = IP_OFF + totLen;
+  const end = IP_OFF + ip4TotalLen(f, IP_OFF);
   if (end > f.length) return "IPv4 total length beyond the frame";
-  const proto = f[23]!;
-  if (proto === IPPROTO_UDP && f[l4 + 6] === 0 && f[l4 + 7] === 0) return null;
-  let s = sum16(f, l4, end);
-  if (proto === IPPROTO_UDP || proto === IPPROTO_TCP) s += sum16(f, IP_SRC_OFF, IP_SRC_OFF + 8) + proto + (end - l4);
-  return fold(s) === 0xffff ? null : `bad ${proto === IPPROTO_UDP ? "UDP" : proto === IPPROTO_TCP ? "TCP" : "ICMP"} checksum`;
+  const proto = f[IP_OFF + IP4_PROTO]!;
+  if (proto === IPPROTO_UDP) return udp4CksumOk(f, IP_OFF, l4) ? null : "bad UDP checksum";
+  if (proto === IPPROTO_TCP) return tcp4CksumOk(f, IP_OFF, l4) ? null : "bad TCP checksum";
+  return icmp4CksumOk(f, l4, end - l4) ? null : "bad ICMP checksum";
 }

@@ -11,6 +11,11 @@
  * Everything here is plain data and parsing; errors are RangeError/SyntaxError naming the command,
  * the value and what is allowed.
  */
+import { ETH_HLEN } from "../../wire/ether.js";
+import { IP4_HLEN } from "../../wire/ipv4.js";
+import { UDP_HLEN } from "../../wire/udp.js";
+import { TCP_HLEN } from "../../wire/tcp.js";
+import { ICMP_HLEN } from "../../wire/icmp.js";
 
 export type Proto = "udp" | "tcp" | "icmp";
 export type Pattern = "abc" | "none" | "zero" | "user";
@@ -442,7 +447,7 @@ export const TAG_MAGIC = 0x5473;
 
 /** Offset of the L4 payload (and the tag) in the frame: Ethernet 14 + IPv4 20 + UDP 8 / TCP 20 / ICMP 8. */
 export function tagOffset(proto: Proto): number {
-  return proto === "tcp" ? 54 : 42;
+  return ETH_HLEN + IP4_HLEN + (proto === "tcp" ? TCP_HLEN : proto === "udp" ? UDP_HLEN : ICMP_HLEN);
 }
 
 // ---- save ---------------------------------------------------------------------------------------

@@ -9,7 +9,11 @@ import assert from "node:assert/strict";
 import { Umem } from "../../mem/umem.js";
 import { MbufTable } from "../../mem/mbuf.js";
 import { applySet, defaultSettings, type PortSettings } from "./settings.js";
-import { buildFrame, patchFrame, verifyChecksums, type FramePlan } from "./packet.js";
+import { buildFrame, patchFrame, verifyChecksums, IP_OFF, IP_CSUM_OFF, IP_SRC_OFF, L4_OFF, type FramePlan } from "./packet.js";
+import { IP4_PROTO } from "../../wire/ipv4.js";
+import { UDP_CSUM } from "../../wire/udp.js";
+import { TCP_CSUM } from "../../wire/tcp.js";
+import { ICMP_CSUM } from "../../wire/icmp.js";
 import { TemplateFrames, PcapFrames, compilePlan, frameOffset, type ClockSource } from "./tx-frames.js";
 
 const macs = { pid: 3, srcMac: "02:00:00:00:00:01", dstMac: "02:00:00:00:00:02" };
@@ -45,14 +49,14 @@ function expected(plan: FramePlan, seq: number, tsNs: number): Uint8Array {
     dv.setUint32(plan.tagOff + 8, Math.floor(tsNs / TWO32));
     dv.setUint32(plan.tagOff + 12, tsNs % TWO32);
   }
-  dv.setUint16(24, 0);
-  dv.setUint16(24, ~ones(f, 14, 34) & 0xffff);
-  const proto = f[23]!;
-  const csumOff = proto === 17 ? 40 : proto === 6 ? 50 : 36;
+  dv.setUint16(IP_CSUM_OFF, 0);
+  dv.setUint16(IP_CSUM_OFF, ~ones(f, IP_OFF, L4_OFF) & 0xffff);
+  const proto = f[IP_OFF + IP4_PROTO]!;
+  const csumOff = L4_OFF + (proto === 17 ? UDP_CSUM : proto === 6 ? TCP_CSUM : ICMP_CSUM);
   if (!(proto === 17 && plan.l4CsumOff < 0)) {
     dv.setUint16(csumOff, 0);
-    const pseudo = proto === 1 ? 0 : ones(f, 26, 34) + proto + (f.length - 34);
-    let c = ~ones(f, 34, f.length, pseudo) & 0xffff;
+    const pseudo = proto === 1 ? 0 : ones(f, IP_SRC_OFF, IP_SRC_OFF + 8) + proto + (f.length - L4_OFF);
+    let c = ~ones(f, L4_OFF, f.length, pseudo) & 0xffff;
     if (proto === 17 && c === 0) c = 0xffff;
     dv.setUint16(csumOff, c);
   }
@@ -163,7 +167,7 @@ test("a UDP checksum that computes to 0 is sent as 0xffff (RFC 768)", () => {
   let ts = -1;
   for (let j = 0; j < 0x20000 && ts < 0; j++) {
     const f = expected(plan, seq, 4.5e14 + j);
-    if (f[40] === 0xff && f[41] === 0xff) ts = 4.5e14 + j;
+    if (f[L4_OFF + UDP_CSUM] === 0xff && f[L4_OFF + UDP_CSUM + 1] === 0xff) ts = 4.5e14 + j;
   }
   assert.ok(ts > 0);
   const um = fakeUmem(16 * 2048);

@@ -18,6 +18,11 @@ import type { MbufTable } from "../../mem/mbuf.js";
 import type { FramePlan } from "./packet.js";
 import type { Clock } from "../../sys/clock.js";
 import { copyTemplate } from "../../wire/frame-template.js";
+import { ETH_HLEN } from "../../wire/ether.js";
+import { IP4_CSUM } from "../../wire/ipv4.js";
+
+/** Offset of the IPv4 header checksum in txgen's frames (untagged Ethernet, packet.ts IP_CSUM_OFF). */
+const IP_CSUM_OFF = ETH_HLEN + IP4_CSUM;
 
 /** Field flags (packet.ts F_IP, F_L4): contributes to the IPv4 header checksum / the L4 checksum. */
 const F_IP = 1;
@@ -226,7 +231,7 @@ export class TemplateFrames {
       l4 += (q >>> 16) + (q & 0xffff) + t[2]!;
     }
     while (ip > 0xffff) ip = (ip & 0xffff) + (ip >>> 16);
-    dv.setUint16(o + 24, ~ip & 0xffff);
+    dv.setUint16(o + IP_CSUM_OFF, ~ip & 0xffff);
     if (this.l4Off >= 0) {
       while (l4 > 0xffff) l4 = (l4 & 0xffff) + (l4 >>> 16);
       let cs = ~l4 & 0xffff;

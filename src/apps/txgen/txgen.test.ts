@@ -19,7 +19,8 @@ import { renderPage } from "./screen.js";
 import { readPcap, writePcap } from "./pcap.js";
 import { verifyChecksums } from "./packet.js";
 import { applySet, defaultSettings } from "./settings.js";
-import { buildFrame } from "./packet.js";
+import { buildFrame, DPORT_OFF, IP_SRC_OFF } from "./packet.js";
+import { ETHERTYPE_IPV4, etherType } from "../../wire/ether.js";
 import { C_RXTX_TID, C_TX_PACE_LOST, K_PLAN_ACK } from "./shared.js";
 import { Pacer } from "./pacer.js";
 import { netdevFacts } from "./netns.js";
@@ -229,10 +230,10 @@ test("paced live-frames sending: never ahead of the schedule", { skip }, async (
 function flows(file: string): Map<string, number> {
   const m = new Map<string, number>();
   for (const f of readPcap(file)) {
-    if (f.data[12] !== 0x08 || f.data[13] !== 0x00) continue;
+    if (etherType(f.data, 0) !== ETHERTYPE_IPV4) continue;
     assert.equal(verifyChecksums(f.data), null);
     const dv = new DataView(f.data.buffer, f.data.byteOffset);
-    const k = `${f.data[29]}:${dv.getUint16(36)}`;
+    const k = `${f.data[IP_SRC_OFF + 3]}:${dv.getUint16(DPORT_OFF)}`;
     m.set(k, (m.get(k) ?? 0) + 1);
   }
   return m;
@@ -289,7 +290,7 @@ test("a replayed pcap reproduces its frames byte for byte, looped", { skip }, as
   } finally {
     await tg.close();
   }
-  const got = readPcap(cap).filter((f) => f.data[12] === 0x08);
+  const got = readPcap(cap).filter((f) => etherType(f.data, 0) === ETHERTYPE_IPV4);
   assert.equal(got.length, 15);
   got.forEach((f, i) => assert.deepEqual(f.data, frames[i % 5]!.data, `frame ${i}`));
 });

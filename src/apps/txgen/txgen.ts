@@ -41,6 +41,7 @@ import {
 import type { AfxdpPlan, RxTxThreadData, WorkerMsg } from "./worker.js";
 import type { LivePlan, LiveThreadData } from "./live-worker.js";
 import { inNamespace, netdevFacts } from "./netns.js";
+import { ETH_HLEN } from "../../wire/ether.js";
 
 /** One port as the caller describes it (programmatic use; the CLI builds these from a jsonc config). */
 export interface TxgenPortSpec {
@@ -503,8 +504,8 @@ export class Txgen {
       if (frames.length === 0) throw new RangeError(`pcap file '${s.pcap}' holds no frames`);
       let total = 0;
       frames.forEach((f, i) => {
-        if (f.data.length < 14 || f.data.length > Math.min(frameRoom, p.mtu + 14)) {
-          throw new RangeError(`pcap file '${s.pcap}': frame ${i} is ${f.data.length} bytes; port ${p.pid} sends 14 to ${Math.min(frameRoom, p.mtu + 14)}`);
+        if (f.data.length < ETH_HLEN || f.data.length > Math.min(frameRoom, p.mtu + ETH_HLEN)) {
+          throw new RangeError(`pcap file '${s.pcap}': frame ${i} is ${f.data.length} bytes; port ${p.pid} sends ${ETH_HLEN} to ${Math.min(frameRoom, p.mtu + ETH_HLEN)}`);
         }
         total += (f.data.length + 3) & ~3;
       });

@@ -27,7 +27,12 @@ import {
   C_LAT_SUM, C_LAT_MIN, C_LAT_MAX, C_CAP_PKTS, C_CAP_DROPPED, C_LOOPS, C_RX_IP4, C_RXTX_TID, C_TX_PACE_LOST,
   HIST_BASE, FROM_BASE, MAX_PORTS, CAP_HDR, CAP_REC_HDR, CAP_SNAPLEN, IDLE_POLL_MS, histBucket,
 } from "./shared.js";
-import { TAG_MAGIC } from "./settings.js";
+import { TAG_LEN, TAG_MAGIC } from "./settings.js";
+import { ETH_HLEN, ETHERTYPE_IPV4, etherType } from "../../wire/ether.js";
+import { IP4_HLEN, IP4_PROTO, IP4_VER_IHL, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from "../../wire/ipv4.js";
+import { UDP_HLEN } from "../../wire/udp.js";
+import { TCP_HLEN } from "../../wire/tcp.js";
+import { ICMP_HLEN } from "../../wire/icmp.js";
 import { TemplateFrames, PcapFrames } from "./tx-frames.js";
 import { Pacer } from "./pacer.js";
 
@@ -291,6 +296,11 @@ export function loop(data: RxTxThreadData, control: ThreadControl, states: PortS
   }
 }
 
+/** Offsets of the latency tag txgen writes: the payload after Ethernet, IPv4 without options, and the L4 header. */
+const TAG_UDP = ETH_HLEN + IP4_HLEN + UDP_HLEN;
+const TAG_TCP = ETH_HLEN + IP4_HLEN + TCP_HLEN;
+const TAG_ICMP = ETH_HLEN + IP4_HLEN + ICMP_HLEN;
+
 /** Receives one burst on a port; returns how many. */
 function rx(st: PortState, bufs: Uint32Array, burst: number, clk: MonoClock): number {
   const n = st.port.rxBurst(bufs, burst);
@@ -309,7 +319,7 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, clk: MonoClock): nu
       const h = bufs[i]!;
       const o = ((h << shift) >>> 0) + dataOff[h]!;
       bytes += dataLen[h]!;
-      if (u8[o + 12] === 0x08 && u8[o + 13] === 0x00) ip4++;
+      if (etherType(u8, o) === ETHERTYPE_IPV4) ip4++;
     }
   } else {
     const dv = pool.umem.view;
@@ -332,12 +342,12 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, clk: MonoClock): nu
         st.capNs = nowNs;
         capture(st, u8, h, len);
       }
-      if (u8[o + 12] !== 0x08 || u8[o + 13] !== 0x00) continue;
+      if (etherType(u8, o) !== ETHERTYPE_IPV4) continue;
       ip4++;
       // A txgen tag: IPv4 without options, UDP/ICMP (payload at 42) or TCP (at 54).
-      if (len < 58 || u8[o + 14] !== 0x45) continue;
-      const proto = u8[o + 23]!;
-      const to = proto === 6 ? 54 : proto === 17 || proto === 1 ? 42 : 0;
+      if (len < TAG_UDP + TAG_LEN || u8[o + ETH_HLEN + IP4_VER_IHL] !== 0x45) continue;
+      const proto = u8[o + ETH_HLEN + IP4_PROTO]!;
+      const to = proto === IPPROTO_TCP ? TAG_TCP : proto === IPPROTO_UDP ? TAG_UDP : proto === IPPROTO_ICMP ? TAG_ICMP : 0;
       if (to === 0 || to + 16 > len) continue;
       const t = o + to;
       if (((u8[t]! << 8) | u8[t + 1]!) !== TAG_MAGIC) continue;

@@ -8,7 +8,8 @@
  * instead, which gives other values for lengths that are not a multiple of 4; these are current DPDK's.)
  *
  * Software slicing-by-4 tables (4 x 256 words), built on the first call, not at import. Hot path: no
- * allocation. Results are unsigned 32-bit numbers.
+ * allocation. Results are the 32 CRC bits as a signed 32-bit integer (`crc >>> 0` is DPDK's `uint32_t`
+ * value), which never allocates, as the jhash functions do.
  *
  * @example
  * const data = new TextEncoder().encode("123456789");
@@ -61,7 +62,7 @@ export function crc32c(u8: Uint8Array, off: number, len: number, init: number): 
     c = t[(c ^ u8[o]!) & 0xff]! ^ (c >>> 8);
     o++;
   }
-  return c >>> 0;
+  return c | 0;
 }
 
 /**
@@ -72,7 +73,7 @@ export function crc32c(u8: Uint8Array, off: number, len: number, init: number): 
  */
 export function crc32c1(data: number, init: number): number {
   const t = T ?? tables();
-  return (t[(init ^ data) & 0xff]! ^ (init >>> 8)) >>> 0;
+  return t[(init ^ data) & 0xff]! ^ (init >>> 8);
 }
 
 /**
@@ -87,7 +88,7 @@ export function crc32c2(data: number, init: number): number {
   let c = init | 0;
   c = t[(c ^ data) & 0xff]! ^ (c >>> 8);
   c = t[(c ^ (data >>> 8)) & 0xff]! ^ (c >>> 8);
-  return c >>> 0;
+  return c | 0;
 }
 
 /**
@@ -97,7 +98,7 @@ export function crc32c2(data: number, init: number): number {
  * const h = crc32c4(0x44332211, 0);
  */
 export function crc32c4(data: number, init: number): number {
-  return word(T ?? tables(), init | 0, data | 0) >>> 0;
+  return word(T ?? tables(), init | 0, data | 0);
 }
 
 /**
@@ -109,5 +110,5 @@ export function crc32c4(data: number, init: number): number {
  */
 export function crc32c8(lo: number, hi: number, init: number): number {
   const t = T ?? tables();
-  return word(t, word(t, init | 0, lo | 0), hi | 0) >>> 0;
+  return word(t, word(t, init | 0, lo | 0), hi | 0);
 }

@@ -290,7 +290,8 @@ export class CuckooHash {
   }
 
   /**
-   * The table's hash of the key at `u8[off .. off + keyLen)` (`rte_hash_hash`), for the *WithHash calls.
+   * The table's hash of the key at `u8[off .. off + keyLen)` (`rte_hash_hash`), for the *WithHash calls: a
+   * signed 32-bit integer, as the hash functions return (the *WithHash calls take it signed or unsigned).
    *
    * @example
    * const h = flows.hash(key, 0);

@@ -10,6 +10,7 @@
  * - Toeplitz: Microsoft's RSS verification suite ("Verifying the RSS Hash Calculation", the same values
  *   as the Intel 82599 datasheet 7.1.2.8.3 and DPDK app/test/test_thash.c) for IPv4 and IPv6 with and
  *   without ports, through the byte, word (rte_softrss) and table forms.
+ * The functions return the hash bits as signed 32-bit integers; `>>> 0` gives the published unsigned value.
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -55,7 +56,7 @@ const le32 = (u8: Uint8Array, o: number) => (u8[o]! | (u8[o + 1]! << 8) | (u8[o 
 describe("lookup/hash: jhash", () => {
   it("matches DPDK's precalculated rte_jhash values", () => {
     INITS.forEach((init, j) => LENS.forEach((len, i) => {
-      assert.equal(jhash(seq, 0, len, init), JHASH[j]![i], `jhash of ${len} bytes, initval ${init.toString(16)}`);
+      assert.equal(jhash(seq, 0, len, init) >>> 0, JHASH[j]![i], `jhash of ${len} bytes, initval ${init.toString(16)}`);
     }));
   });
 
@@ -73,14 +74,14 @@ describe("lookup/hash: jhash", () => {
         for (let len = 0; len <= 64; len++) assert.equal(jhash(buf, off, len, init), jhash(buf.slice(off, off + len), 0, len, init));
       }
     }
-    assert.equal(jhash(seq, 0, 0, 5), (0xdeadbeef + 5) >>> 0, "an empty key is the initial state");
+    assert.equal(jhash(seq, 0, 0, 5), (0xdeadbeef + 5) | 0, "an empty key is the initial state");
   });
 });
 
 describe("lookup/hash: crc32c", () => {
   it("matches DPDK's precalculated rte_hash_crc values", () => {
     INITS.forEach((init, j) => LENS.forEach((len, i) => {
-      assert.equal(crc32c(seq, 0, len, init), CRC[j]![i], `crc of ${len} bytes, init ${init.toString(16)}`);
+      assert.equal(crc32c(seq, 0, len, init) >>> 0, CRC[j]![i], `crc of ${len} bytes, init ${init.toString(16)}`);
     }));
   });
 
@@ -99,7 +100,7 @@ describe("lookup/hash: crc32c", () => {
     for (let off = 0; off < 4; off++) {
       for (let len = 0; len <= 100; len++) {
         const init = r();
-        assert.equal(crc32c(buf, off, len, init), crcBitwise(buf.subarray(off, off + len), init), `${len} bytes at ${off}`);
+        assert.equal(crc32c(buf, off, len, init) >>> 0, crcBitwise(buf.subarray(off, off + len), init), `${len} bytes at ${off}`);
       }
     }
   });
@@ -151,13 +152,13 @@ describe("lookup/hash: toeplitz (RSS)", () => {
     for (const [dst, dport, src, sport, l3, l4] of V4) {
       const b = [...v4bytes(src), ...v4bytes(dst), ...port(sport), ...port(dport)];
       const u8 = Uint8Array.from([0xee, ...b]); // at offset 1: reads in place
-      assert.equal(toeplitz(u8, 1, 8), l3, `${src} -> ${dst}`);
-      assert.equal(toeplitz(u8, 1, 12, key), l4, `${src}:${sport} -> ${dst}:${dport}`);
-      assert.equal(table.hash(u8, 1, 8), l3);
-      assert.equal(table.hash(u8, 1, 12), l4);
+      assert.equal(toeplitz(u8, 1, 8) >>> 0, l3, `${src} -> ${dst}`);
+      assert.equal(toeplitz(u8, 1, 12, key) >>> 0, l4, `${src}:${sport} -> ${dst}:${dport}`);
+      assert.equal(table.hash(u8, 1, 8) >>> 0, l3);
+      assert.equal(table.hash(u8, 1, 12) >>> 0, l4);
       const t = words(b);
-      assert.equal(softrss(t, 0, THASH_V4_L3_LEN), l3);
-      assert.equal(softrss(t, 0, THASH_V4_L4_LEN, key), l4);
+      assert.equal(softrss(t, 0, THASH_V4_L3_LEN) >>> 0, l3);
+      assert.equal(softrss(t, 0, THASH_V4_L4_LEN, key) >>> 0, l4);
     }
   });
 
@@ -165,13 +166,13 @@ describe("lookup/hash: toeplitz (RSS)", () => {
     for (const [dst, dport, src, sport, l3, l4] of V6) {
       const b = [...v6bytes(src), ...v6bytes(dst), ...port(sport), ...port(dport)];
       const u8 = Uint8Array.from(b);
-      assert.equal(toeplitz(u8, 0, 32), l3, `${src} -> ${dst}`);
-      assert.equal(toeplitz(u8, 0, 36), l4, `${src}.${sport} -> ${dst}.${dport}`);
-      assert.equal(table.hash(u8, 0, 32), l3);
-      assert.equal(table.hash(u8, 0, 36), l4);
+      assert.equal(toeplitz(u8, 0, 32) >>> 0, l3, `${src} -> ${dst}`);
+      assert.equal(toeplitz(u8, 0, 36) >>> 0, l4, `${src}.${sport} -> ${dst}.${dport}`);
+      assert.equal(table.hash(u8, 0, 32) >>> 0, l3);
+      assert.equal(table.hash(u8, 0, 36) >>> 0, l4);
       const t = words(b);
-      assert.equal(softrss(t, 0, THASH_V6_L3_LEN), l3);
-      assert.equal(softrss(t, 0, THASH_V6_L4_LEN), l4);
+      assert.equal(softrss(t, 0, THASH_V6_L3_LEN) >>> 0, l3);
+      assert.equal(softrss(t, 0, THASH_V6_L4_LEN) >>> 0, l4);
     }
   });
 

@@ -5,11 +5,13 @@
  * zero-padded, as `rte_jhash` does on x86 and arm64).
  *
  * Hot path: integer arithmetic over `(u8, off, len)` (a frame in the UMEM or a key array), no allocation.
- * Results are unsigned 32-bit numbers (DPDK's `uint32_t`).
+ * Results are the 32 hash bits as a signed 32-bit integer (`h >>> 0` is DPDK's `uint32_t` value): V8 keeps
+ * those as small integers, so a call never allocates, even where it is not inlined (an unsigned result
+ * of 2^31 or more would be a heap number there). Initial values may be given either way.
  *
  * @example
  * const key = new Uint8Array([0, 1, 2, 3]);
- * console.log(jhash(key, 0, 4, 0).toString(16)); // "e4cf1d42" (DPDK's test_hash_functions.c)
+ * console.log((jhash(key, 0, 4, 0) >>> 0).toString(16)); // "e4cf1d42" (DPDK's test_hash_functions.c)
  */
 
 /** `RTE_JHASH_GOLDEN_RATIO`, the arbitrary start value of lookup3's state. */
@@ -41,7 +43,7 @@ export function jhash(u8: Uint8Array, off: number, len: number, initval: number)
     o += 12;
     n -= 12;
   }
-  if (n === 0) return c >>> 0; // zero-length keys take no final mixing (only possible when len is 0)
+  if (n === 0) return c | 0; // zero-length keys take no final mixing (only possible when len is 0)
   a = (a + tailWord(u8, o, n)) | 0;
   if (n > 4) b = (b + tailWord(u8, o + 4, n - 4)) | 0;
   if (n > 8) c = (c + tailWord(u8, o + 8, n - 8)) | 0;
@@ -56,7 +58,7 @@ function tailWord(u8: Uint8Array, o: number, n: number): number {
   return u8[o]!;
 }
 
-/** lookup3's `final(a, b, c)`; returns c as an unsigned number. */
+/** lookup3's `final(a, b, c)`; returns c. */
 function final(a: number, b: number, c: number): number {
   c ^= b; c = (c - ((b << 14) | (b >>> 18))) | 0;
   a ^= c; a = (a - ((c << 11) | (c >>> 21))) | 0;
@@ -65,7 +67,7 @@ function final(a: number, b: number, c: number): number {
   a ^= c; a = (a - ((c << 4) | (c >>> 28))) | 0;
   b ^= a; b = (b - ((a << 14) | (a >>> 18))) | 0;
   c ^= b; c = (c - ((b << 24) | (b >>> 8))) | 0;
-  return c >>> 0;
+  return c | 0;
 }
 
 /**
@@ -95,7 +97,7 @@ export function jhash32b(words: Uint32Array | Int32Array, off: number, nWords: n
     o += 3;
     n -= 3;
   }
-  if (n === 0) return c >>> 0;
+  if (n === 0) return c | 0;
   a = (a + words[o]!) | 0;
   if (n > 1) b = (b + words[o + 1]!) | 0;
   if (n > 2) c = (c + words[o + 2]!) | 0;

@@ -10,12 +10,13 @@
  * those bytes straight from a frame or key array; {@link softrss} takes DPDK's tuple of host-order 32-bit
  * words (`union rte_thash_tuple`); {@link ToeplitzHash} precomputes a table per key for speed (one lookup
  * and XOR per input byte). The key is 40 bytes by default ({@link rssKeyDefault}, the key of Microsoft's
- * verification suite and the default of most NICs). Hot path: no allocation; unsigned 32-bit results.
+ * verification suite and the default of most NICs). Hot path: no allocation. Results are the 32 hash bits
+ * as a signed 32-bit integer (`h >>> 0` is the unsigned value NICs report), which never allocates.
  *
  * @example
  * const t = new Uint8Array([66, 9, 149, 187, 161, 142, 100, 80, 0x0a, 0xea, 0x06, 0xe6]);
- * console.log(toeplitz(t, 0, 8).toString(16));  // "323e8fc2" (IPv4 66.9.149.187 -> 161.142.100.80)
- * console.log(toeplitz(t, 0, 12).toString(16)); // "51ccc178" (with ports 2794 -> 1766)
+ * console.log((toeplitz(t, 0, 8) >>> 0).toString(16));  // "323e8fc2" (IPv4 66.9.149.187 -> 161.142.100.80)
+ * console.log((toeplitz(t, 0, 12) >>> 0).toString(16)); // "51ccc178" (with ports 2794 -> 1766)
  */
 
 /** Input lengths in 32-bit words, as DPDK's `RTE_THASH_V4_L3_LEN`: IPv4 source and destination. */
@@ -71,7 +72,7 @@ export function toeplitz(u8: Uint8Array, off: number, len: number, key?: Uint8Ar
       v = (v << 1) | ((next >>> i) & 1);
     }
   }
-  return r >>> 0;
+  return r | 0;
 }
 
 /**
@@ -81,7 +82,7 @@ export function toeplitz(u8: Uint8Array, off: number, len: number, key?: Uint8Ar
  *
  * @example
  * const tuple = new Uint32Array([0x420995bb, 0xa18e6450, (2794 << 16) | 1766]); // src, dst, sport << 16 | dport
- * console.log(softrss(tuple, 0, THASH_V4_L4_LEN).toString(16)); // "51ccc178"
+ * console.log((softrss(tuple, 0, THASH_V4_L4_LEN) >>> 0).toString(16)); // "51ccc178"
  */
 export function softrss(tuple: Uint32Array | Int32Array, off: number, nWords: number, key?: Uint8Array): number {
   const k = keyOrDefault(key);
@@ -100,7 +101,7 @@ export function softrss(tuple: Uint32Array | Int32Array, off: number, nWords: nu
       }
     }
   }
-  return r >>> 0;
+  return r | 0;
 }
 
 /**
@@ -164,6 +165,6 @@ export class ToeplitzHash {
     const t = this.t;
     let r = 0;
     for (let p = 0; p < len; p++) r ^= t[(p << 8) | u8[off + p]!]!;
-    return r >>> 0;
+    return r | 0;
   }
 }

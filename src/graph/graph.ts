@@ -216,7 +216,8 @@ export class Graph {
    * The id (index) of a node by name; throws naming the graph's nodes when there is none.
    *
    * @example
-   * const drop = graph.nodeId("pkt_drop");
+   * const graph = Graph.create({ name: "g", nodes: [pktdevRxNode({ port, burst: 64, next: "pkt_drop" }), pktDropNode({ mempool })] });
+   * const drop = graph.nodeId("pkt_drop"); // 1
    */
   nodeId(name: string): number {
     const i = this.byName.get(name);
@@ -228,7 +229,12 @@ export class Graph {
    * The edge index of `node`'s next node `next`; throws when `node` has no such edge.
    *
    * @example
-   * const toDrop = graph.edgeIndex(node, "pkt_drop"); // in a node's init
+   * let toDrop = 0;
+   * const spec: NodeSpec = {
+   *   name: "check", next: ["ip4_lookup", "pkt_drop"],
+   *   init: (graph, node) => { toDrop = graph.edgeIndex(node, "pkt_drop"); }, // 1
+   *   process: (graph, node, objs, k) => { graph.enqueue(node, toDrop, objs, 0, k); return k; },
+   * };
    */
   edgeIndex(node: number, next: string): number {
     const d = this.decl(node);
@@ -242,7 +248,12 @@ export class Graph {
    * of that name.
    *
    * @example
-   * const noRoute = graph.counterIndex(node, "no_route"); // in init; then graph.counters[noRoute] += k
+   * let noRoute = 0;
+   * const spec: NodeSpec = {
+   *   name: "lookup", next: ["pkt_drop"], counters: ["no_route"],
+   *   init: (graph, node) => { noRoute = graph.counterIndex(node, "no_route"); },
+   *   process: (graph, node, objs, k) => { graph.counters[noRoute] = graph.counters[noRoute]! + k; graph.move(node, 0, k); return k; },
+   * };
    */
   counterIndex(node: number, name: string): number {
     const d = this.decl(node);
@@ -263,7 +274,7 @@ export class Graph {
    * `burst` objects needs `burst <= streamSize` instead; see {@link Graph.streamSize}.
    *
    * @example
-   * graph.ensureStream(node, 64);
+   * const spec: NodeSpec = { name: "gen", source: true, next: ["pkt_drop"], init: (graph, node) => graph.ensureStream(node, 512), process: () => 0 };
    */
   ensureStream(node: number, size: number): void {
     this.decl(node);
@@ -276,10 +287,9 @@ export class Graph {
    * Returns the objects the sources produced (for idle detection). Allocates nothing.
    *
    * @example
-   * while (running) {
-   *   const got = graph.walk();
-   *   if (got === 0) idle();
-   * }
+   * const graph = Graph.create({ name: "g", nodes: [pktdevRxNode({ port, burst: 64, next: "pkt_drop" }), pktDropNode({ mempool })] });
+   * let empty = 0;
+   * for (let i = 0; i < 1_000_000; i++) if (graph.walk() === 0) empty++; // idle after many empty walks
    */
   walk(): number {
     const st = this.counters;
@@ -346,7 +356,7 @@ export class Graph {
    * Appends `objs[off..off+n)` to the stream of `node`'s next node on `edge` (rte_node_enqueue).
    *
    * @example
-   * graph.enqueue(node, 1, objs, 0, n); // all n to edge 1
+   * const spec: NodeSpec = { name: "a", next: ["b", "c"], process: (graph, node, objs, k) => { graph.enqueue(node, 1, objs, 0, k); return k; } }; // all to "c"
    */
   enqueue(node: number, edge: number, objs: Uint32Array, off: number, n: number): void {
     if (n <= 0) return;
@@ -362,7 +372,10 @@ export class Graph {
    * Appends one object to `node`'s next node on `edge` (rte_node_enqueue_x1).
    *
    * @example
-   * graph.enqueue1(node, 0, h);
+   * const spec: NodeSpec = {
+   *   name: "odd_even", next: ["even", "odd"],
+   *   process: (graph, node, objs, k) => { for (let i = 0; i < k; i++) graph.enqueue1(node, objs[i]! & 1, objs[i]!); return k; },
+   * };
    */
   enqueue1(node: number, edge: number, obj: number): void {
     const t = this.target(node, edge);
@@ -393,8 +406,15 @@ export class Graph {
    * ({@link Graph.move}). The usual end of a node that picks an edge per object.
    *
    * @example
-   * for (let i = 0; i < n; i++) nexts[i] = ttlOk(objs[i]!) ? 1 : 0;
-   * graph.enqueueNexts(node, objs, nexts, n);
+   * const nexts = new Uint16Array(256);
+   * const spec: NodeSpec = {
+   *   name: "split", next: ["even", "odd"],
+   *   process: (graph, node, objs, k) => {
+   *     for (let i = 0; i < k; i++) nexts[i] = objs[i]! & 1;
+   *     graph.enqueueNexts(node, objs, nexts, k);
+   *     return k;
+   *   },
+   * };
    */
   enqueueNexts(node: number, objs: Uint32Array, nexts: Uint16Array, n: number): void {
     if (n <= 0) return;
@@ -418,8 +438,10 @@ export class Graph {
    * The caller must not use its `objs` afterwards.
    *
    * @example
-   * const k = port.rxBurst(objs, 64); // a source filling its own stream
-   * graph.move(node, 0, k);
+   * const rx: NodeSpec = {
+   *   name: "rx", source: true, next: ["pkt_cls"],
+   *   process: (graph, node, objs) => { const k = port.rxBurst(objs, 64); graph.move(node, 0, k); return k; },
+   * };
    */
   move(node: number, edge: number, n: number): void {
     if (n <= 0) return;
@@ -501,7 +523,9 @@ export class Graph {
    * Objects waiting in `node`'s stream (0 between walks).
    *
    * @example
-   * assert(graph.pendingObjects(graph.nodeId("pkt_drop")) === 0);
+   * const graph = Graph.create({ name: "g", nodes: [pktdevRxNode({ port, burst: 64, next: "pkt_drop" }), pktDropNode({ mempool })] });
+   * graph.walk();
+   * console.log(graph.pendingObjects(graph.nodeId("pkt_drop"))); // 0
    */
   pendingObjects(node: number): number {
     return this.idx[node] ?? 0;
@@ -511,7 +535,8 @@ export class Graph {
    * The capacity of `node`'s current stream (it grows, and moves between nodes).
    *
    * @example
-   * console.log(graph.streamCapacity(graph.nodeId("pkt_cls")));
+   * const graph = Graph.create({ name: "g", nodes: [pktdevRxNode({ port, burst: 64, next: "pkt_drop" }), pktDropNode({ mempool })] });
+   * console.log(graph.streamCapacity(graph.nodeId("pkt_drop"))); // 256
    */
   streamCapacity(node: number): number {
     return this.streams[node]?.length ?? 0;
@@ -521,6 +546,7 @@ export class Graph {
    * Graphviz text of this graph ({@link toDot}).
    *
    * @example
+   * const graph = Graph.create({ name: "g", nodes: [pktdevRxNode({ port, burst: 64, next: "pkt_drop" }), pktDropNode({ mempool })] });
    * process.stdout.write(graph.dot());
    */
   dot(o: DotOptions = {}): string {
@@ -531,6 +557,7 @@ export class Graph {
    * Leaves the QSBR (offline) when one is in use. The graph holds no objects between walks.
    *
    * @example
+   * const graph = Graph.create({ name: "g", nodes: [pktdevRxNode({ port, burst: 64, next: "pkt_drop" }), pktDropNode({ mempool })] });
    * graph.close();
    */
   close(): void {

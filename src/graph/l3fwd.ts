@@ -81,7 +81,16 @@ export interface L3fwdEnv {
  * The nodes of a worker's l3fwd graph, in {@link l3fwdTopology}'s order. Throws naming what is missing.
  *
  * @example
- * const graph = Graph.create({ name: desc.name, nodes: l3fwdNodes(desc, env), onOverflow: (o, k, off) => mempool.freeBulk(o, k, off) });
+ * const desc: L3fwdGraphDesc = { name: "fwd:0", rx: [0], tx: [0], inbox: [] };
+ * const fib = Fib4.create();
+ * fib.add(0xc6120000, 16, 0); // 198.18.0.0/16 -> next hop 0
+ * const nextHops = RewriteTable.create(16);
+ * nextHops.set(0, new Uint8Array([2, 0, 0, 0, 0, 2]), 0); // next hop 0: to 02:00:00:00:00:02 on lport 0
+ * const graph = Graph.create({
+ *   name: desc.name,
+ *   nodes: l3fwdNodes(desc, { ports: [port], mempool, burst: 64, fib, nextHops, macs: new Map([[0, new Uint8Array([2, 0, 0, 0, 0, 1])]]), outboxes: new Map(), inboxes: new Map() }),
+ *   onOverflow: (objs, k, at) => mempool.freeBulk(objs, k, at),
+ * });
  */
 export function l3fwdNodes(d: L3fwdGraphDesc, env: L3fwdEnv): NodeSpec[] {
   const byPid = new Map(env.ports.map((p) => [p.pid, p]));

@@ -75,7 +75,8 @@ export function checkNodeName(name: string, where = "node"): void {
  * edges and counters, for a second instance in one graph (one `pktdev_tx` per port).
  *
  * @example
- * const tx1 = cloneNode(pktdevTx, "1"); // "pktdev_tx-1"
+ * const base: NodeSpec = { name: "counter", next: [], process: (_g, _node, _objs, k) => k };
+ * const second = cloneNode(base, "1"); // "counter-1"
  */
 export function cloneNode<T extends NodeDecl>(spec: T, suffix: string): T {
   const name = `${spec.name}-${suffix}`;
@@ -87,7 +88,7 @@ export function cloneNode<T extends NodeDecl>(spec: T, suffix: string): T {
  * The topology of a node (its {@link NodeDecl} fields alone): plain data for another thread.
  *
  * @example
- * const d = declOf(spec); // { name, next, source, counters }
+ * const d = declOf(pktDropNode({ mempool })); // { name: "pkt_drop", next: [] }
  */
 export function declOf(spec: NodeDecl): NodeDecl {
   return {

@@ -14,7 +14,7 @@ import {
  * What another thread needs to open the same stats: the topology and the buffer.
  *
  * @example
- * worker.postMessage({ stats: stats.shared() });
+ * const s: GraphStatsShared = GraphStats.create(l3fwdTopology({ name: "fwd:0", rx: [0], tx: [0], inbox: [] })).shared(); // for the worker
  */
 export interface GraphStatsShared {
   readonly topology: GraphTopology;
@@ -25,7 +25,8 @@ export interface GraphStatsShared {
  * One node's figures.
  *
  * @example
- * const perCall = s.calls > 0 ? s.objs / s.calls : 0;
+ * const stats = GraphStats.create({ name: "g", nodes: [{ name: "rx", next: [], source: true }] });
+ * for (const s of stats.read().nodes) console.log(s.name, s.calls > 0 ? s.objs / s.calls : 0);
  */
 export interface NodeStats {
   name: string;
@@ -50,7 +51,7 @@ export interface NodeStats {
  * A graph's figures at one moment.
  *
  * @example
- * const snap = stats.read();
+ * const snap = GraphStats.create({ name: "g", nodes: [{ name: "rx", next: [], source: true }] }).read();
  * for (const n of snap.nodes) console.log(n.name, n.calls, n.objs);
  */
 export interface GraphStatsSnapshot {
@@ -63,7 +64,8 @@ export interface GraphStatsSnapshot {
  * A graph's shared statistics.
  *
  * @example
- * const stats = GraphStats.create(topology);        // main thread, before the worker starts
+ * const topology = l3fwdTopology({ name: "fwd:0", rx: [0], tx: [0, 1], inbox: [] });
+ * const stats = GraphStats.create(topology);   // main thread, before the worker starts
  * // worker: Graph.create({ name, nodes, stats: stats.shared() })
  * console.log(stats.read().nodes.map((n) => `${n.name} ${n.objs}`));
  */
@@ -97,7 +99,8 @@ export class GraphStats {
    * The same stats in another thread.
    *
    * @example
-   * const stats = GraphStats.fromShared(data.stats);
+   * const shared = GraphStats.create({ name: "g", nodes: [{ name: "rx", next: [], source: true }] }).shared(); // main thread
+   * const stats = GraphStats.fromShared(shared); // worker
    */
   static fromShared(s: GraphStatsShared): GraphStats {
     return new GraphStats(checkTopology(s.topology), s.buf);
@@ -107,6 +110,7 @@ export class GraphStats {
    * The plain form for another thread.
    *
    * @example
+   * const stats = GraphStats.create({ name: "g", nodes: [{ name: "rx", next: [], source: true }] });
    * const s = stats.shared();
    */
   shared(): GraphStatsShared {
@@ -117,6 +121,7 @@ export class GraphStats {
    * Every figure now, by node.
    *
    * @example
+   * const stats = GraphStats.create(l3fwdTopology({ name: "fwd:0", rx: [0], tx: [0], inbox: [] }));
    * const drops = stats.read().nodes.find((n) => n.name === "pkt_drop")?.objs ?? 0;
    */
   read(): GraphStatsSnapshot {
@@ -145,6 +150,8 @@ export class GraphStats {
  * each node's figures, edge counts and counters added; nodes in order of first appearance.
  *
  * @example
+ * const t = l3fwdTopology({ name: "fwd:0", rx: [0], tx: [0], inbox: [] });
+ * const workers = [GraphStats.create(t), GraphStats.create({ ...t, name: "fwd:1" })];
  * const total = sumGraphStats(workers.map((s) => s.read()));
  */
 export function sumGraphStats(snaps: readonly GraphStatsSnapshot[], name = "all"): GraphStatsSnapshot {
@@ -175,6 +182,7 @@ export function sumGraphStats(snaps: readonly GraphStatsSnapshot[], name = "all"
  * and per object, stream growths.
  *
  * @example
+ * const stats = GraphStats.create(l3fwdTopology({ name: "fwd:0", rx: [0], tx: [0], inbox: [] }));
  * process.stdout.write(formatGraphStats(stats.read()));
  */
 export function formatGraphStats(s: GraphStatsSnapshot): string {

@@ -42,8 +42,10 @@ export const NODE_STAT_WORDS = 5;
  * Where each node's figures live in the stats array (Float64 words).
  *
  * @example
+ * const topology = l3fwdTopology({ name: "fwd:0", rx: [0], tx: [0, 1], inbox: [] });
  * const l = statsLayout(topology);
- * const calls = stats[l.nodeBase[0]! + ST_CALLS];
+ * const stats = GraphStats.create(topology);
+ * const calls = stats.array[l.nodeBase[0]! + ST_CALLS];
  */
 export interface StatsLayout {
   /** Total Float64 words. */
@@ -111,6 +113,7 @@ export function checkTopology(t: GraphTopology): GraphTopology {
  * The stats layout of a (checked) topology: a header, then per node its record, edge counts and counters.
  *
  * @example
+ * const topology = l3fwdTopology({ name: "fwd:0", rx: [0], tx: [0, 1], inbox: [] });
  * const words = statsLayout(topology).words; // Float64 words of the stats buffer
  */
 export function statsLayout(t: GraphTopology): StatsLayout {
@@ -134,8 +137,10 @@ export function statsLayout(t: GraphTopology): StatsLayout {
  * difference in words, or null when equal.
  *
  * @example
- * const why = topologyDiff(planned, built);
- * if (why !== null) throw new Error(why);
+ * const planned = l3fwdTopology({ name: "g", rx: [0], tx: [0], inbox: [] });
+ * const graph = Graph.create({ name: "g", nodes: [pktdevRxNode({ port, burst: 64, next: "pkt_drop" }), pktDropNode({ mempool })] });
+ * const why = topologyDiff(planned, graph.topology); // "graph 'g': 6 nodes vs 2"
+ * if (why !== null) console.log(why);
  */
 export function topologyDiff(a: GraphTopology, b: GraphTopology): string | null {
   if (a.name !== b.name) return `graph name '${a.name}' vs '${b.name}'`;

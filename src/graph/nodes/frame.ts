@@ -9,7 +9,7 @@ import type { Mempool } from "../../mem/mempool.js";
  *
  * @example
  * const f = frameViews(mempool);
- * const off = ((h << f.shift) >>> 0) + f.dataOff[h]!;
+ * const at = ((h << f.shift) >>> 0) + f.dataOff[h]!; // frame h's first byte in f.u8
  */
 export interface FrameViews {
   readonly u8: Uint8Array;

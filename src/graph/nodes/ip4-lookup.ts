@@ -22,7 +22,7 @@ export const IP4_LOOKUP_NEXT_DROP = 1;
  * What ip4_lookup needs of a FIB: a bulk lookup writing one next hop per address (`Fib4` has it).
  *
  * @example
- * const fib: Ip4BulkLookup = Fib4.fromShared(data.fib);
+ * const fib: Ip4BulkLookup = Fib4.create();
  */
 export interface Ip4BulkLookup {
   lookupBulk(ips: Uint32Array, nextHops: Uint32Array, n: number): void;
@@ -50,7 +50,9 @@ export function ip4LookupDecl(): NodeDecl {
  * The lookup node.
  *
  * @example
- * const lookup = ip4LookupNode({ mempool, fib: Fib4.fromShared(data.fib) });
+ * const fib = Fib4.create();
+ * fib.add(0x0a000000, 8, 0);
+ * const lookup = ip4LookupNode({ mempool, fib });
  */
 export function ip4LookupNode(o: Ip4LookupOptions): NodeSpec {
   const { fib } = o;

@@ -39,6 +39,7 @@ export function ip4RewriteDecl(pids: readonly number[]): NodeDecl {
  * The rewrite node.
  *
  * @example
+ * const nextHops = RewriteTable.create(16);
  * const rw = ip4RewriteNode({ mempool, nextHops, ports: [{ pid: 0, mac: new Uint8Array([2, 0, 0, 0, 0, 1]) }] });
  */
 export function ip4RewriteNode(o: Ip4RewriteOptions): NodeSpec {

@@ -38,27 +38,27 @@ export function inboxName(pid: number): string {
  * The classifier node's name.
  *
  * @example
- * graph.nodeId(PKT_CLS);
+ * console.log(PKT_CLS); // "pkt_cls"
  */
 export const PKT_CLS = "pkt_cls";
 /**
  * The IPv4 route lookup node's name.
  *
  * @example
- * graph.nodeId(IP4_LOOKUP);
+ * console.log(IP4_LOOKUP); // "ip4_lookup"
  */
 export const IP4_LOOKUP = "ip4_lookup";
 /**
  * The IPv4 rewrite node's name.
  *
  * @example
- * graph.nodeId(IP4_REWRITE);
+ * console.log(IP4_REWRITE); // "ip4_rewrite"
  */
 export const IP4_REWRITE = "ip4_rewrite";
 /**
  * The drop node's name (CNDP's pkt_drop).
  *
  * @example
- * graph.nodeId(PKT_DROP);
+ * console.log(PKT_DROP); // "pkt_drop"
  */
 export const PKT_DROP = "pkt_drop";

@@ -63,6 +63,7 @@ export function inboxDecl(pid: number): NodeDecl {
  * `pktdev_tx-<pid>`, up to `burst` per walk.
  *
  * @example
+ * const inbox = Ring.create({ size: 1024, multiProducer: true });
  * const drain = inboxNode({ pid: 1, inbox, burst: 64 });
  */
 export function inboxNode(o: { pid: number; inbox: Ring; burst: number }): NodeSpec {

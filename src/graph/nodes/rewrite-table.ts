@@ -16,7 +16,7 @@ export const REWRITE_MAC_STRIDE = 8;
  * What a worker needs to read the table.
  *
  * @example
- * worker.postMessage({ rewrite: table.shared() });
+ * const s: RewriteTableShared = RewriteTable.create(16).shared(); // structured-cloneable: post it to a worker
  */
 export interface RewriteTableShared {
   readonly mac: SharedArrayBuffer;
@@ -61,7 +61,8 @@ export class RewriteTable {
    * The same table in another thread.
    *
    * @example
-   * const t = RewriteTable.fromShared(data.rewrite);
+   * const shared = RewriteTable.create(16).shared(); // control thread
+   * const t = RewriteTable.fromShared(shared);       // worker
    */
   static fromShared(s: RewriteTableShared): RewriteTable {
     return new RewriteTable(s);
@@ -71,6 +72,7 @@ export class RewriteTable {
    * The plain form for another thread.
    *
    * @example
+   * const table = RewriteTable.create(16);
    * const s = table.shared();
    */
   shared(): RewriteTableShared {
@@ -85,6 +87,7 @@ export class RewriteTable {
    * Sets next hop `index`: frames routed to it leave on lport `port` with destination MAC `mac`.
    *
    * @example
+   * const table = RewriteTable.create(16);
    * table.set(3, new Uint8Array([2, 0, 0, 0, 0, 9]), 0);
    */
   set(index: number, mac: Uint8Array, port: number): void {
@@ -100,6 +103,7 @@ export class RewriteTable {
    * Unsets next hop `index` (frames still routed to it are dropped).
    *
    * @example
+   * const table = RewriteTable.create(16);
    * table.clear(3);
    */
   clear(index: number): void {
@@ -111,6 +115,8 @@ export class RewriteTable {
    * Next hop `index` as text fields, or null when unset.
    *
    * @example
+   * const table = RewriteTable.create(16);
+   * table.set(0, new Uint8Array([2, 0, 0, 0, 0, 2]), 1);
    * console.log(table.get(0)); // { mac: "02:00:00:00:00:02", port: 1 }
    */
   get(index: number): { mac: string; port: number } | null {

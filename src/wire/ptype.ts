@@ -66,6 +66,7 @@ function l4Type(proto: number, icmp: number, p: number, end: number): number {
  * {@link ip4HeaderOk}'s job. 0 (PTYPE_UNKNOWN) for frames shorter than 14 bytes.
  *
  * @example
+ * const mbufs = pool.mbufs;
  * mbufs.ptype[h] = parsePtype(umem.u8, off, mbufs.dataLen[h]!);
  */
 export function parsePtype(u8: Uint8Array, off: number, len: number): number {

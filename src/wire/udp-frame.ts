@@ -1,3 +1,9 @@
+import { setBe16, setBe32 } from "./bytes.js";
+import { cksum } from "./cksum.js";
+import { ETH_DST, ETH_HLEN, ETH_SRC, ETH_TYPE, ETHERTYPE_IPV4 } from "./ether.js";
+import { IP4_CSUM, IP4_DST, IP4_HLEN, IP4_ID, IP4_PROTO, IP4_SRC, IP4_TOTLEN, IP4_TTL, IP4_VER_IHL, IPPROTO_UDP } from "./ipv4.js";
+import { UDP_DPORT, UDP_HLEN, UDP_LEN, UDP_SPORT } from "./udp.js";
+
 /**
  * Builds an Ethernet/IPv4/UDP frame (RFC 791, RFC 768) for generators and tests: addresses, ports, TTL,
  * an optional 32-bit sequence number at payload offset 0, the IPv4 header checksum, no UDP checksum.
@@ -30,12 +36,9 @@ function putIp(f: Uint8Array, off: number, ip: string): void {
   parts.forEach((o, i) => (f[off + i] = o));
 }
 
-/** The IPv4 header checksum over `len` bytes at `off` (RFC 1071). */
+/** The IPv4 header checksum over `len` bytes at `off` (RFC 1071): 0 over a header whose checksum is right. */
 export function ipv4Checksum(f: Uint8Array, off: number, len = 20): number {
-  let sum = 0;
-  for (let i = off; i < off + len; i += 2) sum += (f[i]! << 8) | f[i + 1]!;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
+  return cksum(f, off, len);
 }
 
 /** A new frame of `size` bytes (buffer rounded up to 4 bytes so it can be copied as 32-bit words). */
@@ -43,22 +46,23 @@ export function udpFrame(o: UdpFrameOptions = {}): Uint8Array {
   const size = o.size ?? 64;
   if (!Number.isInteger(size) || size < 60 || size > 9000) throw new RangeError(`Invalid frame size ${size}: 60 to 9000`);
   const f = new Uint8Array(new ArrayBuffer(Math.ceil(size / 4) * 4), 0, size);
-  const dv = new DataView(f.buffer);
-  putMac(f, 0, o.dst ?? "ff:ff:ff:ff:ff:ff");
-  putMac(f, 6, o.src ?? "02:00:00:00:00:01");
-  dv.setUint16(12, 0x0800);
-  const ipLen = size - 14;
-  f[14] = 0x45;
-  dv.setUint16(16, ipLen);
-  dv.setUint16(18, (o.seq ?? 0) & 0xffff);
-  f[22] = o.ttl ?? 64;
-  f[23] = 17;
-  putIp(f, 26, o.srcIp ?? "198.18.0.1");
-  putIp(f, 30, o.dstIp ?? "198.18.1.1");
-  dv.setUint16(24, ipv4Checksum(f, 14));
-  dv.setUint16(34, o.sport ?? 1234);
-  dv.setUint16(36, o.dport ?? 5678);
-  dv.setUint16(38, ipLen - 20);
-  if (o.seq !== undefined) dv.setUint32(42, o.seq >>> 0);
+  putMac(f, ETH_DST, o.dst ?? "ff:ff:ff:ff:ff:ff");
+  putMac(f, ETH_SRC, o.src ?? "02:00:00:00:00:01");
+  setBe16(f, ETH_TYPE, ETHERTYPE_IPV4);
+  const ip = ETH_HLEN;
+  const ipLen = size - ETH_HLEN;
+  f[ip + IP4_VER_IHL] = 0x45;
+  setBe16(f, ip + IP4_TOTLEN, ipLen);
+  setBe16(f, ip + IP4_ID, (o.seq ?? 0) & 0xffff);
+  f[ip + IP4_TTL] = o.ttl ?? 64;
+  f[ip + IP4_PROTO] = IPPROTO_UDP;
+  putIp(f, ip + IP4_SRC, o.srcIp ?? "198.18.0.1");
+  putIp(f, ip + IP4_DST, o.dstIp ?? "198.18.1.1");
+  setBe16(f, ip + IP4_CSUM, cksum(f, ip, IP4_HLEN));
+  const l4 = ip + IP4_HLEN;
+  setBe16(f, l4 + UDP_SPORT, o.sport ?? 1234);
+  setBe16(f, l4 + UDP_DPORT, o.dport ?? 5678);
+  setBe16(f, l4 + UDP_LEN, ipLen - IP4_HLEN);
+  if (o.seq !== undefined) setBe32(f, l4 + UDP_HLEN, o.seq >>> 0);
   return f;
 }

@@ -12,6 +12,7 @@ import type { Lport } from "../pktdev/lport.js";
 import type { Mempool } from "../mem/mempool.js";
 import { countStates } from "../mem/tracker.js";
 import { openShared } from "../pktdev/registry.js";
+import { Worker } from "node:worker_threads";
 
 /** What a port type gives the conformance tests. */
 export interface PortFixture {
@@ -102,6 +103,7 @@ export async function sendAll(port: Lport, bufs: Uint32Array, ms = 5000): Promis
   assert.equal(done, bufs.length, "the port took every frame");
 }
 
+const hex = (f: Uint8Array) => Buffer.from(f).toString("hex");
 const total = (frames: Uint8Array[]) => frames.reduce((a, f) => a + f.length, 0);
 
 /** The pool holds every frame again; with a tracker, no double free, bad alloc or frame still held. */
@@ -226,6 +228,32 @@ export function portConformance(name: string, make: FixtureFactory, o: { skip?: 
         } finally {
           other.close();
         }
+      } finally {
+        fx.close();
+      }
+      assertAllReturned(fx.pool);
+    });
+
+    test("a worker thread opens the port from its shared form and sends back what it receives", async () => {
+      const frames = testFrames(24, 6000);
+      const fx = await make({ debug: true, frames });
+      try {
+        const { port } = fx;
+        port.release();
+        const w = new Worker(new URL("./port-worker.js", import.meta.url), { workerData: { shared: port.toShared(), count: frames.length, ms: 5000 } });
+        const done = new Promise<{ rx: number; tx: number; driver: string }>((res, rej) => {
+          w.once("message", res);
+          w.once("error", rej);
+        });
+        await new Promise((r) => setTimeout(r, 50));
+        await fx.inject(frames);
+        const r = await done;
+        await w.terminate();
+        assert.deepEqual(r, { rx: frames.length, tx: frames.length, driver: port.driver });
+        const seen = await fx.captured(frames.length);
+        if (seen !== null && fx.rx === "exact") assert.deepEqual(seen.map(hex), frames.map(hex), "the frames came back byte for byte");
+        const s = port.readStats();
+        assert.deepEqual([s["ipackets"], s["opackets"]], [frames.length, frames.length], "the creator reads the worker's counters");
       } finally {
         fx.close();
       }

@@ -1,5 +1,6 @@
 /**
- * ACL: classify IPv4 5-tuples against prioritized rules in categories (DPDK's rte_acl, CNDP's cne_acl).
+ * ACL: classify IPv4 5-tuples against prioritized rules in categories (DPDK's rte_acl, CNDP's cne_acl),
+ * and cndpfwd's ACL rule text.
  *
  * @example
  * const acl = Acl.build([{ priority: 1, userdata: 1, proto: 17, dstPort: { lo: 53, hi: 53 } }]);
@@ -23,3 +24,4 @@ export {
   type AclRuleRanges,
 } from "./rule.js";
 export type { AclTreeOptions, AclTreeStats } from "./tree.js";
+export { CNDP_ACL_DENY, cndpAclRules, formatCndpAclRule, parseCndpAclRule, type CndpAclRule } from "./cndp-rule.js";

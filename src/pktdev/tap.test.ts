@@ -10,7 +10,7 @@ import { Umem } from "../mem/umem.js";
 import { Mempool } from "../mem/mempool.js";
 import { TapPort } from "./tap.js";
 import { canUseNetns, createNetns, nsExec, uniqueName, inNetns } from "../testing/netns.js";
-import { receive, bytesOf, framesInPool, sendAll, assertAllReturned } from "../testing/port-conformance.js";
+import { receive, bytesOf, framesInPool, sendAll, assertAllReturned, testFrames } from "../testing/port-conformance.js";
 import { openFds } from "../testing/fds.js";
 import { sys } from "../sys/native.js";
 import { check } from "../sys/errno.js";
@@ -129,6 +129,10 @@ test("persist keeps the TAP after close; a later port attaches to it; a non-TAP 
     assert.match(nsExec(ns, "ip", "link", "show", iface), new RegExp(iface));
     const b = inNetns(ns, () => TapPort.create({ name: "b", pid: 0, iface, mempool: pool }));
     assert.equal(b.persist, true, "attached to a persistent TAP: it stays");
+    // The kernel refuses writes to a TAP that is down (EIO): the frames are taken, freed and counted.
+    nsExec(ns, "ip", "link", "set", iface, "down");
+    assert.equal(b.txBurst(framesInPool(pool, testFrames(3)), 3), 3);
+    assert.deepEqual([b.stats[2], b.stats[7]], [0, 3], "opackets 0, oerrors 3");
     b.close();
     assert.match(nsExec(ns, "ip", "link", "show", iface), new RegExp(iface));
     nsExec(ns, "ip", "link", "del", iface);

@@ -16,12 +16,10 @@
  */
 import type { Acl } from "../../lookup/acl/index.js";
 import { ip4HeaderOk, ip4Src, ip4Dst, IP4_PROTO } from "../../wire/ipv4.js";
-import { ETH_HLEN, ETH_TYPE, swapMac } from "../../wire/ether.js";
+import { etherType, ETHERTYPE_IPV4, ETH_HLEN, swapMac } from "../../wire/ether.js";
+import { DST_LPORT } from "./modes.js";
 import type { Dispatcher } from "./dispatch.js";
 import { MC_ACL_DENY, MC_ACL_PERMIT, MC_ACL_PREFILTER } from "./mode-counters.js";
-
-/** Octet of the destination MAC that names the lport (cndpfwd's DST_LPORT). */
-const DST_LPORT = 5;
 
 /**
  * ACL filtering over one burst at a time; holds the scratch arrays.
@@ -58,7 +56,7 @@ export class AclStage {
       const h = bufs[i]!;
       const o = ((h << shift) >>> 0) + dataOff[h]!;
       const ip = o + ETH_HLEN;
-      if (u8[o + ETH_TYPE] !== 0x08 || u8[o + ETH_TYPE + 1] !== 0x00 || !ip4HeaderOk(u8, ip, dataLen[h]! - ETH_HLEN)) {
+      if (etherType(u8, o) !== ETHERTYPE_IPV4 || !ip4HeaderOk(u8, ip, dataLen[h]! - ETH_HLEN)) {
         drops[nd++] = h;
         continue;
       }

@@ -15,7 +15,7 @@
  */
 import { FIB_NO_ROUTE, type Fib4 } from "../../lookup/fib/index.js";
 import { ip4HeaderOk, ip4DecTtl, ip4Dst, IP4_TTL } from "../../wire/ipv4.js";
-import { copyMac, ETH_HLEN, ETH_SRC, ETH_TYPE } from "../../wire/ether.js";
+import { copyMac, etherType, ETHERTYPE_IPV4, ETH_DST, ETH_HLEN, ETH_SRC } from "../../wire/ether.js";
 import { NH_MAC_STRIDE, type NextHopTable } from "./next-hops.js";
 import type { Dispatcher } from "./dispatch.js";
 import { MC_L3_FORWARDED, MC_L3_INVALID, MC_L3_NO_ROUTE, MC_L3_TTL } from "./mode-counters.js";
@@ -62,7 +62,7 @@ export class L3fwdStage {
       const o = ((h << shift) >>> 0) + dataOff[h]!;
       const ip = o + ETH_HLEN;
       // Ethertype 0x0800 (untagged IPv4), then RFC 1812's header checks within the frame's bytes.
-      if (u8[o + ETH_TYPE] !== 0x08 || u8[o + ETH_TYPE + 1] !== 0x00 || !ip4HeaderOk(u8, ip, dataLen[h]! - ETH_HLEN)) {
+      if (etherType(u8, o) !== ETHERTYPE_IPV4 || !ip4HeaderOk(u8, ip, dataLen[h]! - ETH_HLEN)) {
         drops[nd++] = h;
         invalid++;
         continue;
@@ -95,7 +95,7 @@ export class L3fwdStage {
         ip4DecTtl(u8, ip);
         const port = nhPort[nh]!;
         const o = ip - ETH_HLEN;
-        copyMac(u8, o, nhMac, nh * NH_MAC_STRIDE);
+        copyMac(u8, o + ETH_DST, nhMac, nh * NH_MAC_STRIDE);
         copyMac(u8, o + ETH_SRC, portMac, port * NH_MAC_STRIDE);
         const c = count[port]!;
         bufsOut[port]![c] = h;

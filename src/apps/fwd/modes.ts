@@ -7,6 +7,12 @@
 
 import { udpFrame, type UdpFrameOptions } from "../../wire/udp-frame.js";
 import { copyTemplate } from "../../wire/frame-template.js";
+import { ETH_ALEN, ETH_DST, ETH_SRC, swapMac } from "../../wire/ether.js";
+
+/** 16-bit words from the destination MAC to the source MAC. */
+const SRC_W = (ETH_SRC - ETH_DST) >>> 1;
+/** Octet of the destination MAC that names fwd mode's port (cndpfwd's DST_LPORT: the last). */
+export const DST_LPORT = ETH_DST + ETH_ALEN - 1;
 
 export const MODES = ["drop", "rx-only", "lb", "loopback", "tx-only", "tx-only-rx", "fwd", "l3fwd", "acl-strict", "acl-permissive"] as const;
 export type FwdMode = (typeof MODES)[number];
@@ -50,16 +56,12 @@ export function macSwap(u8: Uint8Array, u16: Uint16Array, dataOff: Uint16Array, 
     const h = bufs[i]!;
     const o = ((h << shift) >>> 0) + dataOff[h]!;
     if ((o & 1) === 0) {
-      const w = o >>> 1;
+      const w = (o + ETH_DST) >>> 1;
       const a0 = u16[w]!, a1 = u16[w + 1]!, a2 = u16[w + 2]!;
-      u16[w] = u16[w + 3]!; u16[w + 1] = u16[w + 4]!; u16[w + 2] = u16[w + 5]!;
-      u16[w + 3] = a0; u16[w + 4] = a1; u16[w + 5] = a2;
+      u16[w] = u16[w + SRC_W]!; u16[w + 1] = u16[w + SRC_W + 1]!; u16[w + 2] = u16[w + SRC_W + 2]!;
+      u16[w + SRC_W] = a0; u16[w + SRC_W + 1] = a1; u16[w + SRC_W + 2] = a2;
     } else {
-      for (let j = 0; j < 6; j++) {
-        const t = u8[o + j]!;
-        u8[o + j] = u8[o + 6 + j]!;
-        u8[o + 6 + j] = t;
-      }
+      swapMac(u8, o);
     }
   }
 }
@@ -89,5 +91,5 @@ export function fillTemplate(u8: Uint8Array, u32: Uint32Array, dataOff: Uint16Ar
 
 /** The destination port of a packet in fwd mode: the last octet of its destination MAC. */
 export function fwdPort(u8: Uint8Array, dataOff: Uint16Array, shift: number, h: number): number {
-  return u8[((h << shift) >>> 0) + dataOff[h]! + 5]!;
+  return u8[((h << shift) >>> 0) + dataOff[h]! + DST_LPORT]!;
 }

@@ -2,7 +2,7 @@
  * xdplane: CNDP's user-space libraries for packet-processing microservices, in TypeScript over AF_XDP.
  * The names most apps need are here; each library is also a subpath (`xdplane/pktdev`, `xdplane/mem`,
  * `xdplane/ring`, `xdplane/xsk`, `xdplane/bpf`, `xdplane/config`, `xdplane/runtime`, `xdplane/telemetry`,
- * `xdplane/wire`, `xdplane/cnf`) and a namespace of this module (`pktdev.AfXdpPort`).
+ * `xdplane/wire`, `xdplane/cnf`, `xdplane/lookup`, `xdplane/graph`) and a namespace of this module (`pktdev.AfXdpPort`).
  *
  * @example
  * import { Cnf } from "xdplane";
@@ -21,6 +21,8 @@ export * as runtime from "./runtime/index.js";
 export * as telemetry from "./telemetry/index.js";
 export * as wire from "./wire/index.js";
 export * as cnf from "./cnf/index.js";
+export * as lookup from "./lookup/index.js";
+export * as graph from "./graph/index.js";
 export { Cnf, PortSet, type CnfOptions, type WorkerContext, type WorkerModule, type StopReport, type ThreadPlan } from "./cnf/index.js";
 export { loadConfig, parseConfig, ConfigError, type AppConfig } from "./config/index.js";
 /**

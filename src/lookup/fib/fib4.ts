@@ -80,6 +80,8 @@ export interface Fib4Stats {
 }
 
 const TBL24_ENTRIES = 1 << 24;
+/** Addresses per pass of lookupBulk. */
+const BULK_CHUNK = 64;
 
 /** The address for an error message: dotted when it is a u32, as given otherwise. */
 function ipText(ip: number): string {
@@ -106,16 +108,19 @@ interface Writer {
  * fib.lookupBulk(ips, nhs, 2); // nhs = [3, FIB_NO_ROUTE]
  */
 export class Fib4 {
-  readonly maxTbl8Groups: number;
-  private readonly t24: Int32Array;
-  private readonly t8: Int32Array;
-  private readonly w: Writer | null;
+  declare readonly maxTbl8Groups: number;
+  private declare readonly t24: Int32Array;
+  private declare readonly t8: Int32Array;
+  private declare readonly w: Writer | null;
+  /** This thread's scratch of first-level entries for lookupBulk. */
+  private declare readonly first: Int32Array;
 
   private constructor(s: Fib4Shared, w: Writer | null) {
     this.maxTbl8Groups = s.maxTbl8Groups;
     this.t24 = new Int32Array(s.tbl24);
     this.t8 = new Int32Array(s.tbl8);
     this.w = w;
+    this.first = new Int32Array(BULK_CHUNK);
   }
 
   /**
@@ -183,11 +188,17 @@ export class Fib4 {
   lookupBulk(ips: Uint32Array, nextHops: Uint32Array, n: number): void {
     const t24 = this.t24;
     const t8 = this.t8;
-    for (let i = 0; i < n; i++) {
-      const ip = ips[i] as number;
-      let e = t24[ip >>> 8] as number;
-      if (e < 0) e = t8[(e & 0x7fffffff) | (ip & 0xff)] as number;
-      nextHops[i] = e ^ NO;
+    const first = this.first;
+    // Two passes per chunk: the tbl24 loads first, with no branch between them, so the CPU keeps many
+    // cache misses in flight (what DPDK gets from prefetching); then the tbl8 loads where needed.
+    for (let c = 0; c < n; c += BULK_CHUNK) {
+      const m = Math.min(BULK_CHUNK, n - c);
+      for (let j = 0; j < m; j++) first[j] = t24[(ips[c + j] as number) >>> 8] as number;
+      for (let j = 0; j < m; j++) {
+        let e = first[j] as number;
+        if (e < 0) e = t8[(e & 0x7fffffff) | ((ips[c + j] as number) & 0xff)] as number;
+        nextHops[c + j] = e ^ NO;
+      }
     }
   }
 

@@ -6,7 +6,7 @@
  * bytes (64 MiB, committed as touched), then tbl8 groups of 256 entries each indexed by the next byte, and
  * path-compressed **leaves**: when the block of an entry holds exactly one route deeper than the entry, the
  * entry points to a leaf {prefix, depth, next hop, default} instead of a chain of groups, and the lookup
- * compares the remaining address bytes with the prefix (next hop on a match, the block's default
+ * compares the address with the prefix a 32-bit word at a time (next hop on a match, the block's default
  * otherwise). DPDK's trie (rte_fib6 TRIE) uses groups all the way down: a random /128 costs it up to 13
  * groups of 1 KiB; here it costs one 32-byte leaf. A lookup is one l0 load, one load per group on the way,
  * and at most one leaf compare.
@@ -75,9 +75,11 @@ export interface Fib6Stats {
 }
 
 const L0_ENTRIES = 1 << 24;
+/** Addresses per pass of lookupBulk. */
+const BULK_CHUNK = 64;
 const NO = FIB_NO_ROUTE;
 const MAX_LEAVES = 1 << 27;
-/** Words per leaf: prefix (4), depth, next hop, default, unused. */
+/** Words per leaf: the prefix as four big-endian u32 words (stored as Int32), depth, next hop, default, unused. */
 const LEAF_WORDS = 8;
 const LEAF_PTR = ENTRY_PTR | ENTRY_LEAF;
 
@@ -116,13 +118,14 @@ function setByte(k: Uint32Array, i: number, c: number): void {
  * fib.lookupBulk(u8, Uint32Array.of(24), nhs, 1); // nhs[0] = 7
  */
 export class Fib6 {
-  readonly maxTbl8Groups: number;
-  readonly maxLeaves: number;
-  private readonly l0: Int32Array;
-  private readonly t8: Int32Array;
-  private readonly lf: Int32Array;
-  private readonly lfb: Uint8Array;
-  private readonly w: Writer | null;
+  declare readonly maxTbl8Groups: number;
+  declare readonly maxLeaves: number;
+  private declare readonly l0: Int32Array;
+  private declare readonly t8: Int32Array;
+  private declare readonly lf: Int32Array;
+  private declare readonly w: Writer | null;
+  /** This thread's scratch of first-level entries for lookupBulk. */
+  private declare readonly first: Int32Array;
 
   private constructor(s: Fib6Shared, w: Writer | null) {
     this.maxTbl8Groups = s.maxTbl8Groups;
@@ -130,8 +133,8 @@ export class Fib6 {
     this.l0 = new Int32Array(s.l0);
     this.t8 = new Int32Array(s.tbl8);
     this.lf = new Int32Array(s.leaves);
-    this.lfb = new Uint8Array(s.leaves);
     this.w = w;
+    this.first = new Int32Array(BULK_CHUNK);
   }
 
   /**
@@ -207,7 +210,6 @@ export class Fib6 {
   lookup(u8: Uint8Array, off: number): number {
     const t8 = this.t8;
     const lf = this.lf;
-    const lfb = this.lfb;
     let e = this.l0[((u8[off] as number) << 16) | ((u8[off + 1] as number) << 8) | (u8[off + 2] as number)] as number;
     let p = off + 3;
     while (e < 0) {
@@ -218,17 +220,14 @@ export class Fib6 {
       }
       const L = e & LEAF_MASK;
       const depth = lf[L + 4] as number;
-      const end = off + (depth >>> 3);
-      let b = (L << 2) + (p - off);
-      let ok = true;
-      for (; p < end; p++, b++) {
-        if (u8[p] !== lfb[b]) {
-          ok = false;
-          break;
-        }
+      let diff = 0;
+      for (let w = 0, o = off; w < 4; w++, o += 4) {
+        const r = depth - 32 * w;
+        if (r <= 0) break;
+        const a = ((u8[o] as number) << 24) | ((u8[o + 1] as number) << 16) | ((u8[o + 2] as number) << 8) | (u8[o + 3] as number);
+        diff |= (a ^ (lf[L + w] as number)) & (r >= 32 ? -1 : ~(-1 >>> r));
       }
-      if (ok && (depth & 7) !== 0 && (((u8[p] as number) ^ (lfb[b] as number)) & (0xff00 >>> (depth & 7)) & 0xff) !== 0) ok = false;
-      e = (ok ? lf[L + 5] : lf[L + 6]) as number;
+      e = (diff === 0 ? lf[L + 5] : lf[L + 6]) as number;
     }
     return e ^ NO;
   }
@@ -248,32 +247,41 @@ export class Fib6 {
     const l0 = this.l0;
     const t8 = this.t8;
     const lf = this.lf;
-    const lfb = this.lfb;
-    for (let i = 0; i < n; i++) {
-      const off = offs[i] as number;
-      let e = l0[((u8[off] as number) << 16) | ((u8[off + 1] as number) << 8) | (u8[off + 2] as number)] as number;
-      let p = off + 3;
-      while (e < 0) {
-        if ((e & ENTRY_LEAF) === 0) {
-          e = t8[(e & GROUP_MASK) | (u8[p] as number)] as number;
-          p++;
-          continue;
-        }
-        const L = e & LEAF_MASK;
-        const depth = lf[L + 4] as number;
-        const end = off + (depth >>> 3);
-        let b = (L << 2) + (p - off);
-        let ok = true;
-        for (; p < end; p++, b++) {
-          if (u8[p] !== lfb[b]) {
-            ok = false;
-            break;
-          }
-        }
-        if (ok && (depth & 7) !== 0 && (((u8[p] as number) ^ (lfb[b] as number)) & (0xff00 >>> (depth & 7)) & 0xff) !== 0) ok = false;
-        e = (ok ? lf[L + 5] : lf[L + 6]) as number;
+    const first = this.first;
+    // Two passes per chunk, as Fib4: the l0 loads with no branch between them (many misses in flight),
+    // then each address's way down through groups and leaves.
+    for (let c = 0; c < n; c += BULK_CHUNK) {
+      const m = Math.min(BULK_CHUNK, n - c);
+      for (let j = 0; j < m; j++) {
+        const off = offs[c + j] as number;
+        first[j] = l0[((u8[off] as number) << 16) | ((u8[off + 1] as number) << 8) | (u8[off + 2] as number)] as number;
       }
-      nextHops[i] = e ^ NO;
+      for (let j = 0; j < m; j++) {
+        let e = first[j] as number;
+        if (e < 0) {
+          const off = offs[c + j] as number;
+          let p = off + 3;
+          do {
+            if ((e & ENTRY_LEAF) === 0) {
+              e = t8[(e & GROUP_MASK) | (u8[p] as number)] as number;
+              p++;
+              continue;
+            }
+            const L = e & LEAF_MASK;
+            const depth = lf[L + 4] as number;
+            // The prefix a word at a time (leaf words hold the address's big-endian words), masked to depth.
+            let diff = 0;
+            for (let w = 0, o = off; w < 4; w++, o += 4) {
+              const r = depth - 32 * w;
+              if (r <= 0) break;
+              const a = ((u8[o] as number) << 24) | ((u8[o + 1] as number) << 16) | ((u8[o + 2] as number) << 8) | (u8[o + 3] as number);
+              diff |= (a ^ (lf[L + w] as number)) & (r >= 32 ? -1 : ~(-1 >>> r));
+            }
+            e = (diff === 0 ? lf[L + 5] : lf[L + 6]) as number;
+          } while (e < 0);
+        }
+        nextHops[c + j] = e ^ NO;
+      }
     }
   }
 
@@ -567,34 +575,21 @@ export class Fib6 {
   /** A new leaf for route `q` with default `v` (encoded); returns its first word. */
   private newLeaf(w: Writer, q: TrieNode, v: number): number {
     const L = w.leaves.alloc() * LEAF_WORDS;
-    const b = L << 2;
-    const lfb = this.lfb;
-    const words = [q.k0, q.k1, q.k2, q.k3];
-    for (let i = 0; i < 4; i++) {
-      const x = words[i] as number;
-      lfb[b + 4 * i] = x >>> 24;
-      lfb[b + 4 * i + 1] = x >>> 16;
-      lfb[b + 4 * i + 2] = x >>> 8;
-      lfb[b + 4 * i + 3] = x;
-    }
-    this.lf[L + 4] = q.depth;
-    this.lf[L + 5] = q.nh ^ NO;
-    this.lf[L + 6] = v;
+    const lf = this.lf;
+    lf[L] = q.k0 | 0;
+    lf[L + 1] = q.k1 | 0;
+    lf[L + 2] = q.k2 | 0;
+    lf[L + 3] = q.k3 | 0;
+    lf[L + 4] = q.depth;
+    lf[L + 5] = q.nh ^ NO;
+    lf[L + 6] = v;
     return L;
   }
 
   /** Whether leaf `L` holds route `q`'s prefix. */
   private leafIs(L: number, q: TrieNode): boolean {
-    if (this.lf[L + 4] !== q.depth) return false;
-    const lfb = this.lfb;
-    const b = L << 2;
-    const words = [q.k0, q.k1, q.k2, q.k3];
-    for (let i = 0; i < 4; i++) {
-      const x = words[i] as number;
-      const y = (((lfb[b + 4 * i] as number) << 24) | ((lfb[b + 4 * i + 1] as number) << 16) | ((lfb[b + 4 * i + 2] as number) << 8) | (lfb[b + 4 * i + 3] as number)) >>> 0;
-      if (x !== y) return false;
-    }
-    return true;
+    const lf = this.lf;
+    return lf[L + 4] === q.depth && lf[L] === (q.k0 | 0) && lf[L + 1] === (q.k1 | 0) && lf[L + 2] === (q.k2 | 0) && lf[L + 3] === (q.k3 | 0);
   }
 
   /** Retires an unpublished entry's group (with everything below it) or leaf. */

@@ -1,7 +1,8 @@
 /**
  * veth benchmark: a veth pair between two namespaces ("gen" and "dut"), txgen's live-frames engine as the
- * generator on one end, and on the other the forwarder (FwdApp) in `lb` and `rx-only`, beside the
- * kernel's own XDP_TX (MAC swap) and XDP_DROP programs measured in the same run (the ceilings).
+ * generator on one end, and on the other the forwarder (FwdApp) in `lb`, `rx-only` and `l3fwd` (one
+ * default route back to the generator, in user space and with the XDP fast path), beside the kernel's own
+ * XDP_TX (MAC swap) and XDP_DROP programs measured in the same run (the ceilings).
  *
  * Both veth ends run threaded NAPI (GRO on, /sys/class/net/<dev>/threaded = 1) with their kthreads
  * pinned: the generator's end (the return path) always on the generator's CPU; the DUT's end per layout:
@@ -18,7 +19,7 @@ import { CountProgram } from "../src/apps/txgen/live-prog.js";
 import { inNamespace } from "../src/apps/txgen/netns.js";
 import { FwdApp } from "../src/apps/fwd/app.js";
 import { parseConfig } from "../src/config/index.js";
-import { Asm, R0, R1, R2, R3, R4, R5, XdpAction, XdpMd } from "../src/bpf/asm.js";
+import { Asm, FP, Helper, R0, R1, R2, R3, R4, R5, R6, R7, XdpAction, XdpMd } from "../src/bpf/asm.js";
 import { Program, ProgType } from "../src/bpf/prog.js";
 import { XdpLink } from "../src/bpf/link.js";
 import { ST_IPACKETS, ST_OPACKETS } from "../src/xsk/stats.js";
@@ -31,6 +32,8 @@ export const REFERENCES = {
   l1Lb: { kernel: "1.1-1.5", cndp: 0.57, cndpBusyPoll: 0.74, dpdk: "0.62-0.75", target: 0.8 },
   l1RxOnly: { kernel: 6.2, cndp: 1.55, dpdk: 1.98, target: 2.0 },
   l2Lb: { cndp: 0.013, dpdk: 0.16, target: 0.4 },
+  /** l3fwd (issue 9): targets as ratios to our own lb in the same run. */
+  l1L3fwd: { userVsLb: 0.9, fastPathVsLb: 3 },
   generator: { xdpTrafficgen: 6.4, cndpTxgen: 1.39, targetLive: 6.0, targetAfxdp: 1.5 },
   nullPipeline: { cndp: 22.2, dpdk: 18.9, target: 20 },
 } as const;
@@ -105,6 +108,54 @@ function macSwapTxAsm(): Asm {
     .exit();
 }
 
+/**
+ * The generator's return path for the l3fwd fast path: txgen's `rx count` program (packets and bytes of
+ * IPv4 frames into `mapFd`, then XDP_DROP) that first gives each IPv4 frame its TTL back (+1, checksum by
+ * RFC 1624). Live frames are pages the kernel keeps between sends: a frame the fast path redirects back is
+ * the generator's own page, and without this its TTL would run down by one per round trip until the
+ * forwarder drops it. (Frames through user space are copies; lb's MAC swap is harmless.)
+ */
+function ttlRestoreCountAsm(mapFd: number): Asm {
+  return new Asm()
+    .ldx("w", R2, R1, XdpMd.data)
+    .ldx("w", R3, R1, XdpMd.data_end)
+    .mov64(R4, R2)
+    .add64(R4, 34)
+    .jgt(R4, R3, "pass")
+    .ldx("h", R4, R2, 12)
+    .jne(R4, 0x0008, "pass") // 0x0800 as loaded on a little-endian CPU
+    .ldx("b", R4, R2, 22)
+    .jeq(R4, 255, "count")
+    .ldx("h", R4, R2, 22).toBe(R4, 16) // m = TTL << 8 | protocol
+    .mov64(R5, R4).add64(R5, 0x100) // m' = TTL + 1
+    .ldx("h", R0, R2, 24).toBe(R0, 16) // HC
+    .xor64(R0, 0xffff).xor64(R4, 0xffff).add64(R0, R4).add64(R0, R5) // ~HC + ~m + m'
+    .mov64(R4, R0).rsh64(R4, 16).and64(R0, 0xffff).add64(R0, R4)
+    .mov64(R4, R0).rsh64(R4, 16).and64(R0, 0xffff).add64(R0, R4)
+    .xor64(R0, 0xffff) // HC' = ~(...)
+    .toBe(R0, 16).stx("h", R2, 24, R0)
+    .toBe(R5, 16).stx("h", R2, 22, R5)
+    .label("count")
+    .mov64(R6, R1)
+    .call(188) // xdp_get_buff_len
+    .mov64(R7, R0)
+    .st("w", FP, -4, 0)
+    .mov64(R2, FP)
+    .add64(R2, -4)
+    .ldMapFd(R1, mapFd)
+    .call(Helper.map_lookup_elem)
+    .jeq(R0, 0, "out")
+    .mov64(R1, 1)
+    .atomicAdd("dw", R0, 0, R1)
+    .atomicAdd("dw", R0, 8, R7)
+    .label("out")
+    .mov64(R0, XdpAction.DROP)
+    .exit()
+    .label("pass")
+    .mov64(R0, XdpAction.PASS)
+    .exit();
+}
+
 /** Two namespaces and the veth pair, threaded NAPI on both ends. */
 class Bed {
   readonly gen = `bgen${process.pid % 10000}`;
@@ -112,6 +163,7 @@ class Bed {
   readonly tg = `tg${process.pid % 10000}`;
   readonly fw = `fw${process.pid % 10000}`;
   fwMac = "";
+  tgMac = "";
 
   up(): void {
     for (const tool of ["ethtool", "taskset", "renice", "ps"]) {
@@ -132,6 +184,7 @@ class Bed {
       sh("ip", "netns", "exec", ns, "sh", "-c", `echo 1 > /sys/class/net/${dev}/threaded`);
     }
     this.fwMac = JSON.parse(sh("ip", "-n", this.dut, "-j", "link", "show", this.fw))[0].address;
+    this.tgMac = JSON.parse(sh("ip", "-n", this.gen, "-j", "link", "show", this.tg))[0].address;
   }
 
   /** NAPI kthread pids by netdev, as last pinned. */
@@ -207,8 +260,9 @@ function summarize(id: string, layout: 0 | 1 | 2, what: string, runs: Sample[]):
   return { id, layout, what, offered: med("offered")!, dutRx: med("dutRx"), returned: med("returned"), dutNapiCpu: med("dutNapiCpu")!, genNapiCpu: med("genNapiCpu")!, runs };
 }
 
-function fwdConfig(bed: Bed, busyPoll: boolean): string {
+function fwdConfig(bed: Bed, busyPoll: boolean, options: Record<string, unknown> = {}): string {
   return JSON.stringify({
+    ...(Object.keys(options).length > 0 ? { options } : {}),
     application: { name: "bench-fwd" },
     defaults: { bufcnt: 16, bufsz: 2, rxdesc: 2, txdesc: 2, cache: 256, mtype: "4KB", ...(process.env["XDPLANE_BENCH_BURST"] ? { burst: Number(process.env["XDPLANE_BENCH_BURST"]) } : {}) },
     umems: { umem0: { bufcnt: 16, bufsz: 2, mtype: "4KB" } },
@@ -292,20 +346,43 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
       }
     };
 
-    const fwd = async (id: string, layout: 1 | 2, what: string, mode: "lb" | "rx-only", dutCpu: number, busyPoll: boolean) => {
+    const fwd = async (id: string, layout: 1 | 2, what: string, mode: "lb" | "rx-only" | "l3fwd", dutCpu: number, busyPoll: boolean, xdpFastpath = false) => {
       gen.set(`0 threads ${threadsFor(layout)}`);
-      const { config } = parseConfig(fwdConfig(bed, busyPoll), "bench-fwd.jsonc", { cpuCheck: "off" });
-      const app = await FwdApp.start({ config, mode, netns: bed.dut, log: () => {} });
+      // l3fwd: one default route, back to the generator's end through the only port.
+      const options = mode === "l3fwd" ? { "l3fwd-fib-rules": [`0.0.0.0/0,${bed.tgMac},0`] } : {};
+      const { config } = parseConfig(fwdConfig(bed, busyPoll, options), "bench-fwd.jsonc", { cpuCheck: "off" });
+      const app = await FwdApp.start({ config, mode, netns: bed.dut, log: () => {}, ...(xdpFastpath ? { xdpFastpath } : {}) });
+      // The fast path sends the generator's own pages back: its return program restores their TTL.
+      const tgPort = gen.ports[0]!;
+      let restore: Program | null = null;
       try {
+        if (xdpFastpath) {
+          if (!tgPort.countProg || !tgPort.countLink) throw new Error("the generator has no rx count program to replace");
+          restore = Program.load({ type: ProgType.XDP, name: "bench_ttl_count", insns: ttlRestoreCountAsm(tgPort.countProg.map.fd) });
+          tgPort.countLink.update(restore);
+        }
         bed.pin(dutCpu);
         await gen.start();
         const port = app.ports[0]!;
-        const s = await measure(bed, seconds, runs, { offered, dutRx: () => port.stats[ST_IPACKETS]!, ...(mode === "lb" ? { returned } : {}) });
+        // With the fast path most frames never reach the socket: the DUT's receive count is the program's.
+        const fp = app.fastPath;
+        const dutRx = fp ? () => { const c = fp.counters(); return c.forwarded + c.redirectFailed + c.toUser; } : () => port.stats[ST_IPACKETS]!;
+        const s = await measure(bed, seconds, runs, { offered, dutRx, ...(mode !== "rx-only" ? { returned } : {}) });
         await gen.stop();
         const r = summarize(id, layout, what, s);
         log(`${id}: offered ${r.offered.toFixed(2)} Mpps, forwarder rx ${r.dutRx!.toFixed(2)}${r.returned !== null ? `, returned ${r.returned.toFixed(2)}` : ""} Mpps (tx ${(port.stats[ST_OPACKETS]! / 1e6).toFixed(1)} M total); NAPI CPU dut ${pct(r.dutNapiCpu)} gen ${pct(r.genNapiCpu)}`);
+        if (fp) {
+          const c = fp.counters();
+          const u = app.portModeCounters(0);
+          log(`${id}: XDP fast path: forwarded ${c.forwarded}, to user space ${c.toUser} (TTL ${c.ttlExceeded}, no route ${c.noRoute}), redirect failed ${c.redirectFailed}; ` +
+            `user space: forwarded ${u["n_l3fwd_forwarded_packets"]}, dropped ${u["n_l3fwd_no_route_packets"]! + u["n_l3fwd_ttl_expired_packets"]! + u["n_l3fwd_invalid_packets"]!}`);
+        }
         return r;
       } finally {
+        if (restore) {
+          tgPort.countLink!.update(tgPort.countProg!.prog);
+          restore.close();
+        }
         await app.stop();
       }
     };
@@ -321,6 +398,8 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
     if (want("l1-fwd-lb")) scenarios.push(await fwd("l1-fwd-lb", 1, "xdplane fwd lb, returned", "lb", GEN_CPU, false));
     if (want("l1-fwd-lb-busypoll")) scenarios.push(await fwd("l1-fwd-lb-busypoll", 1, "xdplane fwd lb with busy poll, returned", "lb", GEN_CPU, true));
     if (want("l1-fwd-rx-only")) scenarios.push(await fwd("l1-fwd-rx-only", 1, "xdplane fwd rx-only", "rx-only", GEN_CPU, false));
+    if (want("l1-fwd-l3fwd-user")) scenarios.push(await fwd("l1-fwd-l3fwd-user", 1, "xdplane fwd l3fwd (user space), returned", "l3fwd", GEN_CPU, false));
+    if (want("l1-fwd-l3fwd-xdp")) scenarios.push(await fwd("l1-fwd-l3fwd-xdp", 1, "xdplane fwd l3fwd --xdp-fastpath, returned", "l3fwd", GEN_CPU, false, true));
     // Layout 2: DUT NAPI on the forwarder's CPU.
     if (want("l2-kernel-xdp-tx")) scenarios.push(await kernel("l2-kernel-xdp-tx", 2, "kernel XDP_TX (MAC swap), returned", DUT_CPU, "tx"));
     if (want("l2-fwd-lb")) scenarios.push(await fwd("l2-fwd-lb", 2, "xdplane fwd lb, returned", "lb", DUT_CPU, false));
@@ -367,6 +446,17 @@ export function vethMarkdown(r: VethResult): string {
   add("l2-fwd-lb", "l2-kernel-xdp-tx", R.l2Lb.dpdk, "of DPDK 0.16", R.l2Lb.target);
   add("l2-fwd-lb-busypoll", "l2-kernel-xdp-tx", R.l2Lb.dpdk, "of DPDK 0.16", R.l2Lb.target);
   add("l2-fwd-rx-only", null, null, "", null);
+  const lb = by("l1-fwd-lb");
+  if (by("l1-fwd-l3fwd-user") || by("l1-fwd-l3fwd-xdp")) {
+    rows.push("", "l3fwd (layout 1, one default route back to the generator), against our lb in the same run.", "");
+    line(["scenario", "offered", "DUT rx", "returned", "vs our lb (same run)", "target vs lb", "vs kernel XDP_TX (same run)", "NAPI CPU dut/gen"]);
+    line(["---", "---", "---", "---", "---", "---", "---", "---"]);
+    for (const [id, target] of [["l1-fwd-l3fwd-user", R.l1L3fwd.userVsLb], ["l1-fwd-l3fwd-xdp", R.l1L3fwd.fastPathVsLb]] as const) {
+      const s = by(id);
+      if (!s) continue;
+      line([s.what, v(s.offered), v(s.dutRx), v(s.returned), ratio(main(s), main(lb)), `${target}x`, ratio(main(s), main(by("l1-kernel-xdp-tx"))), `${pct(s.dutNapiCpu)}/${pct(s.genNapiCpu)}`]);
+    }
+  }
   rows.push("", "Generator engines: what txgen offers into an XDP_DROP on the far end (far-end NAPI on the other CPU, except where said).",
     "With the far end's NAPI on the generator's CPU the kernel recycles live-frame pages locally, which is faster.", "");
   line(["engine", "offered", "dropped at the far end", "vs reference", "vs target", "NAPI CPU far end"]);

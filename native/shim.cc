@@ -789,6 +789,79 @@ napi_value ClockGettime(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// ---- shared memory between processes (memif) -------------------------------------------------------
+
+// memfdCreate(name, flags) -> fd | -errno: an anonymous file to share by fd (memfd_create(2)).
+napi_value MemfdCreate(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv, 2)) return nullptr;
+  char name[250];
+  size_t len;
+  if (napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, "EINVAL", "expected a string");
+    return nullptr;
+  }
+  int64_t flags;
+  if (!ArgI64(env, argv[1], &flags)) return nullptr;
+  return Ret(env, (long)syscall(SYS_memfd_create, name, (unsigned)flags));
+}
+
+// eventfd(initval, flags) -> fd | -errno (eventfd(2)).
+napi_value EventFd(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv, 2)) return nullptr;
+  int64_t init, flags;
+  if (!ArgI64(env, argv[0], &init) || !ArgI64(env, argv[1], &flags)) return nullptr;
+  return Ret(env, (long)syscall(SYS_eventfd2, (unsigned)init, (int)flags));
+}
+
+// fcntl(fd, cmd, intArg) -> result | -errno (commands with an int argument: F_GETFL, F_ADD_SEALS, ...).
+napi_value Fcntl(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  if (!Args(env, info, argv, 3)) return nullptr;
+  int64_t fd, cmd, arg;
+  if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &cmd) || !ArgI64(env, argv[2], &arg)) return nullptr;
+  return Ret(env, fcntl((int)fd, (int)cmd, (int)arg));
+}
+
+// mmapFixed(view, at, length, fd, offset) -> 0 | -errno. Replaces the memory of bytes [at, at + length) of a
+// mapping made by mmap() (view starts at its first byte, not released) in place, keeping the address, so
+// every SharedArrayBuffer view over it (in any thread) sees the new memory: fd >= 0 maps the file at
+// `offset` there (MAP_SHARED, read/write); fd = -1 puts zero pages (no memory) there again. `at` is a
+// multiple of the page size. -EINVAL, touching nothing, for anything else or a range past the mapping.
+napi_value MmapFixed(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!Args(env, info, argv, 5)) return nullptr;
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[0], &is_ta);
+  if (!is_ta) {
+    napi_throw_type_error(env, "EINVAL", "mmapFixed: expected a typed array over a mapping");
+    return nullptr;
+  }
+  int64_t at, len, fd, off;
+  if (!ArgI64(env, argv[1], &at) || !ArgI64(env, argv[2], &len) || !ArgI64(env, argv[3], &fd) ||
+      !ArgI64(env, argv[4], &off))
+    return nullptr;
+  napi_typedarray_type tt;
+  size_t n, voff;
+  napi_value ab;
+  void* p;
+  CHECK_NAPI(napi_get_typedarray_info(env, argv[0], &tt, &n, &p, &ab, &voff));
+  if (p == nullptr || voff != 0) return Num(env, -EINVAL);
+  long page = sysconf(_SC_PAGESIZE);
+  if (at < 0 || len <= 0 || off < 0 || at % page != 0) return Num(env, -EINVAL);
+  std::lock_guard<std::mutex> lock(g_maps_mu);
+  auto it = g_maps.find(reinterpret_cast<uintptr_t>(p));
+  if (it == g_maps.end() || it->second.released) return Num(env, -EINVAL);
+  if ((size_t)at > it->second.len || (size_t)len > it->second.len - (size_t)at) return Num(env, -EINVAL);
+  void* addr = static_cast<char*>(p) + at;
+  void* r = fd < 0 ? mmap(addr, (size_t)len, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0)
+                   : mmap(addr, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, (int)fd, (off_t)off);
+  if (r == MAP_FAILED) return Num(env, -errno);
+  return Num(env, 0);
+}
+
 }  // namespace
 
 NAPI_MODULE_INIT() {
@@ -817,6 +890,8 @@ NAPI_MODULE_INIT() {
       {"unwatch", Unwatch},     {"refWatch", RefWatch},     {"watchCount", WatchCount},
       {"clockGettime", ClockGettime}, {"ioctl", Ioctl},       {"read", ReadFd},
       {"write", WriteFd},       {"copyBytes", CopyBytes},
+      {"memfdCreate", MemfdCreate}, {"eventfd", EventFd}, {"fcntl", Fcntl},
+      {"mmapFixed", MmapFixed},
   };
   for (auto& f : fns) {
     napi_value v;

@@ -1,7 +1,7 @@
 /**
  * Ports from a parsed config: one UMEM and one mempool per UMEM the lports use, then every lport
  * (net_af_xdp, privileged or unprivileged through `uds_path`/`xsk_pin_path`, net_af_packet, net_tap,
- * net_pcap with their `pmd` options, net_null, net_ring). On stop
+ * net_pcap, net_memif with their `pmd` options, net_null, net_ring). On stop
  * the set closes the ports, ends the device plugin sessions, and checks every frame came back (the exact
  * frame report of {@link PortSet.close}).
  */
@@ -16,6 +16,8 @@ import { AfXdpPort } from "../pktdev/af-xdp.js";
 import { AfPacketPort } from "../pktdev/af-packet.js";
 import { TapPort } from "../pktdev/tap.js";
 import { PcapPort } from "../pktdev/pcap.js";
+import { MemifPort } from "../pktdev/memif.js";
+import { parseMemifOptions } from "../pktdev/memif-options.js";
 import { parseAfPacketOptions, parsePcapOptions, parseTapOptions } from "../pktdev/pmd-options.js";
 import { withNetns } from "../netlink/netns.js";
 import { XskMapSources } from "./xskmap-source.js";
@@ -300,6 +302,11 @@ export class PortSet {
           ...(o.rx !== undefined ? { rx: o.rx } : {}), ...(o.tx !== undefined ? { tx: o.tx } : {}),
         });
       }
+      case "net_memif": {
+        // The lport's qid is the interface's queue pair; lports with the same options share the interface.
+        const o = PortSet.options(lp, parseMemifOptions);
+        return MemifPort.create({ ...o, name: lp.name, pid: lp.index, mempool: pool, qid: lp.qid, ifName: lp.netdev, log });
+      }
       case "net_null":
         return NullPort.create({ name: lp.name, pid: lp.index, mempool: pool });
       case "net_ring": {
@@ -310,7 +317,7 @@ export class PortSet {
         return port;
       }
       default:
-        throw new Error(`lport '${lp.name}': pmd '${lp.pmd}' is not supported (net_af_xdp, net_af_packet, net_tap, net_pcap, net_null, net_ring)`);
+        throw new Error(`lport '${lp.name}': pmd '${lp.pmd}' is not supported (net_af_xdp, net_af_packet, net_tap, net_pcap, net_memif, net_null, net_ring)`);
     }
   }
 

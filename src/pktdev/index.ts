@@ -1,6 +1,6 @@
 /**
- * pktdev: logical ports (CNDP lports) with one burst API over the af_xdp, af_packet, tap, pcap, ring and
- * null drivers. A port
+ * pktdev: logical ports (CNDP lports) with one burst API over the af_xdp, af_packet, tap, pcap, memif,
+ * ring and null drivers. A port
  * is built on the main thread, handed to a worker in its shared form, and driven there by one owner.
  *
  * @example
@@ -115,6 +115,35 @@ export { PcapIndex } from "./pcap-file.js";
  * w.close();
  */
 export { PcapWriter } from "./pcap-file.js";
+export type { MemifOptions, MemifShared } from "./memif.js";
+/**
+ * net_memif: a port on one queue pair of a memif interface, the shared-memory packet interface of VPP and
+ * DPDK (protocol 2.0, server and client roles, copy mode). A client creates the shared memory and
+ * reconnects by itself; while the peer is away the link is down (`linkUp()`), RX is empty and TX frees
+ * and counts what it is given. `toShared()` hands the queue to a worker thread; the control channel
+ * stays on the creating thread's event loop.
+ *
+ * @example
+ * // A server in this process and a client (DPDK's testpmd, VPP, or another xdplane) on /run/memif.sock.
+ * const port = MemifPort.create({ name: "memif0:0", pid: 0, mempool, role: "server", socket: "/run/memif.sock", id: 0 });
+ * await port.whenUp(10_000);
+ * const got = port.rxBurst(bufs, bufs.length);
+ * const sent = port.txBurst(bufs, got);
+ * if (sent < got) mempool.freeBulk(bufs, got - sent, sent);
+ * port.close(); // tells the peer "Device closed"
+ */
+export { MemifPort } from "./memif.js";
+export type { MemifConnInfo, MemifConnState } from "./memif-control.js";
+export type { MemifPmdOptions, MemifRole } from "./memif-options.js";
+/**
+ * Parses `net_memif` options (DPDK's devargs names: role, id, socket, socket-abstract, secret, rsize,
+ * bsize, mac, zero-copy=no; xdplane's: queues, reconnect_ms, shm_size; or CNDP's bare `server`/`client`).
+ *
+ * @example
+ * const o = parseMemifOptions("role=server,socket=/run/memif.sock,socket-abstract=no,id=1,secret=abc");
+ * // o.role === "server", o.socketAbstract === false
+ */
+export { parseMemifOptions } from "./memif-options.js";
 export type { FanoutMode, AfPacketPmdOptions, TapPmdOptions, PcapPmdOptions } from "./pmd-options.js";
 /**
  * Parses `net_af_packet` options (the part of the jsonc `pmd` after ':').
@@ -138,7 +167,7 @@ export { parseTapOptions } from "./pmd-options.js";
  */
 export { parsePcapOptions } from "./pmd-options.js";
 /**
- * The error in a driver's options, or undefined (net_af_packet, net_tap, net_pcap; others have none checked).
+ * The error in a driver's options, or undefined (net_af_packet, net_tap, net_pcap, net_memif; others have none checked).
  *
  * @example
  * const err = pmdOptionsError("net_pcap", "rate=fast"); // "net_pcap option 'rate=fast': expected an integer ..."
@@ -156,7 +185,7 @@ export type { PortOpener } from "./registry.js";
  */
 export { DriverRegistry } from "./registry.js";
 /**
- * A registry holding net_null, net_ring, net_af_xdp, net_af_packet, net_tap and net_pcap.
+ * A registry holding net_null, net_ring, net_af_xdp, net_af_packet, net_tap, net_pcap and net_memif.
  *
  * @example
  * const port = openShared(shared, new Map(), builtinDrivers());

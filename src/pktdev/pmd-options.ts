@@ -4,6 +4,8 @@
  * Pure functions (no system calls), so the config parser reports bad options at their place in the file.
  */
 
+import { parseMemifOptions } from "./memif-options.js";
+
 /** PACKET_FANOUT modes by name (linux/if_packet.h), or "none" for a socket outside any group. */
 export type FanoutMode = "hash" | "lb" | "cpu" | "rollover" | "rnd" | "qm" | "none";
 
@@ -160,7 +162,7 @@ export function parsePcapOptions(opts: string | undefined): PcapPmdOptions {
 }
 
 /**
- * Checks the options of the drivers that take some (net_af_packet, net_tap, net_pcap): the error message,
+ * Checks the options of the drivers that take some (net_af_packet, net_tap, net_pcap, net_memif): the error message,
  * or undefined when they are fine or the driver is not one of those.
  *
  * @example
@@ -171,6 +173,7 @@ export function pmdOptionsError(pmd: string, opts: string | undefined): string |
     if (pmd === "net_af_packet") parseAfPacketOptions(opts);
     else if (pmd === "net_tap") parseTapOptions(opts);
     else if (pmd === "net_pcap") parsePcapOptions(opts);
+    else if (pmd === "net_memif") parseMemifOptions(opts);
     return undefined;
   } catch (e) {
     return (e as Error).message;

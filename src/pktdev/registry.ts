@@ -1,7 +1,7 @@
 /**
  * Port drivers by name, to reopen a port from its shared form in another thread. A registry is a plain
  * object made by whoever needs one (nothing is registered at import time): {@link builtinDrivers} gives
- * one holding net_null, net_ring, net_af_xdp, net_af_packet, net_tap and net_pcap, to which an application
+ * one holding net_null, net_ring, net_af_xdp, net_af_packet, net_tap, net_pcap and net_memif, to which an application
  * may add its own drivers.
  */
 import type { Lport, LportShared } from "./lport.js";
@@ -11,6 +11,7 @@ import { AfXdpPort, type AfXdpShared } from "./af-xdp.js";
 import { AfPacketPort, type AfPacketShared } from "./af-packet.js";
 import { TapPort, type TapShared } from "./tap.js";
 import { PcapPort, type PcapShared } from "./pcap.js";
+import { MemifPort, type MemifShared } from "./memif.js";
 import { Mempool, type MempoolShared } from "../mem/mempool.js";
 
 /** Opens a port of one driver from its shared form; `mempools` caches the thread's pool objects by name. */
@@ -23,7 +24,7 @@ export type PortOpener = (s: LportShared, mempools: Map<string, Mempool>) => Lpo
  * // The built-in drivers, net_null's opener replaced (an app adds its own drivers the same way).
  * const drivers = builtinDrivers()
  *   .register("net_null", (s, pools) => NullPort.fromShared(s as NullShared, threadPool((s as NullShared).mempool, pools)));
- * console.log(drivers.names()); // ["net_null", "net_ring", "net_af_xdp", "net_af_packet", "net_tap", "net_pcap"]
+ * console.log(drivers.names()); // ["net_null", "net_ring", "net_af_xdp", "net_af_packet", "net_tap", "net_pcap", "net_memif"]
  * const port = openShared(shared, new Map(), drivers);
  */
 export class DriverRegistry {
@@ -57,7 +58,7 @@ export function threadPool(ms: MempoolShared, cache: Map<string, Mempool>): Memp
   return mp;
 }
 
-/** A new registry with the built-in drivers: net_null, net_ring, net_af_xdp, net_af_packet, net_tap, net_pcap. */
+/** A new registry with the built-in drivers: net_null, net_ring, net_af_xdp, net_af_packet, net_tap, net_pcap, net_memif. */
 export function builtinDrivers(): DriverRegistry {
   return new DriverRegistry()
     .register("net_null", (s, m) => NullPort.fromShared(s as NullShared, threadPool((s as NullShared).mempool, m)))
@@ -65,7 +66,8 @@ export function builtinDrivers(): DriverRegistry {
     .register("net_af_xdp", (s, m) => AfXdpPort.fromShared(s as AfXdpShared, threadPool((s as AfXdpShared).mempool, m)))
     .register("net_af_packet", (s, m) => AfPacketPort.fromShared(s as AfPacketShared, threadPool((s as AfPacketShared).mempool, m)))
     .register("net_tap", (s, m) => TapPort.fromShared(s as TapShared, threadPool((s as TapShared).mempool, m)))
-    .register("net_pcap", (s, m) => PcapPort.fromShared(s as PcapShared, threadPool((s as PcapShared).mempool, m)));
+    .register("net_pcap", (s, m) => PcapPort.fromShared(s as PcapShared, threadPool((s as PcapShared).mempool, m)))
+    .register("net_memif", (s, m) => MemifPort.fromShared(s as MemifShared, threadPool((s as MemifShared).mempool, m)));
 }
 
 /**

@@ -92,6 +92,20 @@ export interface Shim {
    * on the JavaScript heap (no subarray per packet); RangeError, copying nothing, for a range outside a view.
    */
   copyBytes(dst: Bytes, dstOffset: number, src: Bytes, srcOffset: number, length: number): number;
+  /** memfd_create(2): an anonymous file to share by fd (MFD_CLOEXEC, MFD_ALLOW_SEALING in `flags`): the fd or -errno. */
+  memfdCreate(name: string, flags: number): number;
+  /** eventfd(2) (EFD_NONBLOCK, EFD_CLOEXEC in `flags`): the fd or -errno. Read and write it with {@link Shim.read}/{@link Shim.write}. */
+  eventfd(initval: number, flags: number): number;
+  /** fcntl(2) for commands taking an int (F_GETFL, F_ADD_SEALS, F_GET_SEALS, ...): the result or -errno. */
+  fcntl(fd: number, cmd: number, arg: number): number;
+  /**
+   * Replaces the memory of bytes [at, at + length) of a mapping made by {@link Shim.mmap} in place (same
+   * address, so every view of its SharedArrayBuffer, in any thread, sees the new memory): `fd` >= 0 maps
+   * that file at `offset` there (MAP_SHARED, read/write), `fd` = -1 puts zero pages (no memory) there
+   * again. `view` starts at the mapping's first byte; `at` is a multiple of the page size. 0, or -errno
+   * (-EINVAL, touching nothing, for memory the shim did not map, a released mapping or a range past it).
+   */
+  mmapFixed(view: Bytes, at: number, length: number, fd: number, offset: number): number;
 }
 
 function findShim(): string {

@@ -90,8 +90,27 @@ function table(rows: string[][], left: number): string {
     .join("\n");
 }
 
-/** Renders one app as text. */
-export function renderApp(s: AppSnapshot, prev: AppSnapshot | undefined): string {
+/** An app-defined metric family as `/metrics/app` answers it (only what is printed). */
+export interface AppMetricView {
+  name: string;
+  samples: { labels?: Record<string, string>; value: number }[];
+}
+
+/** The families of a `/metrics/app` reply, malformed entries left out. */
+export function appMetricsOf(reply: Record<string, unknown>): AppMetricView[] {
+  const list = Array.isArray(reply["metrics"]) ? (reply["metrics"] as unknown[]) : [];
+  return list.flatMap((f) => {
+    const o = (f ?? {}) as { name?: unknown; samples?: unknown };
+    if (typeof o.name !== "string" || !Array.isArray(o.samples)) return [];
+    const samples = (o.samples as { labels?: unknown; value?: unknown }[])
+      .filter((x) => typeof x?.value === "number")
+      .map((x) => ({ value: x.value as number, ...(x.labels && typeof x.labels === "object" ? { labels: x.labels as Record<string, string> } : {}) }));
+    return [{ name: o.name, samples }];
+  });
+}
+
+/** Renders one app as text: ports, threads, the ports' other counters (a mode's), app-defined metrics. */
+export function renderApp(s: AppSnapshot, prev: AppSnapshot | undefined, metrics: readonly AppMetricView[] = []): string {
   const dt = prev !== undefined ? s.time - prev.time : 0;
   const rows: string[][] = [["Port", "State", "RX pkts", "RX pps", "RX Mbps", "TX pkts", "TX pps", "TX Mbps", "Errors", "Missed", "Dropped"]];
   for (const p of s.ports) {
@@ -118,11 +137,19 @@ export function renderApp(s: AppSnapshot, prev: AppSnapshot | undefined): string
   }
   const up = s.ports.filter(portUp).length;
   const head = `${s.name} (pid ${s.pid}, ${s.version || "unknown version"}): ${s.ports.length} ports (${up} up), ${s.threads.length} threads`;
-  return `${head}\n${table(rows, 2)}\n\n${table(trows, 5)}\n`;
+  let extra = "";
+  const xrows = s.ports.filter((p) => Object.keys(p.extra).length > 0).map((p) => [p.name, Object.entries(p.extra).map(([k, v]) => `${k}=${fmtInt(v)}`).join(" ")]);
+  if (xrows.length > 0) extra += `\n${table([["Port", "Counters"], ...xrows], 2)}\n`;
+  const mrows = metrics.flatMap((m) => m.samples.map((x) => {
+    const l = Object.entries(x.labels ?? {}).map(([k, v]) => `${k}="${v}"`).join(",");
+    return [`${m.name}${l ? `{${l}}` : ""}`, fmtInt(x.value)];
+  }));
+  if (mrows.length > 0) extra += `\n${table([["App metric", "Value"], ...mrows], 1)}\n`;
+  return `${head}\n${table(rows, 2)}\n\n${table(trows, 5)}\n${extra}`;
 }
 
-/** The JSON form of one app with rates. */
-export function appJson(s: AppSnapshot, prev: AppSnapshot | undefined): Record<string, unknown> {
+/** The JSON form of one app with rates (and its app-defined metrics, when it has any). */
+export function appJson(s: AppSnapshot, prev: AppSnapshot | undefined, metrics: readonly AppMetricView[] = []): Record<string, unknown> {
   const dt = prev !== undefined ? s.time - prev.time : 0;
   return {
     name: s.name,
@@ -130,6 +157,7 @@ export function appJson(s: AppSnapshot, prev: AppSnapshot | undefined): Record<s
     version: s.version,
     ports: s.ports.map((p) => ({ ...p, rates: portRates(prev?.ports.find((x) => x.name === p.name), p, dt) ?? null })),
     threads: s.threads,
+    ...(metrics.length > 0 ? { metrics } : {}),
   };
 }
 
@@ -208,12 +236,13 @@ export async function main(argv: readonly string[], io: StatsIo = { out: process
           // stale socket or app going away: skip
         }
       }
-      const snaps: { path: string; snap: AppSnapshot }[] = [];
+      const snaps: { path: string; snap: AppSnapshot; metrics: AppMetricView[] }[] = [];
       for (const [p, c] of clients) {
         try {
           const snap = await c.snapshot();
           if (args.app !== undefined && snap.name !== args.app && String(snap.pid) !== args.app) continue;
-          snaps.push({ path: p, snap });
+          const metrics = (await c.commands()).includes("/metrics/app") ? appMetricsOf(await c.request("/metrics/app")) : [];
+          snaps.push({ path: p, snap, metrics });
         } catch {
           c.close();
           clients.delete(p);
@@ -221,12 +250,12 @@ export async function main(argv: readonly string[], io: StatsIo = { out: process
       }
       const time = new Date().toISOString();
       if (args.json) {
-        io.out.write(`${JSON.stringify({ time, apps: snaps.map(({ path, snap }) => appJson(snap, prev.get(path))) })}\n`);
+        io.out.write(`${JSON.stringify({ time, apps: snaps.map(({ path, snap, metrics }) => appJson(snap, prev.get(path), metrics)) })}\n`);
       } else {
         let text = live ? "\x1b[H\x1b[2J" : "";
         text += `xdplane stats  ${time}  ${args.socketDir}${live ? "  (Ctrl-C to quit)" : ""}\n\n`;
         if (snaps.length === 0) text += `No ${args.app !== undefined ? `app '${args.app}'` : "apps"} found in ${args.socketDir}\n`;
-        for (const { path, snap } of snaps) text += `${renderApp(snap, prev.get(path))}\n`;
+        for (const { path, snap, metrics } of snaps) text += `${renderApp(snap, prev.get(path), metrics)}\n`;
         io.out.write(text);
       }
       for (const { path, snap } of snaps) prev.set(path, snap);

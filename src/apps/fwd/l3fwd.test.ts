@@ -12,7 +12,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, dirname } from "node:path";
 import { createVethPair, canUseNetns, nsExec, type VethPair } from "../../testing/netns.js";
 import { PacketSocket } from "../../testing/packet-socket.js";
 import { xdpAttached } from "../../testing/veth-traffic.js";
@@ -23,6 +23,7 @@ import { parseConfig } from "../../config/index.js";
 import { AppClient } from "../../telemetry/app-client.js";
 import { startExporter } from "../../telemetry/exporter-cli.js";
 import { nullLogger } from "../../telemetry/log.js";
+import { main as statsMain } from "../../telemetry/stats-cli.js";
 import { FwdApp, type FwdAppOptions } from "./app.js";
 import { openFwdSocket } from "./telemetry.js";
 
@@ -261,6 +262,10 @@ describe("xdplane fwd l3fwd on veth pairs", { skip }, () => {
           ex = await startExporter({ socketDir: dir, host: "127.0.0.1", port: 0, intervalMs: 200, timeoutMs: 1000, help: false, controlTokenFile: join(dir, "token") }, nullLogger);
           const base = `http://127.0.0.1:${ex.port}/apps/${process.pid}/commands`;
           await until(async () => (await http(base)).status === 200, 5000, "the exporter sees the app");
+          const listed = await http(`${base}/l3fwd/routes`);
+          assert.equal(listed.status, 200, "GET runs the read-only /l3fwd/routes");
+          assert.equal(JSON.parse(listed.text).count, 2);
+          assert.equal((await http(`${base}/l3fwd/route/del?params=10.7.0.0/16`)).status, 405, "GET never deletes");
           const noAuth = await http(`${base}/l3fwd/route/del?params=10.7.0.0/16`, "POST");
           assert.equal(noAuth.status, 401);
           const del = await http(`${base}/l3fwd/route/del?params=10.7.0.0/16`, "POST", { authorization: `Bearer ${token}` });
@@ -375,6 +380,17 @@ describe("xdplane fwd l3fwd on veth pairs", { skip }, () => {
           assert.equal(fp.counters().forwarded, t.c.simple + 30);
           await c.command("/l3fwd/route/del", ["10.8.0.0/16"]);
           assert.equal(fp.kernelRoutes().some((x) => x.ip === 0x0a080000), false, "deleted from the trie too");
+          // xdplane stats shows both paths: the kernel's counters (app metrics) and user space's (port counters).
+          let text = "";
+          const io = { out: { write: (x: string) => { text += x; } }, err: { write: () => {} } };
+          assert.equal(await statsMain(["--socket-dir", dirname(sock.path), "--count", "1"], io), 0);
+          assert.match(text, /l3fwd_fastpath_packets_total\{reason="forwarded"\}\s+400\n/);
+          assert.match(text, new RegExp(`${app.ports[0]!.name}\\s+.*n_l3fwd_ttl_expired_packets=${t.c.ttl}`));
+          text = "";
+          assert.equal(await statsMain(["--socket-dir", dirname(sock.path), "--count", "1", "--json"], io), 0);
+          const js = JSON.parse(text) as { apps: { metrics: { name: string }[]; ports: { extra: Record<string, number> }[] }[] };
+          assert.ok(js.apps[0]!.metrics.some((m) => m.name === "l3fwd_fastpath_to_user_packets_total"));
+          assert.equal(js.apps[0]!.ports[0]!.extra["n_l3fwd_no_route_packets"], t.c.noRoute);
         } finally {
           c.close();
         }

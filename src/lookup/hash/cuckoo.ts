@@ -40,14 +40,15 @@
  * // in a worker: const r = CuckooHash.fromShared(data.table); r.lookupBulk(u8, offs, n, values);
  */
 import type { Qsbr } from "../qsbr.js";
-import { crc32c } from "./crc32c.js";
-import { jhash } from "./jhash.js";
+import { crc32c, crc32cWords } from "./crc32c.js";
+import { jhash, jhashWords } from "./jhash.js";
 
 /**
  * A lookup's result for a key that is not in the table (written to a `Uint32Array`; -1 in an `Int32Array`).
  *
  * @example
- * if (t.lookup(key) === HASH_MISS) console.log("not there");
+ * const t = CuckooHash.create({ entries: 64, keyLen: 4 });
+ * if (t.lookup(Uint8Array.of(1, 2, 3, 4)) === HASH_MISS) console.log("not there");
  */
 export const HASH_MISS = 0xffffffff;
 
@@ -57,7 +58,8 @@ export const HASH_MISS = 0xffffffff;
  * buckets are used up). Nothing was changed.
  *
  * @example
- * if (t.add(key, 1) === HASH_FULL) console.log("table full");
+ * const t = CuckooHash.create({ entries: 64, keyLen: 4 });
+ * if (t.add(Uint8Array.of(1, 2, 3, 4), 1) === HASH_FULL) console.log("table full");
  */
 export const HASH_FULL = -28;
 
@@ -94,7 +96,10 @@ export interface CuckooHashOptions {
  * What a worker needs to open the table ({@link CuckooHash.shared}): structured-cloneable.
  *
  * @example
- * worker.postMessage({ table: t.shared() });
+ * import { Worker } from "node:worker_threads";
+ * const t = CuckooHash.create({ entries: 1024, keyLen: 13 });
+ * const s: CuckooHashShared = t.shared();
+ * new Worker("./reader.js", { workerData: { table: s } });
  */
 export interface CuckooHashShared {
   readonly ctl: SharedArrayBuffer;
@@ -156,8 +161,8 @@ function nextPow2(n: number): number {
  * @example
  * const t = CuckooHash.create({ entries: 1 << 16, keyLen: 13 });
  * const offs = new Uint32Array(32), values = new Uint32Array(32);
- * // ... offs[i] = byte offset of packet i's 5-tuple in umem.u8
- * const hits = t.lookupBulk(umem.u8, offs, 32, values);
+ * for (let i = 0; i < n; i++) offs[i] = ((bufs[i]! << umem.shift) >>> 0) + mempool.mbufs.dataOff[bufs[i]!]! + 26; // IPv4 addresses, ports
+ * const hits = t.lookupBulk(umem.u8, offs, n, values);
  */
 export class CuckooHash {
   /** Most keys the table holds (the `entries` it was created with). */
@@ -181,6 +186,9 @@ export class CuckooHash {
   private readonly kb: Uint8Array; // byte view of kv
   private readonly stride: number; // words per key slot
   private readonly scratch = new Uint32Array(CHUNK);
+  private readonly cand = new Int32Array(CHUNK); // bulk lookup: each key's first signature match
+  private readonly kw: Int32Array; // bulk lookup: the chunk's keys as words, as key slots hold them
+  private sink = 0; // where the bulk lookup's early loads go, so that they are not optimised away
   private readonly w: WriterState | null;
 
   private constructor(s: CuckooHashShared, w: WriterState | null) {
@@ -198,6 +206,7 @@ export class CuckooHash {
     this.kv = new Int32Array(s.slots);
     this.kb = new Uint8Array(s.slots);
     this.stride = 1 + ((s.keyLen + 3) >> 2);
+    this.kw = new Int32Array(CHUNK * (this.stride - 1));
     this.w = w;
   }
 
@@ -242,7 +251,8 @@ export class CuckooHash {
    * A read-only view of a table created on another thread (add, delete and clear throw).
    *
    * @example
-   * const flows = CuckooHash.fromShared(workerData.flows);
+   * import { workerData } from "node:worker_threads";
+ * const flows = CuckooHash.fromShared((workerData as { flows: CuckooHashShared }).flows);
    */
   static fromShared(s: CuckooHashShared): CuckooHash {
     return new CuckooHash(s, null);
@@ -252,7 +262,9 @@ export class CuckooHash {
    * What to post to a worker.
    *
    * @example
-   * worker.postMessage({ flows: flows.shared() });
+   * import { Worker } from "node:worker_threads";
+ * const flows = CuckooHash.create({ entries: 1024, keyLen: 13 });
+ * new Worker("./worker.js", { workerData: { flows: flows.shared() } });
    */
   shared(): CuckooHashShared {
     return {
@@ -272,7 +284,8 @@ export class CuckooHash {
    * Keys in the table (`rte_hash_count`), also in a reader thread.
    *
    * @example
-   * console.log(`${flows.size} of ${flows.capacity}`);
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 13 });
+ * console.log(`${flows.size} of ${flows.capacity}`); // "0 of 1024"
    */
   get size(): number {
     return Atomics.load(this.ctl, CTL_COUNT);
@@ -283,7 +296,8 @@ export class CuckooHash {
    * compaction and unsafe reuse of a freed slot. A signed 32-bit number that wraps.
    *
    * @example
-   * const before = flows.changeCount;
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 13 });
+ * const before = flows.changeCount;
    */
   get changeCount(): number {
     return Atomics.load(this.ctl, CTL_CHANGE);
@@ -294,7 +308,8 @@ export class CuckooHash {
    * signed 32-bit integer, as the hash functions return (the *WithHash calls take it signed or unsigned).
    *
    * @example
-   * const h = flows.hash(key, 0);
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 13 });
+ * const h = flows.hash(umem.u8, off + 26);
    */
   hash(u8: Uint8Array, off = 0): number {
     return this.isJhash ? jhash(u8, off, this.keyLen, this.hashInit) : crc32c(u8, off, this.keyLen, this.hashInit);
@@ -304,6 +319,9 @@ export class CuckooHash {
    * Hashes `n` keys at byte offsets `offs` of `u8` into `hashes`. Hot path: no allocation.
    *
    * @example
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 13 });
+   * const offs = new Uint32Array(64), hashes = new Uint32Array(64);
+   * for (let i = 0; i < n; i++) offs[i] = ((bufs[i]! << umem.shift) >>> 0) + mempool.mbufs.dataOff[bufs[i]!]! + 26;
    * flows.hashBulk(umem.u8, offs, n, hashes);
    */
   hashBulk(u8: Uint8Array, offs: Uint32Array, n: number, hashes: Uint32Array): void {
@@ -322,7 +340,8 @@ export class CuckooHash {
    * {@link CuckooHash.lookupBulk}.
    *
    * @example
-   * const v = flows.lookup(key);
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 4 });
+   * const v = flows.lookup(Uint8Array.of(10, 0, 0, 1));
    */
   lookup(key: Uint8Array, off = 0): number {
     this.checkKey(key, off);
@@ -333,6 +352,8 @@ export class CuckooHash {
    * {@link CuckooHash.lookup} with the key's hash already computed ({@link CuckooHash.hash}).
    *
    * @example
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 4 });
+   * const key = Uint8Array.of(10, 0, 0, 1);
    * const v = flows.lookupWithHash(key, flows.hash(key));
    */
   lookupWithHash(key: Uint8Array, hash: number, off = 0): number {
@@ -353,18 +374,24 @@ export class CuckooHash {
    * thread; hot path: no allocation, no per-key checks (offsets must leave keyLen bytes in `u8`).
    *
    * @example
-   * const hits = flows.lookupBulk(umem.u8, offs, n, values);
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 13 });
+   * const offs = new Uint32Array(64), values = new Uint32Array(64), hit = new Uint32Array(2);
+   * for (let i = 0; i < n; i++) offs[i] = ((bufs[i]! << umem.shift) >>> 0) + mempool.mbufs.dataOff[bufs[i]!]! + 26;
+   * const hits = flows.lookupBulk(umem.u8, offs, n, values, hit); // values[i]: the flow's value or HASH_MISS
    */
   lookupBulk(u8: Uint8Array, offs: Uint32Array, n: number, values: Uint32Array | Int32Array, hitMask?: Uint32Array): number {
     this.checkBulk(offs, n, values, hitMask);
     const h = this.scratch;
+    const kw = this.kw;
+    const W = this.stride - 1;
     const len = this.keyLen;
     const init = this.hashInit;
     let hits = 0;
     for (let i0 = 0; i0 < n; i0 += CHUNK) {
       const i1 = i0 + CHUNK < n ? i0 + CHUNK : n;
-      if (this.isJhash) for (let i = i0; i < i1; i++) h[i - i0] = jhash(u8, offs[i]!, len, init);
-      else for (let i = i0; i < i1; i++) h[i - i0] = crc32c(u8, offs[i]!, len, init);
+      this.gather(u8, offs, i0, i1);
+      if (this.isJhash) for (let i = 0; i < i1 - i0; i++) h[i] = jhashWords(kw, i * W, len, init);
+      else for (let i = 0; i < i1 - i0; i++) h[i] = crc32cWords(kw, i * W, len, init);
       hits += this.chunk(u8, offs, h, i0, i0, i1, values, hitMask);
     }
     return hits;
@@ -376,6 +403,9 @@ export class CuckooHash {
    * stage).
    *
    * @example
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 13 });
+   * const offs = new Uint32Array(64), hashes = new Uint32Array(64), values = new Uint32Array(64);
+   * for (let i = 0; i < n; i++) offs[i] = ((bufs[i]! << umem.shift) >>> 0) + mempool.mbufs.dataOff[bufs[i]!]! + 26;
    * flows.hashBulk(umem.u8, offs, n, hashes);
    * const hits = flows.lookupBulkWithHash(umem.u8, offs, hashes, n, values);
    */
@@ -383,53 +413,102 @@ export class CuckooHash {
     this.checkBulk(offs, n, values, hitMask);
     if (n > hashes.length) throw new RangeError(`lookupBulkWithHash of ${n} keys: hashes has ${hashes.length}`);
     let hits = 0;
-    for (let i0 = 0; i0 < n; i0 += CHUNK) hits += this.chunk(u8, offs, hashes, 0, i0, i0 + CHUNK < n ? i0 + CHUNK : n, values, hitMask);
+    for (let i0 = 0; i0 < n; i0 += CHUNK) {
+      const i1 = i0 + CHUNK < n ? i0 + CHUNK : n;
+      this.gather(u8, offs, i0, i1);
+      hits += this.chunk(u8, offs, hashes, 0, i0, i1, values, hitMask);
+    }
     return hits;
   }
 
-  /** Keys i0 .. i1-1 (hash of key i at hashes[i - hBase]), retried while the change counter moves. */
+  /**
+   * Copies keys i0 .. i1-1 into `kw` as little-endian words (the last one zero-padded, as in a key slot),
+   * after loading every key's first and last byte so that their cache misses overlap.
+   */
+  private gather(u8: Uint8Array, offs: Uint32Array, i0: number, i1: number): void {
+    const kw = this.kw;
+    const W = this.stride - 1;
+    const full = this.keyLen >> 2;
+    const rem = this.keyLen & 3;
+    let touch = 0;
+    const last = this.keyLen - 1;
+    for (let i = i0; i < i1; i++) touch ^= u8[offs[i]!]! ^ u8[offs[i]! + last]!;
+    this.sink ^= touch;
+    for (let i = i0; i < i1; i++) {
+      let o = offs[i]!;
+      let p = (i - i0) * W;
+      for (let w = 0; w < full; w++) {
+        kw[p++] = u8[o]! | (u8[o + 1]! << 8) | (u8[o + 2]! << 16) | (u8[o + 3]! << 24);
+        o += 4;
+      }
+      if (rem === 1) kw[p] = u8[o]!;
+      else if (rem === 2) kw[p] = u8[o]! | (u8[o + 1]! << 8);
+      else if (rem === 3) kw[p] = u8[o]! | (u8[o + 1]! << 8) | (u8[o + 2]! << 16);
+    }
+  }
+
+  /**
+   * Keys i0 .. i1-1 (hash of key i at hashes[i - hBase]), retried while the change counter moves. In
+   * stages, as DPDK's bulk lookup with its prefetches: every key's primary bucket is loaded; each key's
+   * first signature match there is taken and its key slot loaded, or else its secondary bucket loaded;
+   * those keys' secondary buckets are searched the same way; then the keys are compared. The loads of a
+   * stage do not depend on each other, so their cache misses overlap instead of queueing, and a key found
+   * in its primary bucket costs no load of its secondary one.
+   */
   private chunk(u8: Uint8Array, offs: Uint32Array, hashes: Uint32Array, hBase: number, i0: number, i1: number,
     values: Uint32Array | Int32Array, hitMask: Uint32Array | undefined): number {
     const ctl = this.ctl;
     const bkt = this.bkt;
     const kv = this.kv;
+    const cand = this.cand;
+    const kw = this.kw;
     const stride = this.stride;
+    const W = stride - 1;
     const mask = this.mask;
     let hits: number;
     let c0: number;
+    let touch = 0;
     do {
       c0 = Atomics.load(ctl, CTL_CHANGE);
       hits = 0;
+      for (let i = i0; i < i1; i++) touch ^= bkt[(hashes[i - hBase]! & mask) << 4]!;
+      let needSec = 0;
       for (let i = i0; i < i1; i++) {
         const h = hashes[i - hBase]!;
         const sig = h >>> 16;
-        const off = offs[i]!;
-        let b = h & mask;
+        const base = (h & mask) << 4;
         let k = 0;
-        let base = b << 4;
         for (let j = 0; j < BUCKET_ENTRIES; j++) {
-          if (bkt[base + j] === sig) {
-            const s = Atomics.load(bkt, base + 8 + j);
-            if (s !== 0 && this.keyEq(u8, off, s)) {
-              k = s;
-              break;
-            }
-          }
+          if (bkt[base + j] === sig && (k = Atomics.load(bkt, base + 8 + j)) !== 0) break;
         }
-        if (k === 0) {
-          b = (b ^ sig) & mask;
-          base = b << 4;
+        cand[i - i0] = k;
+        if (k !== 0) touch ^= kv[k * stride]! ^ kv[k * stride + W]!;
+        else {
+          touch ^= bkt[(((h & mask) ^ sig) & mask) << 4]!;
+          needSec++;
+        }
+      }
+      if (needSec !== 0) {
+        for (let i = i0; i < i1; i++) {
+          if (cand[i - i0] !== 0) continue;
+          const h = hashes[i - hBase]!;
+          const sig = h >>> 16;
+          const base = (((h & mask) ^ sig) & mask) << 4;
+          let k = 0;
           for (let j = 0; j < BUCKET_ENTRIES; j++) {
-            if (bkt[base + j] === sig) {
-              const s = Atomics.load(bkt, base + 8 + j);
-              if (s !== 0 && this.keyEq(u8, off, s)) {
-                k = s;
-                break;
-              }
-            }
+            if (bkt[base + j] === sig && (k = Atomics.load(bkt, base + 8 + j)) !== 0) break;
           }
-          if (k === 0 && this.extendable) k = this.findInChain(u8, off, sig, b);
+          cand[i - i0] = k;
+          if (k !== 0) touch ^= kv[k * stride]! ^ kv[k * stride + W]!;
         }
+      }
+      for (let i = i0; i < i1; i++) {
+        let k = cand[i - i0]!;
+        let eq = k !== 0;
+        for (let w = 0, p = k * stride + 1, q = (i - i0) * W; eq && w < W; w++) eq = kv[p + w] === kw[q + w];
+        // no signature match: a miss unless overflow chains exist; a match with another key (16-bit
+        // signatures collide): the full search, which looks at every match
+        if (k === 0 ? this.extendable : !eq) k = this.findSlot(u8, offs[i]!, hashes[i - hBase]!);
         if (k !== 0) {
           values[i] = kv[k * stride]!;
           hits++;
@@ -440,6 +519,7 @@ export class CuckooHash {
         }
       }
     } while (Atomics.load(ctl, CTL_CHANGE) !== c0);
+    this.sink = touch;
     return hits;
   }
 
@@ -499,7 +579,9 @@ export class CuckooHash {
    * not at all.
    *
    * @example
-   * for (const [key, value] of flows.entries()) console.log(key, value);
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 4 });
+   * flows.add(Uint8Array.of(10, 0, 0, 1), 7);
+   * for (const [key, value] of flows.entries()) console.log(key, value); // Uint8Array [10, 0, 0, 1] 7
    */
   *entries(): IterableIterator<[Uint8Array, number]> {
     const total = this.bkt.length >> 4;
@@ -522,7 +604,8 @@ export class CuckooHash {
    * RangeError on a bad key, offset or value, and on a read-only view.
    *
    * @example
-   * const pos = flows.add(key, 7);
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 4 });
+   * const pos = flows.add(Uint8Array.of(10, 0, 0, 1), 7); // 0
    * if (pos === HASH_FULL) console.log("no room");
    */
   add(key: Uint8Array, value: number, off = 0): number {
@@ -534,6 +617,8 @@ export class CuckooHash {
    * {@link CuckooHash.add} with the key's hash given (`rte_hash_add_key_with_hash_data`).
    *
    * @example
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 4 });
+   * const key = Uint8Array.of(10, 0, 0, 1);
    * const pos = flows.addWithHash(key, flows.hash(key), 7);
    */
   addWithHash(key: Uint8Array, hash: number, value: number, off = 0): number {
@@ -672,7 +757,9 @@ export class CuckooHash {
    * is reused only safely (see the module comment). Throws on a read-only view.
    *
    * @example
-   * flows.delete(key);
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 4 });
+   * flows.add(Uint8Array.of(10, 0, 0, 1), 7);
+   * console.log(flows.delete(Uint8Array.of(10, 0, 0, 1))); // true
    */
   delete(key: Uint8Array, off = 0): boolean {
     this.checkKey(key, off);
@@ -683,6 +770,8 @@ export class CuckooHash {
    * {@link CuckooHash.delete} with the key's hash given.
    *
    * @example
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 4 });
+   * const key = Uint8Array.of(10, 0, 0, 1);
    * flows.deleteWithHash(key, flows.hash(key));
    */
   deleteWithHash(key: Uint8Array, hash: number, off = 0): boolean {
@@ -790,6 +879,7 @@ export class CuckooHash {
    * safely afterwards as after deletes. Throws on a read-only view.
    *
    * @example
+   * const flows = CuckooHash.create({ entries: 1024, keyLen: 4 });
    * flows.clear();
    */
   clear(): void {

@@ -14,8 +14,8 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { jhash, jhash32b, jhash1word, jhash2words, jhash3words } from "./jhash.js";
-import { crc32c, crc32c1, crc32c2, crc32c4, crc32c8 } from "./crc32c.js";
+import { jhash, jhashWords, jhash32b, jhash1word, jhash2words, jhash3words } from "./jhash.js";
+import { crc32c, crc32cWords, crc32c1, crc32c2, crc32c4, crc32c8 } from "./crc32c.js";
 import { toeplitz, softrss, ToeplitzHash, rssKeyDefault, THASH_V4_L3_LEN, THASH_V4_L4_LEN, THASH_V6_L3_LEN, THASH_V6_L4_LEN } from "./toeplitz.js";
 
 const LENS = [1, 2, 4, 8, 16, 32, 48, 64, 9, 13, 37, 40];
@@ -51,6 +51,13 @@ function crcBitwise(u8: Uint8Array, init: number): number {
 }
 
 const seq = Uint8Array.from({ length: 64 }, (_, i) => i);
+
+/** `len` bytes from `off` as little-endian words, the last one zero-padded (as a key slot holds a key). */
+function toWords(u8: Uint8Array, off: number, len: number): Int32Array {
+  const w = new Int32Array((len + 3) >> 2);
+  new Uint8Array(w.buffer).set(u8.subarray(off, off + len));
+  return w;
+}
 const le32 = (u8: Uint8Array, o: number) => (u8[o]! | (u8[o + 1]! << 8) | (u8[o + 2]! << 16) | (u8[o + 3]! << 24)) >>> 0;
 
 describe("lookup/hash: jhash", () => {
@@ -75,6 +82,15 @@ describe("lookup/hash: jhash", () => {
       }
     }
     assert.equal(jhash(seq, 0, 0, 5), (0xdeadbeef + 5) | 0, "an empty key is the initial state");
+  });
+
+  it("jhashWords over zero-padded words equals jhash over the bytes, every length 0..64", () => {
+    const r = rng(8);
+    const buf = Uint8Array.from({ length: 70 }, () => r() & 0xff);
+    for (let len = 0; len <= 64; len++) {
+      const init = r();
+      assert.equal(jhashWords(toWords(buf, 3, len), 0, len, init), jhash(buf, 3, len, init), `${len} bytes`);
+    }
   });
 });
 
@@ -102,6 +118,18 @@ describe("lookup/hash: crc32c", () => {
         const init = r();
         assert.equal(crc32c(buf, off, len, init) >>> 0, crcBitwise(buf.subarray(off, off + len), init), `${len} bytes at ${off}`);
       }
+    }
+  });
+
+  it("crc32cWords equals crc32c over the bytes, every length 0..64, with or without padding", () => {
+    const r = rng(9);
+    const buf = Uint8Array.from({ length: 70 }, () => r() & 0xff);
+    for (let len = 0; len <= 64; len++) {
+      const init = r();
+      const w = toWords(buf, 1, len);
+      assert.equal(crc32cWords(w, 0, len, init), crc32c(buf, 1, len, init), `${len} bytes`);
+      if (len & 3) w[w.length - 1] = w[w.length - 1]! | (0xff << 24); // bytes past len are ignored
+      if ((len & 3) !== 0) assert.equal(crc32cWords(w, 0, len, init), crc32c(buf, 1, len, init));
     }
   });
 

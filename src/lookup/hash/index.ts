@@ -8,6 +8,6 @@
  * const h = crc32c(new Uint8Array(13), 0, 13, 0);
  */
 export { CuckooHash, HASH_MISS, HASH_FULL, type CuckooHashOptions, type CuckooHashShared, type HashFunctionName } from "./cuckoo.js";
-export { jhash, jhash32b, jhash1word, jhash2words, jhash3words } from "./jhash.js";
-export { crc32c, crc32c1, crc32c2, crc32c4, crc32c8 } from "./crc32c.js";
+export { jhash, jhashWords, jhash32b, jhash1word, jhash2words, jhash3words } from "./jhash.js";
+export { crc32c, crc32cWords, crc32c1, crc32c2, crc32c4, crc32c8 } from "./crc32c.js";
 export { toeplitz, softrss, ToeplitzHash, rssKeyDefault, THASH_V4_L3_LEN, THASH_V4_L4_LEN, THASH_V6_L3_LEN, THASH_V6_L4_LEN } from "./toeplitz.js";

@@ -105,6 +105,41 @@ export function jhash32b(words: Uint32Array | Int32Array, off: number, nWords: n
 }
 
 /**
+ * {@link jhash} of `len` bytes held little-endian in 32-bit words (`words[off]` holds bytes 0..3, and so
+ * on; the bytes of the last word beyond `len` must be zero, as a zero-padded key slot has them): the same
+ * value as over the bytes. For keys already gathered into words, as the hash table's bulk lookup does.
+ *
+ * @example
+ * const w = new Int32Array([0x03020100, 0x00060504]);
+ * const h = jhashWords(w, 0, 7, 0); // = jhash(Uint8Array.of(0, 1, 2, 3, 4, 5, 6), 0, 7, 0)
+ */
+export function jhashWords(words: Int32Array | Uint32Array, off: number, len: number, initval: number): number {
+  let a = (GOLDEN + len + initval) | 0;
+  let b = a;
+  let c = a;
+  let o = off;
+  let n = len;
+  while (n > 12) {
+    a = (a + words[o]!) | 0;
+    b = (b + words[o + 1]!) | 0;
+    c = (c + words[o + 2]!) | 0;
+    a = (a - c) | 0; a ^= (c << 4) | (c >>> 28); c = (c + b) | 0;
+    b = (b - a) | 0; b ^= (a << 6) | (a >>> 26); a = (a + c) | 0;
+    c = (c - b) | 0; c ^= (b << 8) | (b >>> 24); b = (b + a) | 0;
+    a = (a - c) | 0; a ^= (c << 16) | (c >>> 16); c = (c + b) | 0;
+    b = (b - a) | 0; b ^= (a << 19) | (a >>> 13); a = (a + c) | 0;
+    c = (c - b) | 0; c ^= (b << 4) | (b >>> 28); b = (b + a) | 0;
+    o += 3;
+    n -= 12;
+  }
+  if (n === 0) return c | 0;
+  a = (a + words[o]!) | 0;
+  if (n > 4) b = (b + words[o + 1]!) | 0;
+  if (n > 8) c = (c + words[o + 2]!) | 0;
+  return final(a, b, c);
+}
+
+/**
  * `rte_jhash_3words(a, b, c, initval)`: the hash of exactly three 32-bit words (equal to {@link jhash32b}
  * over them).
  *

@@ -54,7 +54,7 @@ function keyOrDefault(key: Uint8Array | undefined): Uint8Array {
 /**
  * The Toeplitz hash of `len` bytes of `u8` from `off` (network order) with `key` (default
  * {@link rssKeyDefault}); the key needs `len + 4` bytes. Bit by bit: a reference and for one-off use;
- * {@link ToeplitzHash} is about 8x faster.
+ * {@link ToeplitzHash} is some 20 times faster (a table lookup per byte).
  *
  * @example
  * const h = toeplitz(umem.u8, off + 26, 12); // IPv4 addresses and ports of a frame, default key
@@ -158,6 +158,7 @@ export class ToeplitzHash {
    * {@link ToeplitzHash.maxLen} is a programming error and throws a RangeError.
    *
    * @example
+   * const rss = ToeplitzHash.create();
    * const q = rss.hash(umem.u8, off + 26, 12) & 0x7f; // RSS redirection table index
    */
   hash(u8: Uint8Array, off: number, len: number): number {

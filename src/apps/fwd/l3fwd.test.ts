@@ -17,7 +17,7 @@ import { createVethPair, canUseNetns, nsExec, type VethPair } from "../../testin
 import { PacketSocket } from "../../testing/packet-socket.js";
 import { xdpAttached } from "../../testing/veth-traffic.js";
 import { fwdConfig } from "../../testing/fwd-config.js";
-import { until, http } from "../../testing/telemetry-fixtures.js";
+import { until, http, sample } from "../../testing/telemetry-fixtures.js";
 import { udpFrame, ipv4Checksum } from "../../wire/udp-frame.js";
 import { parseConfig } from "../../config/index.js";
 import { AppClient } from "../../telemetry/app-client.js";
@@ -284,6 +284,11 @@ describe("xdplane fwd l3fwd on veth pairs", { skip }, () => {
         assert.equal(c["n_l3fwd_forwarded_packets"]! + c["n_l3fwd_no_route_packets"]!, sent, "every frame sent was routed or counted unrouted");
         assert.equal(peers.got[1]!.size, c["n_l3fwd_forwarded_packets"], "every routed frame arrived at port 1's peer");
         for (const f of peers.got[1]!.values()) assert.equal(f[22], 63, "TTL - 1");
+        // Prometheus: the per-port mode counters, exactly, once the exporter has polled again.
+        const port0 = app.ports[0]!.name;
+        const exported = async (name: string) => sample((await http(`http://127.0.0.1:${ex!.port}/metrics`)).text, name, { port: port0, pid: String(process.pid) });
+        await until(async () => (await exported("xdplane_port_l3fwd_no_route_packets_total")) === c["n_l3fwd_no_route_packets"], 5000, "the exporter's figure");
+        assert.equal(await exported("xdplane_port_l3fwd_forwarded_packets_total"), c["n_l3fwd_forwarded_packets"]);
         peers.close();
         client?.close();
         client = null;

@@ -5,7 +5,7 @@
  * over the address space (gen_random_rt_4/6: one random value per step); next hops random 21-bit values;
  * 10 M lookup addresses, the i-th inside route i mod n in generation order with random host bits
  * (gen_rnd_lookup_tbl); bulk lookups in bursts of 64 (test-fib's BURST_SZ). One core, the main thread;
- * the median of `runs`. IPv4: 1 k, 100 k and 1 M routes (Fib4, DIR-24-8); IPv6: 100 k routes (Fib6).
+ * the median of `runs`; ns are CPU time (process.cpuUsage) per lookup, wall time beside it. IPv4: 1 k, 100 k and 1 M routes (Fib4, DIR-24-8); IPv6: 100 k routes (Fib6).
  *
  * Beside each, in the same run, naive baselines whose ratio survives another machine: a Map per prefix
  * length probed from the longest length in use down (the obvious JS longest-prefix match), and the RIB's
@@ -14,6 +14,7 @@
  *
  * Run: node dist/bench/lookup-fib.js [runs]   (the lead wires lookupFibBench into bench/run.ts)
  */
+import { loadavg } from "node:os";
 import { Fib4, Fib6, Rib4, Rib6 } from "../src/lookup/fib/index.js";
 
 export interface FibBenchRow {
@@ -21,11 +22,13 @@ export interface FibBenchRow {
   name: string;
   family: 4 | 6;
   routes: number;
-  /** Nanoseconds per lookup, median of the runs. */
+  /** Nanoseconds of CPU time per lookup, median of the runs. */
   nsPerLookup: number;
   /** Every run's ns per lookup. */
   runs: number[];
-  /** Nanoseconds per lookup of the naive baseline (a Map per prefix length) in the same run. */
+  /** Nanoseconds of wall time per lookup, median of the runs (includes time other processes ran). */
+  wallNs: number;
+  /** Nanoseconds (CPU) per lookup of the naive baseline (a Map per prefix length) in the same run. */
   mapNs: number;
   /** Nanoseconds per lookup of the RIB trie in the same run. */
   ribNs: number;
@@ -138,11 +141,18 @@ function genRoutes6(n: number, r: () => number): Routes6 {
   return out;
 }
 
-/** ns per lookup of `fn(b)` over `bursts` bursts. */
-function time(bursts: number, fn: (b: number) => void): number {
+/**
+ * ns per lookup of `fn(b)` over `bursts` bursts: CPU time of this process (user + system; the benchmark is
+ * one thread that allocates nothing in the loop) and wall time. On a shared machine the wall time also
+ * counts the time other processes ran; the CPU time does not.
+ */
+function time(bursts: number, fn: (b: number) => void): { cpu: number; wall: number } {
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   for (let b = 0; b < bursts; b++) fn(b);
-  return Number(process.hrtime.bigint() - t0) / (bursts * BURST);
+  const wall = Number(process.hrtime.bigint() - t0);
+  const c = process.cpuUsage(c0);
+  return { cpu: ((c.user + c.system) * 1000) / (bursts * BURST), wall: wall / (bursts * BURST) };
 }
 
 async function bench4(n: number, L: number, runs: number, r: () => number): Promise<FibBenchRow> {
@@ -208,6 +218,7 @@ async function bench4(n: number, L: number, runs: number, r: () => number): Prom
     if (got.join() !== m.join() || got.join() !== [...nhs].join()) throw new Error(`bench: Fib4 (${n} routes) disagrees with the baselines in burst ${b}`);
   }
   const fibRuns: number[] = [];
+  const wallRuns: number[] = [];
   const mapRuns: number[] = [];
   const ribRuns: number[] = [];
   const baseBursts = Math.min(L, 1 << 20) / BURST;
@@ -216,9 +227,10 @@ async function bench4(n: number, L: number, runs: number, r: () => number): Prom
     const m = time(run === 0 ? baseBursts / 8 : baseBursts, mapLpm);
     const t = time(run === 0 ? baseBursts / 8 : baseBursts, ribLpm);
     if (run > 0) {
-      fibRuns.push(f);
-      mapRuns.push(m);
-      ribRuns.push(t);
+      fibRuns.push(f.cpu);
+      wallRuns.push(f.wall);
+      mapRuns.push(m.cpu);
+      ribRuns.push(t.cpu);
     }
     await new Promise((res) => setImmediate(res));
   }
@@ -226,7 +238,7 @@ async function bench4(n: number, L: number, runs: number, r: () => number): Prom
   const ref = REF[`4/${n}`] ?? { dpdk: NaN, target: NaN };
   const ns = median(fibRuns);
   return {
-    name: `IPv4 DIR-24-8, ${n} routes`, family: 4, routes: total, nsPerLookup: ns, runs: fibRuns, mapNs: median(mapRuns), ribNs: median(ribRuns),
+    name: `IPv4 DIR-24-8, ${n} routes`, family: 4, routes: total, nsPerLookup: ns, runs: fibRuns, wallNs: median(wallRuns), mapNs: median(mapRuns), ribNs: median(ribRuns),
     vsMap: median(mapRuns) / ns, dpdkNs: ref.dpdk, targetNs: ref.target, buildSeconds,
   };
 }
@@ -304,6 +316,7 @@ async function bench6(n: number, L: number, runs: number, r: () => number): Prom
     if (got.join() !== m.join() || got.join() !== [...nhs].join()) throw new Error(`bench: Fib6 (${n} routes) disagrees with the baselines in burst ${b}`);
   }
   const fibRuns: number[] = [];
+  const wallRuns: number[] = [];
   const mapRuns: number[] = [];
   const ribRuns: number[] = [];
   const mapBursts = Math.min(L, 1 << 16) / BURST;
@@ -313,9 +326,10 @@ async function bench6(n: number, L: number, runs: number, r: () => number): Prom
     const m = time(run === 0 ? mapBursts / 8 : mapBursts, mapLpm);
     const t = time(run === 0 ? ribBursts / 8 : ribBursts, ribLpm);
     if (run > 0) {
-      fibRuns.push(f);
-      mapRuns.push(m);
-      ribRuns.push(t);
+      fibRuns.push(f.cpu);
+      wallRuns.push(f.wall);
+      mapRuns.push(m.cpu);
+      ribRuns.push(t.cpu);
     }
     await new Promise((res) => setImmediate(res));
   }
@@ -324,7 +338,7 @@ async function bench6(n: number, L: number, runs: number, r: () => number): Prom
   const ns = median(fibRuns);
   const s = fib.stats();
   return {
-    name: `IPv6, ${n} routes (${s.tbl8Used} groups, ${s.leavesUsed} leaves)`, family: 6, routes: total, nsPerLookup: ns, runs: fibRuns, mapNs: median(mapRuns),
+    name: `IPv6, ${n} routes (${s.tbl8Used} groups, ${s.leavesUsed} leaves)`, family: 6, routes: total, nsPerLookup: ns, runs: fibRuns, wallNs: median(wallRuns), mapNs: median(mapRuns),
     ribNs: median(ribRuns), vsMap: median(mapRuns) / ns, dpdkNs: ref.dpdk, targetNs: ref.target, buildSeconds,
   };
 }
@@ -341,12 +355,13 @@ export async function lookupFibBench(opts: { lookups?: number; runs?: number; v4
     `### FIB: dpdk-test-fib's default workload, ${(L / 1e6).toFixed(0)} M lookups per run in bursts of ${BURST}, median of ${runs}`,
     "",
     "Routes spread evenly over the prefix lengths (/0../32, /0../128), lookups inside the routes in turn with random host bits. " +
-      "Baselines in the same run: a Map per prefix length probed from the longest down, and the RIB trie.",
+      "Baselines in the same run: a Map per prefix length probed from the longest down, and the RIB trie. " +
+      `ns are CPU time per lookup (wall time beside it: it also counts other processes; load average ${loadavg().map((x) => x.toFixed(1)).join(" ")} at the end).`,
     "",
-    "| workload | ns per lookup | Map per length, ns | vs Map | RIB trie, ns | DPDK C, ns | target, ns | vs target | build, s |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| workload | ns per lookup | wall ns | Map per length, ns | vs Map | RIB trie, ns | DPDK C, ns | target, ns | vs target | build, s |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map((x) =>
-      `| ${x.name} | ${f(x.nsPerLookup)} | ${f(x.mapNs)} | ${x.vsMap.toFixed(1)}x | ${f(x.ribNs)} | ${f(x.dpdkNs)} | ${f(x.targetNs)} | ` +
+      `| ${x.name} | ${f(x.nsPerLookup)} | ${f(x.wallNs)} | ${f(x.mapNs)} | ${x.vsMap.toFixed(1)}x | ${f(x.ribNs)} | ${f(x.dpdkNs)} | ${f(x.targetNs)} | ` +
         `${Number.isNaN(x.targetNs) ? "" : `${(x.targetNs / x.nsPerLookup).toFixed(2)}x`} | ${x.buildSeconds.toFixed(1)} |`),
     "",
   ].join("\n");

@@ -118,13 +118,15 @@ export async function main(argv: string[]): Promise<number> {
     const threads = app.threadStats();
     const report = await app.stop();
     const modeCounters = Object.fromEntries(final.map((p, i) => [p.name, app.portModeCounters(i)]));
-    const summary = { mode: app.mode, ports: final, threads, modeCounters, ...report };
+    const summary = { mode: app.mode, ports: final, threads, modeCounters, ...(app.fastPathFinal ? { fastPath: app.fastPathFinal } : {}), ...report };
     if (json) process.stdout.write(`${JSON.stringify({ type: "summary", ...summary })}\n`);
     else {
       for (const p of final) {
         const extra = Object.entries(modeCounters[p.name] ?? {}).map(([k, v]) => ` ${k.replace(/^n_/, "").replace(/_packets$/, "")} ${v}`).join("");
         process.stdout.write(`${p.name}: rx ${p.ipackets} tx ${p.opackets} drops ${p.drops}${extra}\n`);
       }
+      const fp = app.fastPathFinal;
+      if (fp) process.stdout.write(`XDP fast path: forwarded ${fp.forwarded}, to user space ${fp.toUser}, redirect failed ${fp.redirectFailed}\n`);
       process.stdout.write(`frames leaked: ${report.leakedFrames}, double frees: ${report.doubleFrees ?? "n/a (no --debug-frames)"}, ` +
         `bad kernel returns: ${report.badKernelReturns ?? "n/a"}, pool overflows: ${report.poolOverflows}, tx rejected: ${report.txRejected}\n`);
     }

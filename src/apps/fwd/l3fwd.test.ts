@@ -9,6 +9,7 @@
  * at stop. Every test stops the app and asserts 0 leaked frames, 0 double frees, 0 bad kernel returns.
  */
 import { test, describe } from "node:test";
+import { spawn } from "node:child_process";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -193,7 +194,55 @@ function checkArrivals(peers: Peers, want: Map<number, Uint8Array>[]): void {
   });
 }
 
+const cli = new URL("../../cli/main.js", import.meta.url).pathname;
+
 describe("xdplane fwd l3fwd on veth pairs", { skip }, () => {
+  test("the CLI: l3fwd --xdp-fastpath --debug-frames, SIGTERM: exit 0, a clean summary with both paths' counters, no program left", async () => {
+    const v0 = createVethPair(), v1 = createVethPair();
+    for (const v of [v0, v1]) nsExec(v.ns, "ethtool", "-K", v.b, "gro", "on");
+    const dir = mkdtempSync(join(tmpdir(), "xdp-l3cli-"));
+    const text = fwdConfig({ ports: [v0, v1].map((v) => ({ netdev: v.a })) })
+      .replace(/\n}\n$/, `,\n  "options": ${JSON.stringify({ "l3fwd-fib-rules": rulesFor(v0, v1) })}\n}\n`);
+    writeFileSync(join(dir, "l3.jsonc"), text);
+    const child = spawn(process.execPath, [cli, "fwd", "-c", join(dir, "l3.jsonc"), "l3fwd", "--xdp-fastpath", "--debug-frames", "--json", "--interval", "200", "--no-socket"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    const peers = new Peers([v0, v1]);
+    try {
+      await until(() => out.includes('"type":"stats"'), 10000, `the forwarder's first stats line (${err})`);
+      assert.equal(xdpAttached(v0.a), true);
+      const t = traffic(v0, v1);
+      await peers.send(0, t.from0);
+      await peers.send(1, t.from1);
+      await peers.waitFor([t.want[0]!.size, t.want[1]!.size]);
+      checkArrivals(peers, t.want);
+      await new Promise((r) => setTimeout(r, 300));
+      const exit = new Promise<number | null>((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      assert.equal(await exit, 0, `exit code (stderr: ${err})`);
+      const summary = JSON.parse(out.trim().split("\n").find((l) => l.includes('"type":"summary"'))!) as {
+        leakedFrames: number; doubleFrees: number; badKernelReturns: number; faults: string[];
+        fastPath: { forwarded: number; toUser: number }; modeCounters: Record<string, Record<string, number>>;
+      };
+      assert.equal(summary.leakedFrames, 0);
+      assert.equal(summary.doubleFrees, 0);
+      assert.equal(summary.badKernelReturns, 0);
+      assert.deepEqual(summary.faults, []);
+      assert.equal(summary.fastPath.forwarded, t.c.simple);
+      assert.equal(summary.fastPath.toUser, t.from0.length + t.from1.length - t.c.simple);
+      assert.equal(summary.modeCounters[`${v0.a}:0`]!["n_l3fwd_ttl_expired_packets"], t.c.ttl);
+      assert.equal(xdpAttached(v0.a), false, "no program left");
+      assert.equal(xdpAttached(v1.a), false);
+    } finally {
+      peers.close();
+      child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      v0.destroy();
+      v1.destroy();
+    }
+  });
+
   test("two ports: routes by prefix, rewrites MACs, TTL - 1, valid checksums; TTL 0/1, unrouted and invalid frames dropped and counted exactly", async () => {
     const v0 = createVethPair(), v1 = createVethPair();
     await withL3([v0, v1], { config: l3Config([v0, v1], rulesFor(v0, v1)) }, async (app) => {

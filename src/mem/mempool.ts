@@ -13,7 +13,7 @@
 import { Ring, type RingShared } from "../ring/ring.js";
 import { Umem, type UmemShared } from "./umem.js";
 import { MbufTable, type MbufShared } from "./mbuf.js";
-import { FrameTracker, FRAME_APP, FRAME_FREE, type TrackerShared } from "./tracker.js";
+import { FrameTracker, FRAME_APP, FRAME_FREE, FRAME_SHARED, type TrackerShared } from "./tracker.js";
 
 export interface MempoolOptions {
   umem: Umem;
@@ -57,6 +57,12 @@ export class Mempool {
   private readonly flushAt: number;
   private readonly owner: Int32Array;
   private readonly errors: Int32Array;
+  // Chains and clones (mbuf.ts): read only once the table's segment mode is on.
+  private readonly segFlags: Int32Array;
+  private readonly next: Int32Array;
+  private readonly direct: Int32Array;
+  private readonly refcnt: Uint16Array;
+  private readonly nbSegs: Uint16Array;
 
   private constructor(s: MempoolShared, umem: Umem, mbufs: MbufTable) {
     this.name = s.name;
@@ -73,6 +79,11 @@ export class Mempool {
     this.cache = new Uint32Array(this.flushAt + s.cacheSize + 1);
     this.owner = mbufs.owner;
     this.errors = new Int32Array(s.errors);
+    this.segFlags = mbufs.segFlags;
+    this.next = mbufs.next;
+    this.direct = mbufs.direct;
+    this.refcnt = mbufs.refcnt;
+    this.nbSegs = mbufs.nbSegs;
   }
 
   /** Creates a pool holding every frame of the region, all free. */
@@ -163,11 +174,20 @@ export class Mempool {
     return got;
   }
 
-  /** Returns `n` buffers from `src[off..off+n)` to the pool. */
+  /**
+   * Returns `n` packets from `src[off..off+n)` to the pool (DPDK's rte_pktmbuf_free_bulk). Once chains or
+   * clones may exist (the mbuf table's segment mode, see chain.ts), each packet is walked: every segment
+   * of a chain is freed, a frame with other references only loses one, and a clone releases the frame
+   * it views. Before that, nothing but the handles is touched.
+   */
   freeBulk(src: Uint32Array, n: number, off = 0): void {
     if (n <= 0) return;
     if (this.tracker !== null) {
-      this.freeTracked(src, n, off);
+      this.freeTracked(src, n, off, true);
+      return;
+    }
+    if (this.segFlags[0] !== 0) {
+      this.freeSegmented(src, n, off, true);
       return;
     }
     if (this.cacheSize === 0 || n > this.cacheSize) {
@@ -180,6 +200,71 @@ export class Mempool {
     this.cacheLen = len;
     if (len >= this.flushAt) {
       this.put(cache, len - this.cacheSize, this.cacheSize);
+      this.cacheLen = this.cacheSize;
+    }
+  }
+
+  /**
+   * Releases one reference to each of the `n` frames in `src[off..off+n)`, not the segments chained after
+   * them (DPDK's rte_pktmbuf_free_seg): for frames handed back one by one, as a socket's completions.
+   * Equal to {@link freeBulk} while the mbuf table's segment mode is off.
+   */
+  freeSegments(src: Uint32Array, n: number, off = 0): void {
+    if (n <= 0) return;
+    if (this.tracker !== null) this.freeTracked(src, n, off, false);
+    else if (this.segFlags[0] !== 0) this.freeSegmented(src, n, off, false);
+    else this.freeBulk(src, n, off);
+  }
+
+  /** Segment mode, no tracker: walks chains (`walk`) or releases single frames. */
+  private freeSegmented(src: Uint32Array, n: number, off: number, walk: boolean): void {
+    const next = this.next;
+    const refcnt = this.refcnt;
+    const direct = this.direct;
+    for (let i = off; i < off + n; i++) {
+      let h = src[i]!;
+      if (next[h] === -1 && refcnt[h] === 1 && direct[h] === -1) {
+        // A plain frame: as freeBulk.
+        this.cache[this.cacheLen++] = h;
+        if (this.cacheLen >= this.cache.length - 1) this.flushCache();
+        continue;
+      }
+      if (!walk) {
+        this.releaseSeg(h);
+        continue;
+      }
+      // At most every frame of the table: a corrupted cycle cannot hold the thread.
+      for (let k = this.mbufs.count; h !== -1 && k > 0; k--) {
+        const nx = next[h]!;
+        this.releaseSeg(h);
+        h = nx;
+      }
+    }
+    this.trimCache();
+  }
+
+  /** Drops one reference to frame `h` (no tracker); on the last, resets its segment words and pools it. */
+  private releaseSeg(h: number): void {
+    const refcnt = this.refcnt;
+    if (refcnt[h] !== 1) {
+      if (Atomics.sub(refcnt, h, 1) !== 1) return;
+      refcnt[h] = 1;
+    }
+    this.next[h] = -1;
+    this.nbSegs[h] = 1;
+    const d = this.direct[h]!;
+    this.cache[this.cacheLen++] = h;
+    if (this.cacheLen >= this.cache.length - 1) this.flushCache();
+    if (d === -1) return;
+    // A clone: its handle is free; it releases its reference to the frame holding its bytes.
+    this.direct[h] = -1;
+    this.releaseSeg(d);
+  }
+
+  /** After frees that pushed into the cache one by one: back to the cache size once at flushAt. */
+  private trimCache(): void {
+    if (this.cacheLen >= this.flushAt) {
+      this.put(this.cache, this.cacheLen - this.cacheSize, this.cacheSize);
       this.cacheLen = this.cacheSize;
     }
   }
@@ -240,22 +325,62 @@ export class Mempool {
     }
   }
 
-  private freeTracked(src: Uint32Array, n: number, off: number): void {
+  private freeTracked(src: Uint32Array, n: number, off: number, walk: boolean): void {
     const owner = this.owner;
+    const seg = this.segFlags[0] !== 0;
     for (let i = off; i < off + n; i++) {
-      const h = src[i]!;
-      if (!this.owns(h) || owner[h] !== FRAME_APP) {
-        // A double free (or a foreign handle): report and keep it out of the pool.
-        this.tracker!.report(0, h);
+      let h = src[i]!;
+      if (!seg) {
+        if (!this.owns(h) || owner[h] !== FRAME_APP) {
+          // A double free (or a foreign handle): report and keep it out of the pool.
+          this.tracker!.report(0, h);
+          continue;
+        }
+        owner[h] = FRAME_FREE;
+        this.cache[this.cacheLen++] = h;
+        if (this.cacheLen >= this.cache.length - 1) this.flushCache();
         continue;
       }
-      owner[h] = FRAME_FREE;
-      this.cache[this.cacheLen++] = h;
-      if (this.cacheLen >= this.cache.length - 1) this.flushCache();
+      if (!walk) {
+        this.releaseSegTracked(h);
+        continue;
+      }
+      for (let k = this.mbufs.count; h !== -1 && k > 0; k--) {
+        const nx = this.next[h]!;
+        // A segment that was not the application's: its next word cannot be trusted, stop there.
+        if (!this.releaseSegTracked(h)) break;
+        h = nx;
+      }
     }
-    if (this.cacheLen >= this.flushAt) {
-      this.put(this.cache, this.cacheLen - this.cacheSize, this.cacheSize);
-      this.cacheLen = this.cacheSize;
+    this.trimCache();
+  }
+
+  /**
+   * Debug mode, segment mode: drops one reference to frame `h`, which must be the application's (APP,
+   * or SHARED with references left); anything else is a double free (reported, false).
+   */
+  private releaseSegTracked(h: number): boolean {
+    const owner = this.owner;
+    const st = owner[h]!;
+    if (!this.owns(h) || (st !== FRAME_APP && st !== FRAME_SHARED)) {
+      this.tracker!.report(0, h);
+      return false;
     }
+    const refcnt = this.refcnt;
+    if (refcnt[h] !== 1) {
+      if (Atomics.sub(refcnt, h, 1) !== 1) return true;
+      refcnt[h] = 1;
+    }
+    owner[h] = FRAME_FREE;
+    this.next[h] = -1;
+    this.nbSegs[h] = 1;
+    const d = this.direct[h]!;
+    this.cache[this.cacheLen++] = h;
+    if (this.cacheLen >= this.cache.length - 1) this.flushCache();
+    if (d !== -1) {
+      this.direct[h] = -1;
+      this.releaseSegTracked(d);
+    }
+    return true;
   }
 }

@@ -2,7 +2,7 @@
  * `npm run bench`: the null-port pipeline and the veth benchmarks (never part of `npm test`). Prints the
  * tables and writes bench/results/latest.json and latest.md with the machine description.
  *
- * Options: --only null|veth, --runs <n> (default 5), --seconds <s> (veth window, default 3),
+ * Options: --only null|veth|lookup (comma-separated), --runs <n> (default 5), --seconds <s> (veth window, default 3),
  * --gen-threads <n> (live-frames senders in the layouts; default 1 in layout 1, 2 in layout 2), --scenarios <id prefixes, comma-separated>,
  * --nice <n> (nice value of the benchmark threads and NAPI kthreads, default -10; 0 leaves them alone).
  * Environment: XDPLANE_BENCH_BURST=<n> sets the forwarder's burst (default 64) in the veth scenarios.
@@ -12,6 +12,8 @@ import { parseArgs } from "node:util";
 import { cpus, loadavg, release } from "node:os";
 import { nullPipeline, type NullResult } from "./null-pipeline.js";
 import { vethBench, vethMarkdown, REFERENCES, type VethResult } from "./veth.js";
+import { lookupFibBench, type FibBenchResult } from "./lookup-fib.js";
+import { lookupHashBench, type HashBenchResult } from "./lookup-hash.js";
 
 const { values } = parseArgs({
   options: {
@@ -24,8 +26,13 @@ const { values } = parseArgs({
     nice: { type: "string" },
   },
 });
-if (process.getuid?.() !== 0 && values.only !== "null") {
-  console.error("npm run bench: the veth benchmark needs root (namespaces, veth, XDP); run it as root or with --only null");
+const only = new Set((values.only ?? "null,veth,lookup").split(","));
+for (const o of only) if (!["null", "veth", "lookup"].includes(o)) {
+  console.error(`npm run bench: unknown --only '${o}': expected null, veth or lookup (comma-separated)`);
+  process.exit(2);
+}
+if (process.getuid?.() !== 0 && only.has("veth")) {
+  console.error("npm run bench: the veth benchmark needs root (namespaces, veth, XDP); run it as root or with --only null,lookup");
   process.exit(2);
 }
 const runs = Number(values.runs ?? 5);
@@ -36,12 +43,19 @@ const outDir = values.out ?? new URL("../../bench/results/", import.meta.url).pa
 const machine = { nproc: cpus().length, model: cpus()[0]?.model ?? "?", kernel: release(), node: process.version, loadavg: loadavg() };
 let nul: NullResult | null = null;
 let veth: VethResult | null = null;
-if (values.only !== "veth") {
+let fib: FibBenchResult | null = null;
+let hash: HashBenchResult | null = null;
+if (only.has("null")) {
   console.error("null-port pipeline (rx null -> MAC swap -> tx null, one core)...");
   nul = await nullPipeline({ runs });
   console.error(`null pipeline: ${nul.mpps.toFixed(1)} Mpps (${nul.nsPerPkt.toFixed(1)} ns/pkt), steady-state GCs ${nul.steadyGcs}`);
 }
-if (values.only !== "null") {
+if (only.has("lookup")) {
+  console.error("lookup benchmarks (FIB, hash; one core)...");
+  fib = await lookupFibBench({ runs: Math.min(runs, 3) });
+  hash = await lookupHashBench({ runs: Math.min(runs, 3) });
+}
+if (only.has("veth")) {
   console.error("veth benchmarks...");
   veth = await vethBench({ runs, seconds, ...(genThreads !== undefined ? { genThreads } : {}), nice: Number(values.nice ?? -10), ...(values.scenarios ? { only: values.scenarios } : {}) });
 }
@@ -59,10 +73,12 @@ if (nul) {
   md.push("## Null-port pipeline (one core)", "", "| | Mpps | ns/pkt | steady-state GCs | vs CNDP 22.2 | vs DPDK 18.9 | vs target 20 |", "| --- | --- | --- | --- | --- | --- | --- |",
     `| xdplane lb on net_null | ${nul.mpps.toFixed(1)} | ${nul.nsPerPkt.toFixed(1)} | ${nul.steadyGcs} | ${(nul.mpps / R.cndp).toFixed(2)}x | ${(nul.mpps / R.dpdk).toFixed(2)}x | ${(nul.mpps / R.target).toFixed(2)}x |`, "");
 }
+if (fib) md.push("## FIB (longest-prefix match, bulk, one core)", "", fib.markdown, "");
+if (hash) md.push("## Hash (cuckoo, bulk lookup of 13-byte keys, one core)", "", hash.markdown, "");
 if (veth) md.push("## veth", "", vethMarkdown(veth));
 const text = md.join("\n");
 console.log(text);
 mkdirSync(outDir, { recursive: true });
-writeFileSync(`${outDir}/latest.json`, `${JSON.stringify({ machine, date: new Date().toISOString(), nullPipeline: nul, veth }, null, 1)}\n`);
+writeFileSync(`${outDir}/latest.json`, `${JSON.stringify({ machine, date: new Date().toISOString(), nullPipeline: nul, veth, fib: fib?.rows ?? null, hash: hash?.rows ?? null }, null, 1)}\n`);
 writeFileSync(`${outDir}/latest.md`, `${text}\n`);
 console.error(`wrote ${outDir}latest.json and latest.md`);

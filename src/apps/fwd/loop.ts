@@ -244,7 +244,7 @@ export function forward(data: FwdThreadData, control: ThreadControl, ports: Lpor
               fc[dst] = c + 1;
             }
           } else if (l3 !== null) {
-            nd = l3.run(u8, dataOff, dataLen, shift, bufs, n, disp, dropBuf, mc, portIndex[p]! * MC_WORDS);
+            nd = l3.run(u8, u16, dataOff, dataLen, shift, bufs, n, disp, dropBuf, mc, portIndex[p]! * MC_WORDS);
           } else if (aclStage !== null) {
             const pi = portIndex[p]!;
             nd = aclStage.run(u8, dataOff, dataLen, shift, bufs, n, pi, disp, dropBuf, mc, pi * MC_WORDS);

@@ -19,7 +19,7 @@ export const MC_WORDS = 4;
 export const MC_L3_FORWARDED = 0;
 /** l3fwd: IPv4 frames no route matched, dropped. */
 export const MC_L3_NO_ROUTE = 1;
-/** l3fwd: routed frames with TTL <= 1, dropped. */
+/** l3fwd: valid IPv4 frames with TTL <= 1, dropped (before the route lookup, as the XDP fast path). */
 export const MC_L3_TTL = 2;
 /** l3fwd: frames that are not valid IPv4 (ethertype, RFC 1812 header checks), dropped. */
 export const MC_L3_INVALID = 3;

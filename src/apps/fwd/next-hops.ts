@@ -8,7 +8,8 @@
  * away is reused only after a QSBR grace period (every worker has passed a quiescent state since), so a
  * worker that looked a route up just before its deletion still reads the entry it found.
  *
- * Layout: `mac` 8 bytes per entry (6 used), `port` one Int32 per entry (-1 when free).
+ * Layout: `mac` 8 bytes per entry (6 used), `port` one Int32 per entry (-1 until first used; a released
+ * entry keeps its values until it is reused).
  *
  * @example
  * const nh = NextHopTable.create({ capacity: 1024, qsbr: Qsbr.create(1) });
@@ -41,7 +42,7 @@ export class NextHopTable {
   readonly capacity: number;
   /** Destination MACs, {@link NH_MAC_STRIDE} bytes per entry. */
   readonly mac: Uint8Array;
-  /** Tx port (lport index) per entry, -1 when free. */
+  /** Tx port (lport index) per entry, -1 until first used. */
   readonly port: Int32Array;
   private readonly qsbr: Qsbr | null;
   private readonly refs: Int32Array;

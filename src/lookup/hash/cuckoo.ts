@@ -149,6 +149,24 @@ class WriterState {
   }
 }
 
+/**
+ * The key slot of the first entry of the bucket at word `base` whose signature is `sig` and whose slot is
+ * not empty, or 0. The 8 signatures are compared into a bit mask without branches (as DPDK's vector
+ * compare), so that the scans of a burst's keys do not stall on mispredicted branches.
+ */
+function firstMatch(bkt: Int32Array, base: number, sig: number): number {
+  let m = (bkt[base] === sig ? 1 : 0) | (bkt[base + 1] === sig ? 2 : 0) | (bkt[base + 2] === sig ? 4 : 0) |
+    (bkt[base + 3] === sig ? 8 : 0) | (bkt[base + 4] === sig ? 16 : 0) | (bkt[base + 5] === sig ? 32 : 0) |
+    (bkt[base + 6] === sig ? 64 : 0) | (bkt[base + 7] === sig ? 128 : 0);
+  while (m !== 0) {
+    const j = 31 - Math.clz32(m & -m);
+    const k = Atomics.load(bkt, base + 8 + j);
+    if (k !== 0) return k;
+    m &= m - 1;
+  }
+  return 0;
+}
+
 function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
@@ -477,10 +495,7 @@ export class CuckooHash {
         const h = hashes[i - hBase]!;
         const sig = h >>> 16;
         const base = (h & mask) << 4;
-        let k = 0;
-        for (let j = 0; j < BUCKET_ENTRIES; j++) {
-          if (bkt[base + j] === sig && (k = Atomics.load(bkt, base + 8 + j)) !== 0) break;
-        }
+        const k = firstMatch(bkt, base, sig);
         cand[i - i0] = k;
         if (k !== 0) touch ^= kv[k * stride]! ^ kv[k * stride + W]!;
         else {
@@ -494,10 +509,7 @@ export class CuckooHash {
           const h = hashes[i - hBase]!;
           const sig = h >>> 16;
           const base = (((h & mask) ^ sig) & mask) << 4;
-          let k = 0;
-          for (let j = 0; j < BUCKET_ENTRIES; j++) {
-            if (bkt[base + j] === sig && (k = Atomics.load(bkt, base + 8 + j)) !== 0) break;
-          }
+          const k = firstMatch(bkt, base, sig);
           cand[i - i0] = k;
           if (k !== 0) touch ^= kv[k * stride]! ^ kv[k * stride + W]!;
         }

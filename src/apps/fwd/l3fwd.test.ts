@@ -445,6 +445,19 @@ describe("xdplane fwd l3fwd on veth pairs", { skip }, () => {
           const js = JSON.parse(text) as { apps: { metrics: { name: string }[]; ports: { extra: Record<string, number> }[] }[] };
           assert.ok(js.apps[0]!.metrics.some((m) => m.name === "l3fwd_fastpath_to_user_packets_total"));
           assert.equal(js.apps[0]!.ports[0]!.extra["n_l3fwd_no_route_packets"], t.c.noRoute);
+          // Prometheus, through the exporter: the kernel's counters and user space's.
+          const ex = await startExporter({ socketDir: dirname(sock.path), host: "127.0.0.1", port: 0, intervalMs: 200, timeoutMs: 1000, help: false }, nullLogger);
+          try {
+            const labels = { pid: String(process.pid) };
+            const scrape = async () => (await http(`http://127.0.0.1:${ex.port}/metrics`)).text;
+            await until(async () => sample(await scrape(), "xdplane_app_l3fwd_fastpath_packets_total", { ...labels, reason: "forwarded" }) === 400, 5000, "the fast path's counter in Prometheus");
+            const m = await scrape();
+            assert.equal(sample(m, "xdplane_app_l3fwd_fastpath_packets_total", { ...labels, reason: "ttl_exceeded" }), t.c.ttl);
+            assert.equal(sample(m, "xdplane_app_l3fwd_fastpath_to_user_packets_total", labels), up);
+            assert.equal(sample(m, "xdplane_port_l3fwd_ttl_expired_packets_total", { ...labels, port: app.ports[0]!.name }), t.c.ttl);
+          } finally {
+            await ex.stop();
+          }
         } finally {
           c.close();
         }

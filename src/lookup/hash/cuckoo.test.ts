@@ -181,6 +181,19 @@ describe("lookup/hash: cuckoo hash with crafted hashes", () => {
     for (let i = 40; i < 49; i++) t.addWithHash(key(i), H, i);
     assert.equal(links[9], 11);
     assert.equal(t.size, 41);
+    // a delete from main bucket 3 (the chain's head) pulls the chain's last key into the main bucket
+    assert.deepEqual([links[9], links[11], links[12]], [11, 12, 0], "keys 40..47 filled overflow bucket 11, key 48 is alone in 12");
+    const victim = slotsOf(3)[4]! - 1; // slot k holds the key added k-th: key(k - 1)
+    const c1 = t.changeCount;
+    assert.equal(t.deleteWithHash(key(victim), H), true);
+    assert.equal(t.changeCount, c1 + 1);
+    assert.equal(slotsOf(3).filter((x) => x !== 0).length, 8, "the main bucket stays full");
+    assert.equal(slotsOf(3).includes(49), true, "with key 48 (slot 49), moved in from the chain's tail");
+    assert.equal(links[11], 0, "and the emptied tail bucket 12 unlinked");
+    want.clear();
+    for (let i = 0; i < 49; i++) if (i !== 20 && !(i >= 33 && i < 40) && i !== victim) want.set(str(key(i), 0, 4), i);
+    assert.deepEqual(content(t), want);
+    for (let i = 0; i < 49; i++) assert.equal(t.lookupWithHash(key(i), H), want.get(str(key(i), 0, 4)) ?? HASH_MISS);
   });
 
   it("an extendable table takes keys up to its capacity exactly, then reports full without a change", () => {

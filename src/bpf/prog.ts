@@ -23,6 +23,17 @@ export const ProgType = { SOCKET_FILTER: 1, SCHED_CLS: 3, SCHED_ACT: 4, XDP: 6 }
 /** enum bpf_attach_type values used with XDP. */
 export const AttachType = { XDP_CPUMAP: 35, XDP: 37, XDP_DEVMAP: 38 } as const;
 
+/**
+ * prog_flags bit BPF_F_XDP_HAS_FRAGS (uapi/linux/bpf.h): the XDP program handles multi-buffer frames
+ * (libbpf sets it for SEC("xdp.frags")). Without it the kernel refuses to attach the program in native
+ * mode to a netdev whose MTU needs more than one page per frame, and generic (skb) mode linearizes every
+ * skb before running it.
+ *
+ * @example
+ * const prog = Program.load({ type: ProgType.XDP, name: "pass", flags: BPF_F_XDP_HAS_FRAGS, insns: new Asm().mov64(R0, XdpAction.PASS).exit() });
+ */
+export const BPF_F_XDP_HAS_FRAGS = 1 << 5;
+
 /** A program to load: plain data. */
 export interface ProgramSpec {
   type: number;

@@ -13,10 +13,12 @@
  * const { map, prog } = loadXskRedirect();
  * const link = XdpLink.attach(prog, "eth1", { mode: "drv" });
  * map.updateU32(queueId, xskFd);
+ *
+ * For jumbo frames (multi-buffer AF_XDP sockets) load it frags-aware: `loadXskRedirect({ frags: true })`.
  */
 import { Asm, Helper, R1, R2, R3, XdpAction, XdpMd } from "./asm.js";
 import { BpfMap, MapType, type MapSpec } from "./map.js";
-import { Program, ProgType } from "./prog.js";
+import { BPF_F_XDP_HAS_FRAGS, Program, ProgType } from "./prog.js";
 
 /** The map's name in libxdp, CNDP and the device plugin (also the pin's file name). */
 export const XSKS_MAP_NAME = "xsks_map";
@@ -47,6 +49,15 @@ export interface XskRedirectOptions {
   map?: BpfMap;
   /** Program name, default "xsk_def_prog". */
   name?: string;
+  /**
+   * Load the program frags-aware (BPF_F_XDP_HAS_FRAGS, libbpf's SEC("xdp.frags")), for multi-buffer
+   * frames: jumbo frames on a netdev whose MTU needs more than one page per frame. The instructions are
+   * the same (they read only the queue index); the flag lets the kernel attach it in native mode on such
+   * a netdev (veth refuses a program without it above MTU 3498 with 4 KiB pages: "Peer MTU is too large
+   * to set XDP") and pass multi-buffer frames to it unlinearized in skb mode. Sockets that did not bind
+   * with XDP_USE_SG still get only frames that fit one of their buffers. Default false.
+   */
+  frags?: boolean;
 }
 
 /**
@@ -65,7 +76,10 @@ export function loadXskRedirect(opts: XskRedirectOptions = {}): XskRedirect {
   const map = opts.map ?? BpfMap.create(xsksMapSpec(opts.maxEntries));
   try {
     if (map.type !== MapType.XSKMAP) throw new TypeError(`loadXskRedirect: map '${map.name}' is not an XSKMAP (type ${map.type})`);
-    const prog = Program.load({ type: ProgType.XDP, name: opts.name ?? XSK_PROG_NAME, insns: xskRedirectAsm(map.fd) });
+    const prog = Program.load({
+      type: ProgType.XDP, name: opts.name ?? XSK_PROG_NAME, insns: xskRedirectAsm(map.fd),
+      ...(opts.frags ? { flags: BPF_F_XDP_HAS_FRAGS } : {}),
+    });
     const close = (): void => {
       prog.close();
       if (own) map.close();

@@ -51,6 +51,11 @@ export interface FakeXskOptions {
   fillLevel?: number;
   portId?: number;
   name?: string;
+  /**
+   * The socket is multi-buffer (XDP_USE_SG): {@link FakeKernel.receive} splits a frame larger than a
+   * buffer into a descriptor chain, as copy mode does, and TX descriptors may carry XDP_PKT_CONTD.
+   */
+  multiBuffer?: boolean;
 }
 
 /** A TX descriptor the fake kernel took off the TX ring. */
@@ -59,8 +64,43 @@ export interface SentFrame {
   len: number;
   /** A copy of the frame's bytes (empty when the descriptor is invalid). */
   bytes: Uint8Array;
-  /** Whether the kernel would accept it (aligned mode: len > 0, not crossing the frame end, inside the UMEM). */
+  /**
+   * Whether the kernel would accept it (aligned mode: len > 0, not crossing the frame end, inside the
+   * UMEM; options 0, or XDP_PKT_CONTD on a multi-buffer socket).
+   */
   valid: boolean;
+  /** The descriptor's options word (XDP_PKT_CONTD: the packet goes on in the next descriptor). */
+  options: number;
+}
+
+/** A packet made of consecutive TX descriptors (see {@link assemblePackets}). */
+export interface SentPacket {
+  /** Its descriptors, the last one without XDP_PKT_CONTD. */
+  descs: SentFrame[];
+  /** The bytes of every descriptor, in order. */
+  bytes: Uint8Array;
+  /** Whether every descriptor is valid. */
+  valid: boolean;
+}
+
+/**
+ * Groups TX descriptors (from {@link FakeKernel.transmit}) into packets: a packet ends at a descriptor
+ * without XDP_PKT_CONTD. Descriptors after the last such one (a packet not finished) are left out and
+ * counted in `pending`.
+ */
+export function assemblePackets(sent: readonly SentFrame[]): { packets: SentPacket[]; pending: number } {
+  const packets: SentPacket[] = [];
+  let cur: SentFrame[] = [];
+  for (const f of sent) {
+    cur.push(f);
+    if ((f.options & X.XDP_PKT_CONTD) !== 0) continue;
+    const bytes = new Uint8Array(cur.reduce((a, d) => a + d.bytes.length, 0));
+    let at = 0;
+    for (const d of cur) { bytes.set(d.bytes, at); at += d.bytes.length; }
+    packets.push({ descs: cur, bytes, valid: cur.every((d) => d.valid) });
+    cur = [];
+  }
+  return { packets, pending: cur.length };
 }
 
 /** What another thread needs to play the kernel of a fake socket (structured-cloneable). */
@@ -128,6 +168,8 @@ export class FakeKernel {
   readonly rings: { rx: RingMap; tx: RingMap; fill: RingMap; comp: RingMap };
   /** TX descriptors the kernel rejected (see {@link SentFrame.valid}); completed anyway, as Linux 6.18 copy mode does. */
   invalidTx = 0;
+  /** Multi-buffer socket (see {@link FakeXskOptions.multiBuffer}). */
+  readonly multiBuffer: boolean;
   private readonly sockFd: number;
   private readonly peerFd: number;
   /** Fill addresses taken off the fill ring and not used yet (the kernel's cache). */
@@ -142,6 +184,7 @@ export class FakeKernel {
 
   private constructor(xsk: XskSocket, rings: FakeKernel["rings"], sockFd: number, peerFd: number) {
     this.xsk = xsk;
+    this.multiBuffer = xsk.multiBuffer;
     this.umem = xsk.mempool.umem;
     this.rings = rings;
     this.sockFd = sockFd;
@@ -176,6 +219,7 @@ export class FakeKernel {
         ...(o.forceWakeup !== undefined ? { forceWakeup: o.forceWakeup } : {}),
         ...(o.fillLevel !== undefined ? { fillLevel: o.fillLevel } : {}),
         ...(o.portId !== undefined ? { portId: o.portId } : {}),
+        ...(o.multiBuffer !== undefined ? { multiBuffer: o.multiBuffer } : {}),
       }, o.mempool);
     } catch (e) {
       sys.close(pair.peer); // overRings released the rings and the socket's end
@@ -207,46 +251,78 @@ export class FakeKernel {
 
   /**
    * Receives frames as copy mode does: for each, a frame from the kernel's cache or the fill ring, the
-   * bytes copied XDP_PACKET_HEADROOM into it, an RX descriptor (frame start + 256, length). Stops when no
-   * buffer is left or the RX ring is full; returns how many were posted.
+   * bytes copied XDP_PACKET_HEADROOM into it, an RX descriptor (frame start + 256, length). On a
+   * multi-buffer socket a frame longer than a buffer (frame size - 256) takes several, each filled up
+   * to that size, their descriptors carrying XDP_PKT_CONTD but the last (as Linux 6.18's __xsk_rcv);
+   * such a frame is posted whole or not at all. Stops when no buffer is left or the RX ring is full;
+   * returns how many frames were posted.
    */
   receive(frames: readonly Uint8Array[]): number {
     const rx = this.rings.rx;
     const fsize = this.umem.frameSize;
+    const room = fsize - X.XDP_PACKET_HEADROOM;
     let prod = Atomics.load(rx.u32, rx.prod);
     let posted = 0;
     for (const f of frames) {
-      if (f.length > fsize - X.XDP_PACKET_HEADROOM) throw new RangeError(`frame of ${f.length} bytes does not fit a ${fsize}-byte frame after the ${X.XDP_PACKET_HEADROOM}-byte headroom`);
-      if (((prod - Atomics.load(rx.u32, rx.cons)) >>> 0) >= rx.size) break;
-      if (this.heldFill.length === 0 && this.takeFill(1).length === 0) break;
-      const addr = this.heldFill.shift()!;
-      const base = addr - (addr % fsize);
-      this.umem.u8.set(f, base + X.XDP_PACKET_HEADROOM);
-      this.writeRx(prod, base + X.XDP_PACKET_HEADROOM, f.length);
-      prod = (prod + 1) >>> 0;
+      if (f.length > room && !this.multiBuffer) throw new RangeError(`frame of ${f.length} bytes does not fit a ${fsize}-byte frame after the ${X.XDP_PACKET_HEADROOM}-byte headroom`);
+      const nseg = Math.max(1, Math.ceil(f.length / room));
+      if (rx.size - ((prod - Atomics.load(rx.u32, rx.cons)) >>> 0) < nseg) break;
+      if (this.heldFill.length < nseg) this.takeFill(nseg - this.heldFill.length);
+      if (this.heldFill.length < nseg) break;
+      for (let k = 0; k < nseg; k++) {
+        const addr = this.heldFill.shift()!;
+        const base = addr - (addr % fsize);
+        const part = f.subarray(k * room, Math.min(f.length, (k + 1) * room));
+        this.umem.u8.set(part, base + X.XDP_PACKET_HEADROOM);
+        this.writeRx(prod, base + X.XDP_PACKET_HEADROOM, part.length, k < nseg - 1 ? X.XDP_PKT_CONTD : 0);
+        prod = (prod + 1) >>> 0;
+      }
       posted++;
     }
     Atomics.store(rx.u32, rx.prod, prod);
     return posted;
   }
 
-  /** Posts one raw RX descriptor (for frames the kernel never had); false when the ring is full. */
-  postRx(addr: number, len: number): boolean {
+  /**
+   * Posts one raw RX descriptor (for frames the kernel never had, or a chain built by hand with
+   * `options` XDP_PKT_CONTD); false when the ring is full.
+   */
+  postRx(addr: number, len: number, options = 0): boolean {
     const rx = this.rings.rx;
     const prod = Atomics.load(rx.u32, rx.prod);
     if (((prod - Atomics.load(rx.u32, rx.cons)) >>> 0) >= rx.size) return false;
-    this.writeRx(prod, addr, len);
+    this.writeRx(prod, addr, len, options);
     Atomics.store(rx.u32, rx.prod, (prod + 1) >>> 0);
     return true;
   }
 
-  private writeRx(prod: number, addr: number, len: number): void {
+  /**
+   * Takes a fill buffer (from the kernel's cache or the fill ring), copies `bytes` XDP_PACKET_HEADROOM
+   * into it and posts one RX descriptor with `options`: a piece of a chain, for tests that need a chain
+   * cut off at a chosen point. False (nothing taken) without a buffer or RX room.
+   */
+  receivePart(bytes: Uint8Array, options: number): boolean {
+    const rx = this.rings.rx;
+    const prod = Atomics.load(rx.u32, rx.prod);
+    if (((prod - Atomics.load(rx.u32, rx.cons)) >>> 0) >= rx.size) return false;
+    if (this.heldFill.length === 0 && this.takeFill(1).length === 0) return false;
+    const fsize = this.umem.frameSize;
+    if (bytes.length > fsize - X.XDP_PACKET_HEADROOM) throw new RangeError(`a part of ${bytes.length} bytes does not fit a ${fsize}-byte frame after the headroom`);
+    const addr = this.heldFill.shift()!;
+    const base = addr - (addr % fsize);
+    this.umem.u8.set(bytes, base + X.XDP_PACKET_HEADROOM);
+    this.writeRx(prod, base + X.XDP_PACKET_HEADROOM, bytes.length, options);
+    Atomics.store(rx.u32, rx.prod, (prod + 1) >>> 0);
+    return true;
+  }
+
+  private writeRx(prod: number, addr: number, len: number, options = 0): void {
     const rx = this.rings.rx;
     const d = rx.desc + ((prod & rx.mask) << 2);
     rx.u32[d] = addr >>> 0;
     rx.u32[d + 1] = Math.floor(addr / 2 ** 32);
     rx.u32[d + 2] = len;
-    rx.u32[d + 3] = 0;
+    rx.u32[d + 3] = options;
   }
 
   /** Entries on the RX ring the socket has not read. */
@@ -275,9 +351,11 @@ export class FakeKernel {
       const d = r.desc + (((cons + i) & r.mask) << 2);
       const addr = r.u32[d]! + r.u32[d + 1]! * 2 ** 32;
       const len = r.u32[d + 2]!;
-      const valid = len > 0 && (addr % fsize) + len <= fsize && addr + len <= this.umem.length && r.u32[d + 3] === 0;
+      const options = r.u32[d + 3]!;
+      const okOptions = options === 0 || (this.multiBuffer && options === X.XDP_PKT_CONTD);
+      const valid = len > 0 && (addr % fsize) + len <= fsize && addr + len <= this.umem.length && okOptions;
       if (!valid) this.invalidTx++;
-      out.push({ addr, len, valid, bytes: valid ? this.umem.u8.slice(addr, addr + len) : new Uint8Array(0) });
+      out.push({ addr, len, valid, options, bytes: valid ? this.umem.u8.slice(addr, addr + len) : new Uint8Array(0) });
       this.heldTx.push(addr);
     }
     Atomics.store(r.u32, r.cons, (cons + n) >>> 0);

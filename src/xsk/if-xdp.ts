@@ -34,6 +34,22 @@ export const XDP_USE_SG = 1 << 4;
 // ring flags word
 export const XDP_RING_NEED_WAKEUP = 1 << 0;
 
+// xdp_desc.options (RX and TX descriptors)
+/**
+ * Multi-buffer (XDP_USE_SG): the packet continues in the next descriptor. Set on every descriptor of a
+ * packet but the last, on RX by the kernel and on TX by the application; any other option bit makes a TX
+ * descriptor invalid (Documentation/networking/af_xdp.rst, "Multi-Buffer Support").
+ */
+export const XDP_PKT_CONTD = 1 << 0;
+/** TX metadata in front of the frame (XDP_UMEM_TX_METADATA_LEN): not used here. */
+export const XDP_TX_METADATA = 1 << 1;
+/**
+ * Descriptors one multi-buffer TX packet may have in copy mode: MAX_SKB_FRAGS (17 by default) + 1 for
+ * the skb's linear part. The kernel drops a longer packet (-EOVERFLOW in xsk_build_skb); zero-copy
+ * drivers announce their own limit (netlink NETDEV_A_DEV_XDP_ZC_MAX_SEGS).
+ */
+export const XSK_TX_MAX_SEGS = 18;
+
 // XDP_OPTIONS
 export const XDP_OPTIONS_ZEROCOPY = 1 << 0;
 

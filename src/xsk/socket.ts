@@ -30,7 +30,7 @@ import {
   SO_BUSY_POLL_BUDGET, POLLIN,
 } from "../sys/consts.js";
 import type { Mempool } from "../mem/mempool.js";
-import { FRAME_APP, FRAME_KERNEL } from "../mem/tracker.js";
+import { FRAME_APP, FRAME_KERNEL, FRAME_SHARED } from "../mem/tracker.js";
 import * as X from "./if-xdp.js";
 import * as S from "./stats.js";
 import { trace } from "../sys/trace.js";
@@ -75,6 +75,14 @@ export interface XskOptions {
   shareUmemWith?: XskSocket;
   /** Busy polling: SO_PREFER_BUSY_POLL, SO_BUSY_POLL (timeout, us) and SO_BUSY_POLL_BUDGET. */
   busyPoll?: { timeoutUs: number; budget: number };
+  /**
+   * Multi-buffer (jumbo) frames: bind with XDP_USE_SG. A frame larger than one buffer arrives as a
+   * descriptor chain (XDP_PKT_CONTD on all but the last), which rxBurst assembles into an mbuf chain
+   * (src/mem/chain.ts); txBurst sends chains as descriptor sequences. The XDP program must be
+   * frags-aware (xsk-redirect.ts `frags`). A socket sharing a UMEM inherits the first socket's setting
+   * (XDP_SHARED_UMEM takes no other flag). Default false.
+   */
+  multiBuffer?: boolean;
   /**
    * CNDP's force_wakeup: kick RX with recvfrom() on every empty poll and TX with sendto() on every
    * txBurst that posted frames, whatever the need_wakeup flags say.
@@ -148,6 +156,8 @@ export interface XskShared {
   portId: number;
   /** Frames the kernel sends per kick in copy mode (32, or more where XDP_MAX_TX_SKB_BUDGET works). */
   txBudget: number;
+  /** Bound with XDP_USE_SG: packets may span several descriptors (XDP_PKT_CONTD). */
+  multiBuffer: boolean;
   /** Frames kept on the fill ring; 0 for a socket without a fill ring of its own. */
   fillLevel: number;
   /** fill and comp are null for a socket that uses another socket's (see `ringOwner`). */
@@ -187,6 +197,8 @@ export interface XskRingSetup {
   txBudget?: number;
   /** Default: the RX ring size, at most half the mempool (as create()). */
   fillLevel?: number;
+  /** Descriptor chains (XDP_USE_SG) on the rings; default false. */
+  multiBuffer?: boolean;
 }
 
 function mapRing(fd: number, off: X.RingOffsets, size: number, descBytes: number, pgoff: number, what: string): RingMap {
@@ -232,6 +244,8 @@ export class XskSocket {
   readonly portId: number;
   readonly fillLevel: number;
   readonly txBudget: number;
+  /** Bound with XDP_USE_SG: packets may be descriptor chains (see {@link XskOptions.multiBuffer}). */
+  readonly multiBuffer: boolean;
   private readonly txShift: number;
   readonly mempool: Mempool;
   /** Counters (see stats.ts), shared with other threads. */
@@ -279,6 +293,15 @@ export class XskSocket {
   private readonly shift: number;
   private readonly frameMask: number;
   private readonly pfd = new Int32Array(2);
+  // Chains and clones (mem/chain.ts): read once the mbuf table's segment mode is on.
+  private readonly segFlags: Int32Array;
+  private readonly next: Int32Array;
+  private readonly direct: Int32Array;
+  private readonly refcnt: Uint16Array;
+  private readonly nbSegs: Uint16Array;
+  private readonly pktLen: Uint32Array;
+  /** Clone handles a TX burst frees once their descriptors are posted. */
+  private readonly cloneScratch: Uint32Array;
 
   private constructor(s: XskShared, mempool: Mempool, creator: boolean, token: number) {
     this.fd = s.fd;
@@ -294,6 +317,7 @@ export class XskSocket {
     this.portId = s.portId;
     this.fillLevel = s.fillLevel;
     this.txBudget = s.txBudget;
+    this.multiBuffer = s.multiBuffer;
     this.txShift = Math.max(5, Math.floor(Math.log2(s.txBudget)));
     this.mempool = mempool;
     this.stats = new Float64Array(s.stats);
@@ -319,6 +343,16 @@ export class XskSocket {
     this.shift = mempool.umem.shift;
     this.frameSize = mempool.umem.frameSize;
     this.frameMask = mempool.umem.frameSize - 1;
+    const m = mempool.mbufs;
+    this.segFlags = m.segFlags;
+    this.next = m.next;
+    this.direct = m.direct;
+    this.refcnt = m.refcnt;
+    this.nbSegs = m.nbSegs;
+    this.pktLen = m.pktLen;
+    this.cloneScratch = new Uint32Array(tx.size);
+    // Multi-buffer RX makes chains: the pools' frees must walk them from the first one on.
+    if (s.multiBuffer) m.enableSegments();
   }
 
   /**
@@ -392,11 +426,12 @@ export class XskSocket {
       let zeroCopy = false;
       const bindWith = (flags: number) => sys.bind(fd, X.sockaddrXdp(flags, ifindex, o.qid, share?.fd ?? 0));
       const what = (flags: number) =>
-        `bind(xsk ${o.ifname} ifindex=${ifindex} queue=${o.qid}${flags & X.XDP_ZEROCOPY ? " zero-copy" : flags & X.XDP_COPY ? " copy" : ""}${share ? ` shared-umem fd=${share.fd}${sameQueue ? " same queue" : ""}` : ""})`;
+        `bind(xsk ${o.ifname} ifindex=${ifindex} queue=${o.qid}${flags & X.XDP_ZEROCOPY ? " zero-copy" : flags & X.XDP_COPY ? " copy" : ""}${o.multiBuffer && !share ? " multi-buffer" : ""}${share ? ` shared-umem fd=${share.fd}${sameQueue ? " same queue" : ""}` : ""})`;
       const hint = (c: string) =>
         c === "ENXIO" || c === "EINVAL" ? `does ${o.ifname} have queue ${o.qid}? (ethtool -l ${o.ifname})` :
         c === "EBUSY" ? `another socket is bound to ${o.ifname} queue ${o.qid}` : undefined;
-      const wake = needWakeup ? X.XDP_USE_NEED_WAKEUP : 0;
+      const multiBuffer = share ? share.multiBuffer : o.multiBuffer ?? false;
+      const wake = (needWakeup ? X.XDP_USE_NEED_WAKEUP : 0) | (multiBuffer ? X.XDP_USE_SG : 0);
       if (share) {
         // XDP_SHARED_UMEM takes no other flag: copy mode and need_wakeup come from the first socket's pool.
         check(bindWith(X.XDP_SHARED_UMEM), () => what(X.XDP_SHARED_UMEM), hint);
@@ -428,7 +463,7 @@ export class XskSocket {
       const s = new XskSocket({
         fd, id: nextSocketId++, name, ifname: o.ifname, ifindex, qid: o.qid, zeroCopy, needWakeup,
         busyPoll: !!o.busyPoll, forceWakeup: o.forceWakeup ?? false, portId: o.portId ?? 0,
-        txBudget,
+        txBudget, multiBuffer,
         fillLevel: ringOwner ? 0 : Math.max(1, Math.min(fillSize, o.fillLevel ?? Math.min(rxSize, Math.floor(o.mempool.count / 2)))),
         rings: { rx, tx, fill, comp }, stats: S.newStats().buffer as SharedArrayBuffer,
         ctl: new SharedArrayBuffer(CTL_WORDS * 4), ringOwner, kernel: true,
@@ -463,7 +498,7 @@ export class XskSocket {
         fd: setup.fd, id: nextSocketId++, name: setup.name, ifname: setup.ifname ?? setup.name,
         ifindex: setup.ifindex ?? 0, qid: setup.qid ?? 0, zeroCopy: setup.zeroCopy ?? false,
         needWakeup: setup.needWakeup ?? true, busyPoll: false, forceWakeup: setup.forceWakeup ?? false,
-        portId: setup.portId ?? 0, txBudget: setup.txBudget ?? 32,
+        portId: setup.portId ?? 0, txBudget: setup.txBudget ?? 32, multiBuffer: setup.multiBuffer ?? false,
         fillLevel: Math.max(1, Math.min(fill.size, setup.fillLevel ?? Math.min(rx.size, Math.floor(mempool.count / 2)))),
         rings: { rx, tx, fill, comp }, stats: S.newStats().buffer as SharedArrayBuffer, ctl, ringOwner: null, kernel: false,
       }, mempool, true, newToken());
@@ -556,9 +591,12 @@ export class XskSocket {
   /**
    * Receives up to `max` packets into `bufs`; returns how many. Each handle has dataOff/dataLen/port set.
    * Tops the fill ring up to its level. On an empty ring it also reclaims TX completions and wakes the
-   * kernel's RX when asked to (need_wakeup flag on the fill ring, or forceWakeup).
+   * kernel's RX when asked to (need_wakeup flag on the fill ring, or forceWakeup). On a multi-buffer
+   * socket a packet of several descriptors is one handle, the first segment of an mbuf chain (see
+   * {@link rxBurstChains}).
    */
   rxBurst(bufs: Uint32Array, max: number): number {
+    if (this.multiBuffer) return this.rxBurstChains(bufs, max);
     const u32 = this.rxU32;
     // Preferred busy polling: the application drives the queue's NAPI from its own loop (recvfrom runs
     // it for up to the busy-poll budget), so NAPI works only as fast as the application consumes.
@@ -606,15 +644,96 @@ export class XskSocket {
     return got;
   }
 
+  /** An empty RX poll: refill, reclaim, and wake the kernel's RX when it asks. Returns 0. */
+  private emptyPoll(): number {
+    this.stats[S.ST_RX_EMPTY_POLLS]!++;
+    this.refill(this.fqSize);
+    this.reclaim();
+    if (this.forceWakeup || (this.needWakeup && (Atomics.load(this.wakeU32, this.wakeFlags) & X.XDP_RING_NEED_WAKEUP) !== 0)) {
+      this.stats[S.ST_RX_WAKEUPS]!++;
+      sys.recvfrom(this.fd, null, MSG_DONTWAIT);
+    }
+    return 0;
+  }
+
+  /**
+   * rxBurst of a multi-buffer socket: assembles each packet's descriptors (XDP_PKT_CONTD on all but the
+   * last) into an mbuf chain, segment by segment in ring order (`next`, and on the first segment `nbSegs`
+   * and `pktLen` when there are several), and returns the first segments. A packet whose last descriptor
+   * is not on the ring yet stays there, whole, for the next burst (the kernel publishes whole packets,
+   * so this happens only with a producer that does not). ipackets counts packets, ibytes their bytes.
+   */
+  private rxBurstChains(bufs: Uint32Array, max: number): number {
+    const u32 = this.rxU32;
+    if (this.busyPoll) sys.recvfrom(this.fd, null, MSG_DONTWAIT);
+    const head = this.rxHead;
+    const avail = (Atomics.load(u32, this.rxProd) - head) >>> 0;
+    if (avail === 0 || max <= 0) return this.emptyPoll();
+    const mask = this.rxMask;
+    const desc = this.rxDesc;
+    const shift = this.shift;
+    const fmask = this.frameMask;
+    const dataOff = this.dataOff;
+    const dataLen = this.dataLen;
+    const port = this.port;
+    const next = this.next;
+    const pid = this.portId;
+    const tracked = this.mempool.tracker !== null;
+    let i = 0;
+    let pkts = 0;
+    let bytes = 0;
+    while (pkts < max && i < avail) {
+      let j = i;
+      while (j < avail && (u32[desc + (((head + j) & mask) << 2) + 3]! & X.XDP_PKT_CONTD) !== 0) j++;
+      if (j === avail) break;
+      let first = -1;
+      let prev = -1;
+      let segs = 0;
+      let total = 0;
+      for (let k = i; k <= j; k++) {
+        const d = desc + (((head + k) & mask) << 2);
+        const addr = u32[d]!;
+        const len = u32[d + 2]!;
+        const h = addr >>> shift;
+        if (tracked && !this.trackOneFromKernel(h)) continue;
+        dataOff[h] = addr & fmask;
+        dataLen[h] = len;
+        port[h] = pid;
+        if (first === -1) first = h;
+        else next[prev] = h;
+        prev = h;
+        segs++;
+        total += len;
+      }
+      i = j + 1;
+      if (first === -1) continue;
+      if (segs > 1) {
+        this.nbSegs[first] = segs;
+        this.pktLen[first] = total;
+      }
+      bufs[pkts++] = first;
+      bytes += total;
+    }
+    if (i === 0) return this.emptyPoll();
+    this.rxHead = (head + i) >>> 0;
+    Atomics.store(u32, this.rxCons, this.rxHead);
+    this.stats[S.ST_IPACKETS]! += pkts;
+    this.stats[S.ST_IBYTES]! += bytes;
+    this.refill(this.fqSize);
+    return pkts;
+  }
+
   /**
    * Sends packets from `bufs[0..n)`; returns how many it took, k: the caller still owns `bufs[k..n)` and
    * must free or retry them (they did not fit the TX ring). Of the k taken, frames the kernel would reject
    * (dataLen 0, or dataOff + dataLen beyond the frame) are not posted: they are freed into the mempool at
    * once and counted in `tx_invalid`; the others are posted and come back through the completion ring.
    * Reclaims completed frames into the mempool first, and kicks the kernel when the need_wakeup flag asks
-   * for it (always with forceWakeup and frames posted).
+   * for it (always with forceWakeup and frames posted). Once the mbuf table's segment mode is on (chains
+   * or clones may exist: mem/chain.ts) packets go through {@link txBurstChains}.
    */
   txBurst(bufs: Uint32Array, n: number): number {
+    if (this.segFlags[0] !== 0) return this.txBurstChains(bufs, n);
     this.reclaim();
     const u32 = this.txU32;
     let free = this.txSize - ((this.txHead - this.txConsCache) >>> 0);
@@ -661,6 +780,119 @@ export class XskSocket {
       stats[S.ST_OPACKETS]! += posted;
       stats[S.ST_OBYTES]! += bytes;
     }
+    if (posted > 0 || this.txHead !== this.txConsCache || (this.busyPoll && this.txOutstanding !== 0)) this.kick(posted);
+    return i;
+  }
+
+  /**
+   * txBurst once chains or clones may exist. Each packet is posted whole or not at all: its segments as
+   * consecutive descriptors with XDP_PKT_CONTD on all but the last; a packet that does not fit the ring's
+   * free entries ends the burst (it and those after it stay the caller's, as in txBurst). Refused (freed,
+   * every segment, and counted in tx_invalid): a segment of length 0 or crossing its frame's end, more
+   * than XSK_TX_MAX_SEGS segments, or more than one on a socket without multiBuffer.
+   *
+   * Ownership: a segment's frame goes to the kernel with the caller's reference. A frame held once has
+   * its segment words reset now (it comes back alone, on the completion ring); a shared frame keeps them
+   * (its other holders' chain). A clone posts the address of the frame it views; the kernel takes the
+   * clone's reference to that frame and the clone's own handle is freed at once. opackets counts packets.
+   */
+  private txBurstChains(bufs: Uint32Array, n: number): number {
+    this.reclaim();
+    const u32 = this.txU32;
+    const head = this.txHead;
+    let free = this.txSize - ((head - this.txConsCache) >>> 0);
+    let fresh = false;
+    const mask = this.txMask;
+    const desc = this.txDesc;
+    const shift = this.shift;
+    const fsize = this.frameSize;
+    const dataOff = this.dataOff;
+    const dataLen = this.dataLen;
+    const next = this.next;
+    const direct = this.direct;
+    const refcnt = this.refcnt;
+    const nbSegs = this.nbSegs;
+    const tracker = this.mempool.tracker;
+    const owner = this.mempool.mbufs.owner;
+    const kid = this.kid;
+    const maxSegs = this.multiBuffer ? X.XSK_TX_MAX_SEGS : 1;
+    const clones = this.cloneScratch;
+    let nclones = 0;
+    let bytes = 0;
+    let posted = 0;
+    let pkts = 0;
+    let i = 0;
+    for (; i < n; i++) {
+      const h = bufs[i]!;
+      let k = 0;
+      let bad = false;
+      for (let s = h; s !== -1; s = next[s]!) {
+        if (++k > maxSegs) { bad = true; break; }
+        const len = dataLen[s]!;
+        if (len === 0 || dataOff[s]! + len > fsize) { bad = true; break; }
+      }
+      if (bad) {
+        this.mempool.freeBulk(bufs, 1, i);
+        this.stats[S.ST_TX_INVALID]!++;
+        continue;
+      }
+      if (posted + k > free) {
+        if (!fresh) {
+          fresh = true;
+          this.txConsCache = Atomics.load(u32, this.txCons);
+          free = this.txSize - ((head - this.txConsCache) >>> 0);
+        }
+        if (posted + k > free) break;
+      }
+      let s = h;
+      for (let q = 0; q < k; q++) {
+        const nx = next[s]!;
+        const dd = direct[s]!;
+        const frame = dd === -1 ? s : dd;
+        const len = dataLen[s]!;
+        const d = desc + (((head + posted) & mask) << 2);
+        u32[d] = ((frame << shift) >>> 0) + dataOff[s]!;
+        u32[d + 1] = 0;
+        u32[d + 2] = len;
+        u32[d + 3] = q < k - 1 ? X.XDP_PKT_CONTD : 0;
+        bytes += len;
+        posted++;
+        if (dd !== -1) {
+          // A clone: the kernel holds a reference to `frame` until the completion; the clone's handle goes.
+          if (refcnt[s] === 1) {
+            direct[s] = -1;
+            next[s] = -1;
+            nbSegs[s] = 1;
+          } else {
+            Atomics.add(refcnt, frame, 1);
+          }
+          clones[nclones++] = s;
+        } else if (refcnt[s] === 1) {
+          next[s] = -1;
+          nbSegs[s] = 1;
+          if (tracker !== null) {
+            const st = owner[s]!;
+            if (st !== FRAME_APP && st !== FRAME_SHARED) tracker.report(0, s);
+            if (st !== FRAME_SHARED) owner[s] = kid;
+          }
+        } else if (tracker !== null && owner[s] !== FRAME_SHARED) {
+          tracker.report(0, s);
+        }
+        s = nx;
+      }
+      pkts++;
+    }
+    const stats = this.stats;
+    if (i < n) stats[S.ST_ODROPPED]! += n - i;
+    if (posted > 0) {
+      this.txHead = (head + posted) >>> 0;
+      Atomics.store(u32, this.txProd, this.txHead);
+      this.txOutstanding = (this.txOutstanding + posted) | 0;
+      if (this.ownerCtl !== null) Atomics.add(this.ownerCtl, CTL_DEP_TX, posted);
+      stats[S.ST_OPACKETS]! += pkts;
+      stats[S.ST_OBYTES]! += bytes;
+    }
+    if (nclones > 0) this.mempool.freeSegments(clones, nclones);
     if (posted > 0 || this.txHead !== this.txConsCache || (this.busyPoll && this.txOutstanding !== 0)) this.kick(posted);
     return i;
   }
@@ -717,7 +949,8 @@ export class XskSocket {
     this.txOutstanding = (this.txOutstanding - n) | 0;
     this.stats[S.ST_COMPLETED]! += n;
     const m = this.mempool.tracker !== null ? this.trackFromKernel(scratch, 0, n) : n;
-    this.mempool.freeBulk(scratch, m);
+    // One reference per descriptor: a completed segment does not free the chain it was sent in.
+    this.mempool.freeSegments(scratch, m);
     return n;
   }
 
@@ -851,14 +1084,27 @@ export class XskSocket {
     let j = off;
     for (let i = off; i < off + n; i++) {
       const h = bufs[i]!;
-      if (owner[h] !== k) {
+      const st = owner[h]!;
+      if (st !== k && st !== FRAME_SHARED) {
         t.report(2, h);
         continue;
       }
-      owner[h] = FRAME_APP;
+      // A shared frame (clones, refcntUpdate) keeps its state: the free that follows drops one reference.
+      if (st === k) owner[h] = FRAME_APP;
       bufs[j++] = h;
     }
     return j - off;
+  }
+
+  /** Debug mode, one RX segment: the kernel must have had it; false (reported) otherwise. */
+  private trackOneFromKernel(h: number): boolean {
+    const owner = this.mempool.mbufs.owner;
+    if (owner[h] !== this.kid) {
+      this.mempool.tracker!.report(2, h);
+      return false;
+    }
+    owner[h] = FRAME_APP;
+    return true;
   }
 
   /**
@@ -913,7 +1159,8 @@ export class XskSocket {
       // Frames on the rings must be the kernel's; the owner words then name every frame it still had.
       back = [];
       for (const h of onRings) {
-        if (owner[h] !== this.kid) this.mempool.tracker!.report(2, h);
+        if (owner[h] === FRAME_SHARED) back.push(h); // a shared frame on the TX ring: one reference
+        else if (owner[h] !== this.kid) this.mempool.tracker!.report(2, h);
         else { owner[h] = FRAME_APP; back.push(h); }
       }
       if (own) {
@@ -933,23 +1180,26 @@ export class XskSocket {
     this.holds = false;
     const { rx, tx, fill, comp } = this.shared.rings;
     for (const r of [rx, tx, fill, comp]) if (r !== null) munmap(r.buf);
-    if (back.length > 0) this.mempool.freeBulk(Uint32Array.from(back), back.length);
+    // One reference per frame: RX entries the application never read were never chained.
+    if (back.length > 0) this.mempool.freeSegments(Uint32Array.from(back), back.length);
     trace("xsk", () => `${this.name}: closed, ${back.length} frames returned from the kernel` +
       (this.framesLostAtClose > 0 ? `, ${this.framesLostAtClose} TX frames never completed` : ""));
   }
 
   /**
-   * After close: the frames on our rings that the kernel had and did not return (each once): RX entries
-   * not read, TX entries not taken, fill entries not consumed (rings of our own only).
+   * After close: the frames on our rings that the kernel had and did not return (each once, except a
+   * shared frame the TX ring holds several times: once per reference): RX entries not read, TX entries
+   * not taken, fill entries not consumed (rings of our own only).
    */
   private framesOnRings(): number[] {
     const seen = new Set<number>();
     const out: number[] = [];
+    const refcnt = this.refcnt;
     const take = (u32: Uint32Array, desc: number, mask: number, size: number, from: number, to: number, words: number) => {
       const n = Math.min((to - from) >>> 0, size);
       for (let i = 0; i < n; i++) {
         const h = u32[desc + (((from + i) & mask) * words)]! >>> this.shift;
-        if (!seen.has(h)) { seen.add(h); out.push(h); }
+        if (!seen.has(h) || refcnt[h]! > 1) { seen.add(h); out.push(h); }
       }
     };
     const rxSize = this.rxMask + 1;

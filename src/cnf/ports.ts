@@ -270,6 +270,7 @@ export class PortSet {
           // needs CAP_NET_ADMIN. They still kick RX with recvfrom() on every empty poll to drive NAPI.
           forceWakeup: lp.forceWakeup || (busy && lp.unprivileged),
           ...(lp.skbMode ? { copyMode: "copy" as const } : {}),
+          ...(lp.multiBuffer ? { multiBuffer: true } : {}),
           ...(busy && !lp.unprivileged ? { busyPoll: { timeoutUs: lp.busyTimeout, budget: lp.busyBudget } } : {}),
           ...(share ? { shareUmemWith: share } : {}),
           ...(xskMapFd !== undefined ? { xskMapFd } : {}),

@@ -81,7 +81,7 @@ describe("config: CNDP's fwd.jsonc", () => {
     assert.deepEqual(config.lports.get("eth1:0"), {
       name: "eth1:0", index: 1, netdev: "eth1", tag: "0", pmd: "net_af_xdp", pmdOpts: undefined, qid: 12,
       umem: "umem0", region: 1, busyPoll: false, busyTimeout: 20, busyBudget: 64, forceWakeup: false,
-      skbMode: false, unalignedBuffers: false, unprivileged: false, xskPinPath: undefined, udsPath: undefined,
+      skbMode: false, unalignedBuffers: false, unprivileged: false, multiBuffer: false, xskPinPath: undefined, udsPath: undefined,
       description: "LAN 1 port", lportGroup: undefined, thread: "fwd:1",
     });
 

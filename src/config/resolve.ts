@@ -266,6 +266,26 @@ export function resolve(r: Reader, d: Draft, host: HostChecks): LportGroup[] {
   const groups = expandLportGroups(r, d, queues, host);
   checkThreadCpus(r, d, host.cpus);
   addLportGroupUmem(d);
+  checkSharedUmemMultiBuffer(r, d);
   warnIdleLports(r, d);
   return groups;
+}
+
+/**
+ * AF_XDP sockets sharing a UMEM (shared_umem) inherit the first socket's multi-buffer setting (the kernel
+ * takes XDP_USE_SG from the first bind only): every af_xdp lport of such a UMEM must ask the same.
+ */
+function checkSharedUmemMultiBuffer(r: Reader, d: Draft): void {
+  const first = new Map<string, DraftLport>();
+  for (const lp of d.lports.values()) {
+    const v = lp.value;
+    if (v.pmd !== "net_af_xdp" || d.umems.get(v.umem)?.sharedUmem !== true) continue;
+    const f = first.get(v.umem);
+    if (f === undefined) {
+      first.set(v.umem, lp);
+    } else if (f.value.multiBuffer !== v.multiBuffer) {
+      r.error(lp.keyNode, lp.path,
+        `lport ${JSON.stringify(v.name)} has "multi_buffer": ${v.multiBuffer} but lport ${JSON.stringify(f.value.name)} (at ${r.where(f.keyNode)}) on the same shared_umem UMEM ${JSON.stringify(v.umem)} has ${f.value.multiBuffer}: sockets sharing a UMEM take the first one's`);
+    }
+  }
 }

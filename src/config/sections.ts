@@ -50,6 +50,23 @@ export interface PortSettings {
   skbMode: boolean;
   unalignedBuffers: boolean;
   unprivileged: boolean;
+  multiBuffer: boolean;
+}
+
+/** Where each settings object got `"multi_buffer": true`, for the check that needs its pmd. */
+const multiBufferAt = new WeakMap<PortSettings, Entry>();
+
+/**
+ * Checks that need every key of an lport or lport-group read: `multi_buffer` only for net_af_xdp.
+ * Returns false after reporting an error.
+ */
+function checkPortSettings(r: Reader, s: PortSettings): boolean {
+  const mb = multiBufferAt.get(s);
+  if (s.multiBuffer && mb !== undefined && s.pmd !== "net_af_xdp") {
+    r.error(mb.value, mb.path, `"multi_buffer" applies to net_af_xdp lports (AF_XDP multi-buffer sockets), not to pmd ${JSON.stringify(s.pmd)}`);
+    return false;
+  }
+  return true;
 }
 
 /** An lport-group as written, before expansion. */
@@ -509,6 +526,14 @@ function readPortSetting(r: Reader, e: Entry, s: PortSettings): "ok" | "bad" | "
       if (v !== undefined) s.unalignedBuffers = v;
       return fail(v);
     }
+    case "multi_buffer": {
+      const v = r.bool(e.value, e.path);
+      if (v !== undefined) {
+        s.multiBuffer = v;
+        multiBufferAt.set(s, e);
+      }
+      return fail(v);
+    }
     case "unprivileged":
     case "inhibit_prog_load": {
       const v = r.bool(e.value, e.path);
@@ -524,13 +549,13 @@ function defaultSettings(): PortSettings {
   return {
     pmd: "net_af_xdp", pmdOpts: undefined, busyPoll: false, busyTimeout: CNDP_DEFAULTS.busyTimeout,
     busyBudget: CNDP_DEFAULTS.busyBudget, forceWakeup: false, skbMode: false, unalignedBuffers: false,
-    unprivileged: false,
+    unprivileged: false, multiBuffer: false,
   };
 }
 
 const PORT_KEYS = [
   "pmd", "busy_poll", "busy_polling", "busy_timeout", "busy_budget", "force_wakeup", "skb_mode",
-  "unaligned_buffers", "unprivileged", "inhibit_prog_load", "description", "desc",
+  "unaligned_buffers", "unprivileged", "inhibit_prog_load", "description", "desc", "multi_buffer",
 ];
 const LPORT_KEYS = [...PORT_KEYS, "netdev", "qid", "umem", "region", "xsk_pin_path", "uds_path"];
 const SUN_PATH_MAX = 107;
@@ -623,6 +648,7 @@ export function decodeLports(r: Reader, node: Node, path: KeyPath): Map<string, 
           r.unknownKey(e, LPORT_KEYS);
       }
     }
+    if (!checkPortSettings(r, s)) ok = false;
     for (const [key, present] of [["pmd", pmdGiven], ["qid", nodes.qid !== undefined], ["umem", nodes.umem !== undefined]] as const) {
       if (!present) {
         r.error(p.keyNode, p.path, `missing required key "${key}"`);
@@ -900,6 +926,7 @@ export function decodeLportGroups(r: Reader, node: Node, path: KeyPath): DraftLp
           r.unknownKey(e, LPORT_GROUP_KEYS);
       }
     }
+    if (!checkPortSettings(r, settings)) ok = false;
     for (const [key, list] of [["netdevs", netdevs], ["threads", threads]] as const) {
       if (!given.has(key)) {
         r.error(g.keyNode, g.path, `missing required key "${key}"`);

@@ -26,6 +26,7 @@
  * | | busy_budget | `.busyBudget` | 0 or absent → 64 (AF_XDP_DFLT_BUSY_BUDGET); 0xFFFF = disabled |
  * | | force_wakeup, skb_mode | `.forceWakeup`, `.skbMode` | false |
  * | | unaligned_buffers (xdplane) | `.unalignedBuffers` | false |
+ * | | multi_buffer (xdplane) | `.multiBuffer` | false; net_af_xdp only; the same on every lport of a shared_umem UMEM |
  * | | xsk_pin_path, uds_path | `.xskPinPath`, `.udsPath` | either makes `.unprivileged` true |
  * | | unprivileged \| inhibit_prog_load (older CNDP) | `.unprivileged` | false |
  * | lcore-groups.NAME | [cpu \| "a-b", ...] | `lcoreGroups.get(NAME).lcores` | sorted, unique |
@@ -140,6 +141,11 @@ export interface Lport {
   readonly skbMode: boolean;
   /** UMEM with XDP_UMEM_UNALIGNED_CHUNK_FLAG. */
   readonly unalignedBuffers: boolean;
+  /**
+   * AF_XDP multi-buffer: jumbo frames as descriptor chains (XDP_USE_SG, a frags-aware XDP program); the
+   * port receives and sends mbuf chains (mem/chain.ts).
+   */
+  readonly multiBuffer: boolean;
   /** Do not load or attach an XDP program: the xsk map fd comes from `udsPath` or `xskPinPath`. */
   readonly unprivileged: boolean;
   /** Path of a pinned xsks map (bpffs) to insert the socket into. */

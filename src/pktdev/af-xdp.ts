@@ -5,6 +5,14 @@
  * drv mode unless `skbMode`) and inserts the socket into its XSKMAP. Unprivileged mode (CNDP's
  * `xsk_pin_path` / `uds_path`) takes the XSKMAP from the caller, as an fd, and loads no program: only
  * CAP_NET_RAW (socket) and CAP_IPC_LOCK (UMEM) are needed.
+ *
+ * `multiBuffer` (jsonc `"multi_buffer": true`) receives and sends jumbo frames as mbuf chains: the socket
+ * binds with XDP_USE_SG and the program is loaded frags-aware. Checked on Linux 6.18 with veth at MTU
+ * 9000 (copy mode): native (drv) mode needs the frags-aware program (veth refuses another with ERANGE:
+ * its MTU needs more than a page per frame), generic (skb) mode works with either; each RX buffer holds
+ * up to frame size - 256 bytes (1792 for 2048-byte frames: a 9000-byte frame is six descriptors); TX
+ * takes up to 18 descriptors per packet (MAX_SKB_FRAGS + 1), a 19th makes the kernel drop the packet.
+ * In unprivileged mode the program is the device plugin's: it must be frags-aware for jumbo frames.
  */
 import { Lport, newPortState, type LportInfo, type LportShared } from "./lport.js";
 import { XskSocket, type XskShared, type CopyMode } from "../xsk/socket.js";
@@ -30,6 +38,11 @@ export interface AfXdpOptions {
   /** Share the UMEM with this port's socket (XDP_SHARED_UMEM). */
   shareUmemWith?: AfXdpPort;
   /**
+   * Multi-buffer (jumbo) frames: XDP_USE_SG and a frags-aware program (see the module comment). rxBurst
+   * returns chains for frames larger than a buffer; txBurst sends chains. Default false.
+   */
+  multiBuffer?: boolean;
+  /**
    * Unprivileged mode: the XSKMAP fd (from the device plugin's UDS or a pinned map). The caller keeps
    * ownership of the fd.
    */
@@ -44,6 +57,7 @@ export interface AfXdpShared extends LportShared {
   qid: number;
   skbMode: boolean;
   unprivileged: boolean;
+  multiBuffer?: boolean;
 }
 
 /**
@@ -91,7 +105,7 @@ export class AfXdpPort extends Lport {
     let xsk: XskSocket | null = null;
     let slot: XskMapSlot | null = null;
     try {
-      const mapFd = o.xskMapFd ?? (prog = acquireXdpProgram(o.ifname, skbMode ? "skb" : "drv", o.log)).mapFd;
+      const mapFd = o.xskMapFd ?? (prog = acquireXdpProgram(o.ifname, skbMode ? "skb" : "drv", o.log, { frags: o.multiBuffer ?? false })).mapFd;
       xsk = XskSocket.create({
         ifname: o.ifname, qid: o.qid, mempool: o.mempool, name: o.name, portId: o.pid,
         ...(o.rxSize !== undefined ? { rxSize: o.rxSize } : {}),
@@ -101,6 +115,7 @@ export class AfXdpPort extends Lport {
         ...(o.forceWakeup !== undefined ? { forceWakeup: o.forceWakeup } : {}),
         ...(o.needWakeup !== undefined ? { needWakeup: o.needWakeup } : {}),
         ...(o.shareUmemWith !== undefined ? { shareUmemWith: o.shareUmemWith.xsk } : {}),
+        ...(o.multiBuffer !== undefined ? { multiBuffer: o.multiBuffer } : {}),
         ...(o.log !== undefined ? { log: o.log } : {}),
       });
       slot = XskMapSlot.insert(mapFd, o.qid, xsk.fd, o.name);
@@ -108,7 +123,7 @@ export class AfXdpPort extends Lport {
         driver: "net_af_xdp", name: o.name, pid: o.pid, mac: readMac(o.ifname),
         admin: newPortState().admin, stats: xsk.stats.buffer as SharedArrayBuffer,
         xsk: xsk.toShared(), mempool: o.mempool.toShared(), ifname: o.ifname, qid: o.qid, skbMode,
-        unprivileged: o.xskMapFd !== undefined,
+        unprivileged: o.xskMapFd !== undefined, multiBuffer: xsk.multiBuffer,
       }, xsk, o.mempool);
       port.prog = prog;
       port.slot = slot;
@@ -132,7 +147,7 @@ export class AfXdpPort extends Lport {
       driver: this.driver, name: this.name, pid: this.pid, mac: this.mac,
       stats: this.stats.buffer as SharedArrayBuffer, admin: this.admin.buffer as SharedArrayBuffer,
       xsk: this.xsk.toShared(), mempool: this.mempool.toShared(), ifname: this.ifname, qid: this.qid,
-      skbMode: this.skbMode, unprivileged: this.unprivileged,
+      skbMode: this.skbMode, unprivileged: this.unprivileged, multiBuffer: this.xsk.multiBuffer,
     };
   }
 
@@ -162,7 +177,7 @@ export class AfXdpPort extends Lport {
     return {
       ...super.info(), netdev: this.ifname, qid: this.qid, zeroCopy: this.xsk.zeroCopy,
       xdpMode: this.skbMode ? "skb" : "drv", unprivileged: this.unprivileged, busyPoll: this.xsk.busyPoll,
-      fd: this.xsk.fd,
+      fd: this.xsk.fd, multiBuffer: this.xsk.multiBuffer,
     };
   }
 

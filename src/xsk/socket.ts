@@ -380,6 +380,9 @@ export class XskSocket {
       if (o.needWakeup !== undefined && o.needWakeup !== share.needWakeup) {
         throw new RangeError(`${name}: needWakeup ${o.needWakeup} differs from ${share.name}'s (${share.needWakeup}); a socket sharing a UMEM inherits it (the kernel refuses XDP_USE_NEED_WAKEUP with XDP_SHARED_UMEM)`);
       }
+      if (o.multiBuffer !== undefined && o.multiBuffer !== share.multiBuffer) {
+        throw new RangeError(`${name}: multiBuffer ${o.multiBuffer} differs from ${share.name}'s (${share.multiBuffer}); a socket sharing a UMEM inherits it (the kernel refuses XDP_USE_SG with XDP_SHARED_UMEM and gives it the first socket's)`);
+      }
       if ((o.copyMode === "copy" && share.zeroCopy) || (o.copyMode === "zerocopy" && !share.zeroCopy)) {
         throw new RangeError(`${name}: copyMode '${o.copyMode}' differs from ${share.name}'s (${share.zeroCopy ? "zero-copy" : "copy"}); a socket sharing a UMEM inherits it`);
       }

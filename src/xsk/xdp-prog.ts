@@ -29,6 +29,8 @@ export interface XdpProgramRef {
   readonly mode: "drv" | "skb";
   /** The XSKMAP's fd (owned by the program's entry: valid until the last release()). */
   readonly mapFd: number;
+  /** Whether the redirect program was loaded frags-aware (multi-buffer frames; see acquireXdpProgram). */
+  readonly frags: boolean;
   /**
    * Puts `prog` on the netdev in place of the XSK redirect program, through the same link (BPF_LINK_UPDATE:
    * atomic, every frame runs one program or the other). `prog` must use this netdev's XSKMAP ({@link mapFd})
@@ -50,6 +52,7 @@ interface Attached {
   refs: number;
   /** The id of the program replace() put there; undefined while the redirect program runs. */
   replacedBy: number | undefined;
+  frags: boolean;
 }
 
 // Programs this process attached, by "netns/ifname/mode". Created on first use; nothing runs at import.
@@ -62,14 +65,21 @@ function netnsOfThread(): string {
 
 /**
  * Attaches the XSK redirect program to netdev `ifname` in the calling thread's namespace, or takes another
- * reference to the one this process already attached there in that mode.
+ * reference to the one this process already attached there in that mode. `frags` loads it frags-aware
+ * (BPF_F_XDP_HAS_FRAGS) for multi-buffer sockets: a frags-aware program also serves single-buffer
+ * sockets, but one attached without it cannot serve a multi-buffer socket, so asking for frags where this
+ * process attached a program without them is an error (open a netdev's multi-buffer ports first).
  */
-export function acquireXdpProgram(ifname: string, mode: "drv" | "skb", log?: (m: string) => void): XdpProgramRef {
+export function acquireXdpProgram(ifname: string, mode: "drv" | "skb", log?: (m: string) => void, opts: { frags?: boolean } = {}): XdpProgramRef {
   const table = (attached ??= new Map());
   const key = `${netnsOfThread()}/${ifname}/${mode}`;
   let a = table.get(key);
+  const frags = opts.frags ?? false;
+  if (a && frags && !a.frags) {
+    throw new Error(`${ifname}: the XSK redirect program this process attached in ${mode} mode is not frags-aware, and a multi-buffer socket needs one; open the netdev's multi_buffer ports before its other ports`);
+  }
   if (!a) {
-    const redirect = loadXskRedirect();
+    const redirect = loadXskRedirect({ frags });
     let link: XdpLink;
     try {
       link = XdpLink.attach(redirect.prog, ifname, { mode });
@@ -77,9 +87,9 @@ export function acquireXdpProgram(ifname: string, mode: "drv" | "skb", log?: (m:
       redirect.close();
       throw e;
     }
-    a = { key, redirect, link, refs: 0, replacedBy: undefined };
+    a = { key, redirect, link, refs: 0, replacedBy: undefined, frags };
     table.set(key, a);
-    log?.(`${ifname}: XSK redirect program attached in ${mode} mode (link fd ${link.fd})`);
+    log?.(`${ifname}: XSK redirect program attached in ${mode} mode${frags ? ", frags-aware" : ""} (link fd ${link.fd})`);
     trace("bpf", () => `${ifname}: attached xsk redirect (${mode})`);
   }
   a.refs++;
@@ -92,6 +102,7 @@ export function acquireXdpProgram(ifname: string, mode: "drv" | "skb", log?: (m:
     ifname,
     mode,
     mapFd: entry.redirect.map.fd,
+    frags: entry.frags,
     get replacedBy() {
       return entry.replacedBy;
     },

@@ -53,6 +53,22 @@ export interface MemifShared extends LportShared {
   ctl: SharedArrayBuffer;
 }
 
+/** Frames up to this long are copied by a word loop here; longer ones by the shim's memcpy (a native call costs more than a short loop). */
+const SMALL_COPY = 256;
+
+/** Copies `len` bytes between two buffers (the pool's frames and the memif window), allocation-free. */
+function copy(d8: Uint8Array, d32: Uint32Array, dOff: number, s8: Uint8Array, s32: Uint32Array, sOff: number, len: number): void {
+  if (len > SMALL_COPY || ((dOff | sOff) & 3) !== 0) {
+    sys.copyBytes(d8, dOff, s8, sOff, len);
+    return;
+  }
+  const di = dOff >>> 2;
+  const si = sOff >>> 2;
+  const words = len >>> 2;
+  for (let i = 0; i < words; i++) d32[di + i] = s32[si + i]!;
+  for (let i = words << 2; i < len; i++) d8[dOff + i] = s8[sOff + i]!;
+}
+
 function randomMac(): string {
   const b = new Uint8Array(6);
   for (let i = 0; i < 6; i++) b[i] = Math.floor(Math.random() * 256);
@@ -78,6 +94,7 @@ export class MemifPort extends Lport {
   private readonly busyW: number;
   private readonly server: boolean;
   private readonly u8: Uint8Array;
+  private readonly u32: Uint32Array;
   private readonly shift: number;
   private readonly room: number;
   private readonly dataOff: Uint16Array;
@@ -128,6 +145,7 @@ export class MemifPort extends Lport {
     this.claim = new PortClaim(this.ctl, this.qb + Q_CLAIM, `net_memif ${s.name}`);
     const u = mempool.umem;
     this.u8 = u.u8;
+    this.u32 = u.u32;
     this.shift = u.shift;
     this.room = u.frameSize - u.headroom;
     this.dataOff = mempool.mbufs.dataOff;
@@ -310,7 +328,7 @@ export class MemifPort extends Lport {
         errors++;
         continue;
       }
-      sys.copyBytes(u8, ((h << shift) >>> 0) + dataOff[h]!, w8, src, len);
+      copy(u8, this.u32, ((h << shift) >>> 0) + dataOff[h]!, w8, w32, src, len);
       dataLen[h] = len;
       portOf[h] = pid;
       bytes += len;
@@ -450,7 +468,7 @@ export class MemifPort extends Lport {
         w32[(d + DESC_OFFSET) >> 2] = dst;
       }
       if (len <= cap) {
-        sys.copyBytes(w8, dst, u8, ((h << shift) >>> 0) + dataOff[h]!, len);
+        copy(w8, w32, dst, u8, this.u32, ((h << shift) >>> 0) + dataOff[h]!, len);
         w16[d >> 1] = 0;
         w32[(d + DESC_LENGTH) >> 2] = len;
         slot = (slot + 1) & 0xffff;

@@ -41,24 +41,49 @@ const BUSY_WORKER = `
     parentPort.postMessage({ polls, version: slot.version });
   });`;
 
-function startWorker(slot: SharedSlotShared<Box>, ctl: SharedArrayBuffer, countLate: boolean): { worker: Worker; ready: Promise<unknown> } {
-  const url = new URL("./shared-slot.js", import.meta.url).href;
-  const worker = new Worker(BUSY_WORKER, { eval: true, workerData: { url, slot, ctl, countLate } });
-  const ready = new Promise((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
-  });
-  return { worker, ready };
+interface BusyWorker {
+  worker: Worker;
+  /** The worker's next message (rejects if it fails or exits first). */
+  next(): Promise<unknown>;
 }
 
-async function stopWorker(worker: Worker, ctl: Int32Array): Promise<{ polls: number; version: number }> {
-  const done = new Promise<{ polls: number; version: number }>((resolve, reject) => {
-    worker.once("message", resolve);
-    worker.once("error", reject);
+/**
+ * One 'message' listener for the worker's whole life, queueing what arrives: with a `once` listener per
+ * reply, a reply posted right before the worker exits was seen lost on a loaded machine (Node 20 and 24).
+ */
+function startWorker(slot: SharedSlotShared<Box>, ctl: SharedArrayBuffer, countLate: boolean): BusyWorker {
+  const url = new URL("./shared-slot.js", import.meta.url).href;
+  const worker = new Worker(BUSY_WORKER, { eval: true, workerData: { url, slot, ctl, countLate } });
+  const queue: unknown[] = [];
+  const waiting: { resolve: (m: unknown) => void; reject: (e: Error) => void }[] = [];
+  let ended: Error | null = null;
+  worker.on("message", (m) => {
+    const w = waiting.shift();
+    if (w) w.resolve(m);
+    else queue.push(m);
   });
+  const end = (e: Error): void => {
+    ended = e;
+    for (const w of waiting.splice(0)) w.reject(e);
+  };
+  worker.on("error", end);
+  worker.on("exit", (code) => end(new Error(`worker exited (code ${code}) without a reply`)));
+  return {
+    worker,
+    next: () =>
+      new Promise((resolve, reject) => {
+        if (queue.length > 0) resolve(queue.shift());
+        else if (ended) reject(ended);
+        else waiting.push({ resolve, reject });
+      }),
+  };
+}
+
+async function stopWorker(w: BusyWorker, ctl: Int32Array): Promise<{ polls: number; version: number }> {
+  const exited = new Promise((r) => w.worker.once("exit", r));
   Atomics.store(ctl, 0, 1);
-  const r = await done;
-  await new Promise((r2) => worker.once("exit", r2));
+  const r = (await w.next()) as { polls: number; version: number };
+  await exited;
   return r;
 }
 
@@ -67,9 +92,9 @@ describe("lookup: shared slot", () => {
     const slot = SharedSlot.create(box(1));
     const ctlBuf = new SharedArrayBuffer(12);
     const ctl = new Int32Array(ctlBuf);
-    const { worker, ready } = startWorker(slot.shared(), ctlBuf, true);
+    const w = startWorker(slot.shared(), ctlBuf, true);
     try {
-      await ready;
+      assert.equal(await w.next(), "ready");
       assert.equal(Atomics.load(ctl, 1), 1);
       for (let id = 2; id <= 2001; id++) {
         slot.publish(box(id));
@@ -79,7 +104,7 @@ describe("lookup: shared slot", () => {
       }
       assert.equal(Atomics.load(ctl, 2), 0, "polls that saw a new version but no message");
     } finally {
-      const r = await stopWorker(worker, ctl);
+      const r = await stopWorker(w, ctl);
       assert.equal(r.version, 2001);
       slot.close();
     }
@@ -92,9 +117,9 @@ describe("lookup: shared slot", () => {
     slot.publish(box(3));
     const ctlBuf = new SharedArrayBuffer(12);
     const ctl = new Int32Array(ctlBuf);
-    const { worker, ready } = startWorker(s, ctlBuf, false);
+    const w = startWorker(s, ctlBuf, false);
     try {
-      await ready;
+      assert.equal(await w.next(), "ready");
       // The worker cannot have received the posts (its channel did not exist): it asks, we answer from
       // our event loop.
       const end = Date.now() + 10_000;
@@ -108,7 +133,7 @@ describe("lookup: shared slot", () => {
         await sleep(1);
       }
     } finally {
-      const r = await stopWorker(worker, ctl);
+      const r = await stopWorker(w, ctl);
       assert.equal(r.version, 4);
       slot.close();
     }

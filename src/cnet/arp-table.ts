@@ -114,13 +114,15 @@ export class ArpTable {
   }
 
   /**
-   * A read-only view for the main thread (its pending queues are empty: frames stay with the owner).
+   * The table made on another thread: the main thread creates it (to show it), the owning worker opens
+   * it with its pending queues (`pendingPerEntry` frames each, default 8); the main thread's view only reads.
    *
    * @example
-   * const view = ArpTable.fromShared(ArpTable.create().shared());
+   * const mine = ArpTable.fromShared(ArpTable.create().shared(), 8);
    */
-  static fromShared(s: ArpTableShared): ArpTable {
-    return new ArpTable(s, 1);
+  static fromShared(s: ArpTableShared, pendingPerEntry = 8): ArpTable {
+    if (!Number.isInteger(pendingPerEntry) || pendingPerEntry < 1 || pendingPerEntry > 255) throw new RangeError(`ArpTable: pendingPerEntry ${pendingPerEntry} is not an integer 1 to 255`);
+    return new ArpTable(s, pendingPerEntry);
   }
 
   /**

@@ -1,0 +1,100 @@
+/**
+ * `cnet_rx-<lport>` (a source: receives a burst, notes the lport and packet type of each frame) and
+ * `eth_input` (drops short frames and frames for another MAC, sends ARP to `arp_input` and untagged IPv4
+ * to `ip4_input`; everything else is dropped and counted: TAP punting is for later).
+ *
+ * @example
+ * const rx = cnetRxNode(ctx, port, 64);
+ * const eth = ethInputNode(ctx);
+ */
+import type { Lport } from "../../pktdev/lport.js";
+import type { NodeSpec } from "../../graph/node.js";
+import { PKT_DROP } from "../../graph/nodes/names.js";
+import { parsePtype, PTYPE_L2_ETHER, PTYPE_L2_ETHER_ARP, PTYPE_L2_MASK, PTYPE_L3_IPV4, PTYPE_L3_IPV4_EXT, PTYPE_L3_MASK } from "../../wire/ptype.js";
+import { ETH_HLEN } from "../../wire/ether.js";
+import { C } from "../counters.js";
+import { frameAt, type StackCtx } from "../context.js";
+import { ARP_INPUT, ETH_INPUT, IP4_INPUT, cnetRxName } from "./names.js";
+
+/**
+ * The receive node of `port`.
+ *
+ * @example
+ * const rx = cnetRxNode(ctx, port, 64);
+ */
+export function cnetRxNode(ctx: StackCtx, port: Lport, burst: number): NodeSpec {
+  const pid = port.pid;
+  return {
+    name: cnetRxName(pid), next: [ETH_INPUT], source: true,
+    init: (g) => {
+      if (burst > g.streamSize) throw new RangeError(`cnet: ${cnetRxName(pid)} bursts of ${burst} exceed the graph's streamSize ${g.streamSize}`);
+    },
+    process: (g, node, objs) => {
+      const n = port.rxBurst(objs, burst);
+      if (n === 0) return 0;
+      for (let i = 0; i < n; i++) {
+        const h = objs[i]!;
+        ctx.rxPort[h] = pid;
+        ctx.ptype[h] = parsePtype(ctx.u8, frameAt(ctx, h), ctx.dataLen[h]!);
+      }
+      ctx.c[C.ETH_RX] = ctx.c[C.ETH_RX]! + n;
+      g.move(node, 0, n);
+      return n;
+    },
+  };
+}
+
+const E_DROP = 0;
+const E_ARP = 1;
+const E_IP4 = 2;
+
+/**
+ * The Ethernet input node.
+ *
+ * @example
+ * const eth = ethInputNode(ctx);
+ */
+export function ethInputNode(ctx: StackCtx): NodeSpec {
+  let nexts = new Uint16Array(256);
+  const u8 = ctx.u8;
+  const c = ctx.c;
+  return {
+    name: ETH_INPUT, next: [PKT_DROP, ARP_INPUT, IP4_INPUT],
+    process: (g, node, objs, n) => {
+      if (n > nexts.length) nexts = new Uint16Array(g.streamCapacity(node)); // warm-up only
+      for (let i = 0; i < n; i++) {
+        const h = objs[i]!;
+        if (ctx.dataLen[h]! < ETH_HLEN) {
+          c[C.ETH_DROP_SHORT]!++;
+          nexts[i] = E_DROP;
+          continue;
+        }
+        const off = frameAt(ctx, h);
+        if ((u8[off]! & 1) === 0) {
+          // Unicast: ours only.
+          const m = ctx.rxPort[h]! * 6;
+          let same = true;
+          for (let k = 0; k < 6; k++) if (u8[off + k] !== ctx.macs[m + k]) same = false;
+          if (!same) {
+            c[C.ETH_DROP_NOT_OURS]!++;
+            nexts[i] = E_DROP;
+            continue;
+          }
+        }
+        const pt = ctx.ptype[h]!;
+        const l2 = pt & PTYPE_L2_MASK;
+        const l3 = pt & PTYPE_L3_MASK;
+        if (l2 === PTYPE_L2_ETHER_ARP) nexts[i] = E_ARP;
+        else if (l2 === PTYPE_L2_ETHER && (l3 === PTYPE_L3_IPV4 || l3 === PTYPE_L3_IPV4_EXT || (l3 === 0 && u8[off + 12] === 0x08 && u8[off + 13] === 0))) {
+          nexts[i] = E_IP4; // a truncated or malformed IPv4 header too: ip4_input checks and counts it
+        }
+        else {
+          c[C.ETH_DROP_OTHER]!++;
+          nexts[i] = E_DROP;
+        }
+      }
+      g.enqueueNexts(node, objs, nexts, n);
+      return n;
+    },
+  };
+}

@@ -8,7 +8,11 @@
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AppClient } from "../../telemetry/app-client.js";
 import { randomBytes } from "node:crypto";
 import { canUseNetns, nsExec } from "../../testing/netns.js";
 import { createCnetPair } from "../../testing/cnet-peer.js";
@@ -105,6 +109,56 @@ describe("xdplane cnet against a Linux peer", { skip }, () => {
       assert.equal(report.doubleFrees, 0);
     } finally {
       await app?.stop();
+      v.destroy();
+    }
+  });
+
+  test("as a process: xdplane cnet --udp-echo, /cnet/stats and /cnet/arp on the app socket, SIGTERM exits 0 with no leak", async () => {
+    const v = createCnetPair();
+    const dir = mkdtempSync(join(tmpdir(), "cnet-"));
+    let child: ChildProcess | null = null;
+    try {
+      nsExec(v.nsA, "ip", "addr", "add", "10.211.0.1/24", "dev", v.a);
+      nsExec(v.ns, "ip", "addr", "add", "10.211.0.2/24", "dev", v.b);
+      nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
+      const cfg = join(dir, "cnet.jsonc");
+      writeFileSync(cfg, fwdConfig({ ports: [{ netdev: v.a }], idleTimeout: 10, intrTimeout: 50 }));
+      const cli = new URL("../../cli/main.js", import.meta.url).pathname;
+      child = spawn(process.execPath, [cli, "cnet", "-c", cfg, "--netns", v.nsA, "--udp-echo", "7777", "--json", "--debug-frames", "--socket-dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+      const sock = join(dir, `app_socket.${child.pid}`);
+      for (let i = 0; i < 300 && !existsSync(sock); i++) await sleep(50);
+      assert.ok(existsSync(sock), `the app socket appeared: ${err}`);
+      const payload = randomBytes(512);
+      const echo = execFileSync("ip", ["netns", "exec", v.ns, "socat", "-t", "2", "-T", "2", "-", "UDP:10.211.0.1:7777"], { input: payload });
+      assert.deepEqual(Buffer.from(echo), payload);
+      const client = await AppClient.connect(sock);
+      try {
+        const stats = (await client.request("/cnet/stats")) as { counters: Record<string, number>; learner: Record<string, number> };
+        assert.equal(stats.counters["udp_rx"], 1);
+        assert.equal(stats.counters["udp_tx"], 1);
+        assert.equal(stats.counters["udp_drop_cksum"], 0);
+        assert.equal(stats.learner["addrAdd"], 1);
+        const arp = (await client.request("/cnet/arp")) as Record<string, { ip: string; mac: string; state: string }[]>;
+        assert.deepEqual(Object.values(arp).flat().map((e) => `${e.ip} ${e.mac} ${e.state}`), [`10.211.0.2 ${v.macB} reachable`]);
+        const addrs = (await client.request("/cnet/addresses")) as { addresses: string[] };
+        assert.deepEqual(addrs.addresses, [`10.211.0.1/24 ifindex ${v.ifindexA}`]);
+      } finally {
+        client.close();
+      }
+      const exit = new Promise<number | null>((r) => child!.once("exit", r));
+      child.kill("SIGTERM");
+      assert.equal(await exit, 0, `exit code (stderr: ${err})`);
+      const summary = JSON.parse(out.trim().split("\n").find((l) => l.includes('"type":"summary"'))!) as { leakedFrames: number; doubleFrees: number; counters: Record<string, number> };
+      assert.equal(summary.leakedFrames, 0);
+      assert.equal(summary.doubleFrees, 0);
+      assert.equal(summary.counters["udp_tx"], 1);
+    } finally {
+      child?.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
       v.destroy();
     }
   });

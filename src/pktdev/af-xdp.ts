@@ -20,6 +20,7 @@ import { XskMapSlot, type XdpProgramRef, acquireXdpProgram } from "../xsk/xdp-pr
 import { Mempool, type MempoolShared } from "../mem/mempool.js";
 import { NetlinkSocket } from "../netlink/socket.js";
 import { getLink } from "../netlink/link.js";
+import { SysError } from "../sys/errno.js";
 
 export interface AfXdpOptions {
   name: string;
@@ -132,6 +133,10 @@ export class AfXdpPort extends Lport {
       slot?.remove();
       xsk?.close();
       prog?.release();
+      if (e instanceof SysError && e.code === "ERANGE" && prog === null && o.xskMapFd === undefined && !o.multiBuffer && !skbMode) {
+        // Native XDP refused a program without frags: the netdev's MTU needs more than a page per frame.
+        e.message += `: ${o.ifname}'s MTU is too large for an XDP program without frags in drv mode; open the port with multi-buffer ("multi_buffer": true, a frags-aware program) or in skb mode`;
+      }
       throw e;
     }
   }

@@ -109,6 +109,9 @@ export class TemplateFrames {
   private readonly saved: Uint32Array;
   /** The tag's time (ns): [0] high 32 bits, [1] low 32 bits, [2] the sum of their 16-bit words. */
   private readonly time = new Uint32Array(3);
+  /** Multi-buffer frames: the template cut into pieces of at most `room` bytes (see {@link segments}). */
+  private pieces: Uint8Array[] = [];
+  private room = 0;
 
   /**
    * `frame`: the sequence-0 frame (checksums valid), or null to patch frames in place only
@@ -267,6 +270,57 @@ export class TemplateFrames {
       copyTemplate(u8, u32, ((h << shift) >>> 0) + dataOff[h]!, tpl, t8, len);
       dataLen[h] = len;
       if (varies) this.patchAt(dv, h, shift, dataOff);
+    }
+    return n * len;
+  }
+
+  /**
+   * Multi-buffer (jumbo) frames: how many buffers of `room` bytes one frame takes, and cuts the template
+   * into such pieces for {@link fillChains} (control path, once per plan).
+   */
+  segments(room: number): number {
+    const n = Math.max(1, Math.ceil(this.len / room));
+    if (room !== this.room) {
+      this.room = room;
+      this.pieces = Array.from({ length: n }, (_, k) => this.tpl8.subarray(k * room, Math.min(this.len, (k + 1) * room)));
+    }
+    return n;
+  }
+
+  /**
+   * {@link fill} for frames larger than a buffer: `segs[i * nseg .. (i + 1) * nseg)` are the buffers of
+   * frame i (nseg = {@link segments}(room)); they are linked into an mbuf chain (mem/chain.ts: next,
+   * nbSegs, pktLen), each holding its piece of the template, and the chain's first handle goes to
+   * `bufs[i]`. The varying fields, tag and checksums all lie in the first piece (the headers): patched
+   * there. Returns the frames' bytes.
+   */
+  fillChains(umem: Umem, mbufs: MbufTable, segs: Uint32Array, nseg: number, bufs: Uint32Array, n: number, clk: ClockSource): number {
+    this.saved.set(this.st);
+    const u8 = umem.u8;
+    const dv = umem.view;
+    const shift = umem.shift;
+    const { dataOff, dataLen, next, nbSegs, pktLen } = mbufs;
+    const pieces = this.pieces;
+    const len = this.len;
+    if (this.tagOff >= 0) {
+      clk.read();
+      this.timeFrom(clk.ts);
+    }
+    for (let i = 0, j = 0; i < n; i++) {
+      const h = segs[j]!;
+      let prev = -1;
+      for (let k = 0; k < nseg; k++, j++) {
+        const s = segs[j]!;
+        const piece = pieces[k]!;
+        u8.set(piece, ((s << shift) >>> 0) + dataOff[s]!);
+        dataLen[s] = piece.length;
+        if (prev !== -1) next[prev] = s;
+        prev = s;
+      }
+      nbSegs[h] = nseg;
+      pktLen[h] = len;
+      bufs[i] = h;
+      if (this.varies) this.patchAt(dv, h, shift, dataOff);
     }
     return n * len;
   }

@@ -42,6 +42,7 @@ import type { AfxdpPlan, RxTxThreadData, WorkerMsg } from "./worker.js";
 import type { LivePlan, LiveThreadData } from "./live-worker.js";
 import { inNamespace, netdevFacts } from "./netns.js";
 import { ETH_HLEN } from "../../wire/ether.js";
+import { XSK_TX_MAX_SEGS } from "../../xsk/if-xdp.js";
 
 /** One port as the caller describes it (programmatic use; the CLI builds these from a jsonc config). */
 export interface TxgenPortSpec {
@@ -63,6 +64,12 @@ export interface TxgenPortSpec {
   txSize?: number;
   skbMode?: boolean;
   busyPoll?: { timeoutUs: number; budget: number };
+  /**
+   * AF_XDP multi-buffer (as the jsonc's `"multi_buffer"`): frames larger than a buffer (jumbo frames on a
+   * netdev with a large MTU) are sent and received as mbuf chains. Without it, sizes above the frame size
+   * minus the 256-byte headroom are refused.
+   */
+  multiBuffer?: boolean;
   /** Unprivileged: the XSKMAP to insert the socket into (the caller keeps the fd). Ports given in code only. */
   xskMapFd?: number;
   /** `set` commands for this port without the port list, e.g. ["size 128", "count 1000"]. */
@@ -341,6 +348,7 @@ export class Txgen {
       ...(sp.txSize !== undefined ? { txSize: sp.txSize } : {}),
       ...(sp.skbMode ? { skbMode: true, copyMode: "copy" as const } : {}),
       ...(sp.busyPoll ? { busyPoll: sp.busyPoll } : {}),
+      ...(sp.multiBuffer ? { multiBuffer: true } : {}),
       ...(sp.xskMapFd !== undefined ? { xskMapFd: sp.xskMapFd } : {}),
     }));
     // The socket raised its copy-mode TX budget itself (XskSocket.txBudget: XDP_MAX_TX_SKB_BUDGET).
@@ -522,6 +530,13 @@ export class Txgen {
       return { type: "plan", pid: p.pid, gen, frame: null, pcap: { data, offs, lens }, count: s.count, pps, burst: s.burst, seqStart };
     }
     const fp: FramePlan = buildFrame(s, { pid: p.pid, srcMac: s.srcMac ?? p.mac, dstMac: this.dstMac(p) });
+    if (fp.len > frameRoom) {
+      const segs = Math.ceil(fp.len / frameRoom);
+      if (!p.lport!.xsk.multiBuffer) {
+        throw new RangeError(`port ${p.pid}: size ${s.size} (${fp.len}-byte frames) does not fit one ${p.lport!.pool.umem.frameSize}-byte buffer (${frameRoom} bytes after the headroom); open the port with multi-buffer ("multi_buffer": true) to send it as ${segs} buffers`);
+      }
+      if (segs > XSK_TX_MAX_SEGS) throw new RangeError(`port ${p.pid}: size ${s.size} needs ${segs} buffers of ${frameRoom} bytes; AF_XDP sends at most ${XSK_TX_MAX_SEGS} per frame`);
+    }
     return {
       type: "plan", pid: p.pid, gen, frame: { data: fp.frame, plan: compilePlan(fp) }, pcap: null, count: s.count, pps,
       burst: s.burst, seqStart,

@@ -88,6 +88,9 @@ export type WorkerMsg = AfxdpPlan | RxModeMsg | CaptureMsg;
 
 const NO_SEQ = -1;
 
+/** The most packets one TX step sends (the burst setting is 1 to 256). */
+const MAX_TX_BURST = 256;
+
 /** Per-port state in the thread (one object per port, fixed shape). */
 export class PortState {
   readonly pid: number;
@@ -107,6 +110,10 @@ export class PortState {
   pcap: PcapFrames | null = null;
   /** Whether the frames carry the latency tag (the clock is read per burst). */
   tagged = false;
+  /** Buffers per template frame: above 1, frames are mbuf chains (multi-buffer ports). */
+  nseg = 1;
+  /** The buffers of a burst of chained frames, nseg per frame. */
+  segBuf = new Uint32Array(0);
   count = 0;
   burst = 64;
   readonly pacer = new Pacer();
@@ -138,6 +145,9 @@ export class PortState {
     this.tpl = p.frame !== null ? new TemplateFrames(p.frame.plan, p.frame.data, p.seqStart) : null;
     this.pcap = p.pcap !== null ? new PcapFrames(p.pcap.data, p.pcap.offs, p.pcap.lens) : null;
     this.tagged = this.tpl !== null && this.tpl.tagged;
+    const room = this.pool.umem.frameSize - this.pool.umem.headroom;
+    this.nseg = this.tpl !== null ? this.tpl.segments(room) : 1;
+    if (this.nseg > 1 && this.segBuf.length < MAX_TX_BURST * this.nseg) this.segBuf = new Uint32Array(MAX_TX_BURST * this.nseg);
     this.count = p.count;
     this.burst = p.burst;
     this.pacer.set(p.pps, p.burst);
@@ -214,7 +224,7 @@ export function loop(data: RxTxThreadData, control: ThreadControl, states: PortS
   let mbSeen = -1;
   const byPid = new Map(states.map((s) => [s.pid, s]));
   const nports = states.length;
-  const maxBurst = 256;
+  const maxBurst = MAX_TX_BURST;
   const bufs = new Uint32Array(Math.max(maxBurst, data.rxBurst));
   const rxBurst = data.rxBurst;
   const pfds = new Int32Array(Math.max(2, nports * 2));
@@ -309,6 +319,9 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, clk: MonoClock): nu
   const mbufs = pool.mbufs;
   const dataOff = mbufs.dataOff;
   const dataLen = mbufs.dataLen;
+  // A chain (multi-buffer port) has its length on its first segment.
+  const nbSegs = mbufs.nbSegs;
+  const pktLen = mbufs.pktLen;
   const shift = pool.umem.shift;
   const c = st.c;
   const u8 = pool.umem.u8;
@@ -318,7 +331,7 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, clk: MonoClock): nu
     for (let i = 0; i < n; i++) {
       const h = bufs[i]!;
       const o = ((h << shift) >>> 0) + dataOff[h]!;
-      bytes += dataLen[h]!;
+      bytes += nbSegs[h]! > 1 ? pktLen[h]! : dataLen[h]!;
       if (etherType(u8, o) === ETHERTYPE_IPV4) ip4++;
     }
   } else {
@@ -332,7 +345,7 @@ function rx(st: PortState, bufs: Uint32Array, burst: number, clk: MonoClock): nu
     for (let i = 0; i < n; i++) {
       const h = bufs[i]!;
       const o = ((h << shift) >>> 0) + dataOff[h]!;
-      const len = dataLen[h]!;
+      const len = nbSegs[h]! > 1 ? pktLen[h]! : dataLen[h]!;
       bytes += len;
       if (capOn) {
         if (nowNs < 0) {
@@ -396,7 +409,10 @@ function capture(st: PortState, u8: Uint8Array, h: number, len: number): void {
   const cu8 = st.capU8!;
   const cdv = st.capDv!;
   const used = hdr[0]!;
-  const cap = len < CAP_SNAPLEN ? len : CAP_SNAPLEN;
+  let cap = len < CAP_SNAPLEN ? len : CAP_SNAPLEN;
+  // Of a chain, the first segment's bytes.
+  const first = st.pool.mbufs.dataLen[h]!;
+  if (cap > first) cap = first;
   const rec = CAP_REC_HDR + ((cap + 7) & ~7);
   const at = CAP_HDR + used;
   if (at + rec > st.capCap) {
@@ -427,7 +443,16 @@ function tx(st: PortState, bufs: Uint32Array, clk: MonoClock): number {
     if (left < budget) budget = left;
   }
   const pool = st.pool;
-  const n = pool.allocBulk(bufs, budget);
+  const nseg = st.nseg;
+  let n: number;
+  if (nseg === 1) {
+    n = pool.allocBulk(bufs, budget);
+  } else {
+    // Jumbo frames: nseg buffers each, whole frames only.
+    const got = pool.allocBulk(st.segBuf, budget * nseg);
+    n = Math.floor(got / nseg);
+    if (got > n * nseg) pool.freeBulk(st.segBuf, got - n * nseg, n * nseg);
+  }
   if (n === 0) {
     // No free buffers: reclaim TX completions.
     st.port.txBurst(bufs, 0);
@@ -438,12 +463,15 @@ function tx(st: PortState, bufs: Uint32Array, clk: MonoClock): number {
   const tpl = st.tpl;
   const pcap = st.pcap;
   let bytes = 0;
-  if (tpl !== null) bytes = tpl.fill(umem, mbufs, bufs, n, clk);
+  if (tpl !== null) bytes = nseg === 1 ? tpl.fill(umem, mbufs, bufs, n, clk) : tpl.fillChains(umem, mbufs, st.segBuf, nseg, bufs, n, clk);
   else if (pcap !== null) bytes = pcap.fill(umem, mbufs, bufs, n);
   const k = st.port.txBurst(bufs, n);
   if (k < n) {
     const dataLen = mbufs.dataLen;
-    for (let i = k; i < n; i++) bytes -= dataLen[bufs[i]!]!;
+    for (let i = k; i < n; i++) {
+      const h = bufs[i]!;
+      bytes -= mbufs.nbSegs[h]! > 1 ? mbufs.pktLen[h]! : dataLen[h]!;
+    }
     pool.freeBulk(bufs, n - k, k);
     st.c[C_TX_ERRORS]! += n - k;
   }

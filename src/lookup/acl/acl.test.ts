@@ -387,11 +387,12 @@ describe("lookup/acl: shared tables and allocation", () => {
     assert.ok(acl.shared().nodes instanceof SharedArrayBuffer && acl.shared().leaves instanceof SharedArrayBuffer);
   });
 
-  it("classifyBulk allocates nothing (a million packets, 1 and 4 categories)", async () => {
+  it("classifyBulk allocates nothing (a million packets; 1 and 4 categories; one tree and separable trees)", async () => {
     const rnd = prng(7);
-    for (const cats of [1, 4]) {
-      const rules = randomRules(rnd, 1000, STYLES.classbench!, cats);
-      const acl = Acl.build(rules, { categories: cats });
+    for (const [cats, shape] of [[1, "single"], [4, "single"], [1, "split"], [4, "split"]] as const) {
+      const rules = randomRules(rnd, 1000, STYLES.wild!, cats);
+      const acl = Acl.build(rules, { categories: cats, shape });
+      assert.equal(acl.stats.trees > 1, shape === "split");
       const keys = randomKeys(rnd, rules, 1024);
       const results = new Uint32Array(32 * cats);
       const bursts: Uint32Array[] = [];
@@ -402,7 +403,7 @@ describe("lookup/acl: shared tables and allocation", () => {
           acl.classifyBulk(bursts[i & 31]!, 32, results);
         }
       });
-      assert.equal(gcs, 0, `${cats} categories`);
+      assert.equal(gcs, 0, `${cats} categories, ${shape}`);
     }
   });
 });

@@ -15,6 +15,7 @@
 import { readFileSync, existsSync } from "node:fs";
 import { loadavg } from "node:os";
 import { Acl, ACL_MAX_PRIORITY, type AclRule } from "../src/lookup/acl/index.js";
+import { parsePrefix4 } from "../src/lookup/addr.js";
 
 export interface AclBenchRow {
   /** What was measured. */
@@ -57,12 +58,6 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function ip4(s: string, where: string): number {
-  const p = s.split(".");
-  if (p.length !== 4 || p.some((o) => !/^\d{1,3}$/.test(o) || Number(o) > 255)) throw new Error(`${where}: bad IPv4 address '${s}'`);
-  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
-}
-
 /**
  * ClassBench rules as dpdk-test-acl reads them:
  * `@<src>/<len> <dst>/<len> <sport lo> : <sport hi> <dport lo> : <dport hi> <proto>/<mask>`.
@@ -77,10 +72,11 @@ export function parseClassBenchRules(text: string, file: string): AclRule[] {
     const f = line.slice(1).trim().split(/\s+/);
     if (f.length !== 9 || f[3] !== ":" || f[6] !== ":") throw new Error(`${where}: expected 9 fields, '<src>/<len> <dst>/<len> <lo> : <hi> <lo> : <hi> <proto>/<mask>'`);
     const prefix = (t: string): { ip: number; depth: number } => {
-      const [a, l] = t.split("/");
-      const depth = Number(l);
-      if (a === undefined || !Number.isInteger(depth) || depth < 0 || depth > 32) throw new Error(`${where}: bad prefix '${t}'`);
-      return { ip: ip4(a, where), depth };
+      try {
+        return parsePrefix4(t);
+      } catch (e) {
+        throw new Error(`${where}: ${(e as Error).message}`);
+      }
     };
     const [pv, pm] = f[8]!.split("/").map((x) => Number(x));
     if (pm !== 0 && pm !== 0xff) throw new Error(`${where}: proto mask ${f[8]} (only 0 and 0xff are supported)`);

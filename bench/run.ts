@@ -2,7 +2,7 @@
  * `npm run bench`: the null-port pipeline and the veth benchmarks (never part of `npm test`). Prints the
  * tables and writes bench/results/latest.json and latest.md with the machine description.
  *
- * Options: --only null|veth|lookup (comma-separated), --runs <n> (default 5), --seconds <s> (veth window, default 3),
+ * Options: --only null|veth|lookup|memif (comma-separated), --runs <n> (default 5), --seconds <s> (veth window, default 3),
  * --gen-threads <n> (live-frames senders in the layouts; default 1 in layout 1, 2 in layout 2), --scenarios <id prefixes, comma-separated>,
  * --nice <n> (nice value of the benchmark threads and NAPI kthreads, default -10; 0 leaves them alone).
  * Environment: XDPLANE_BENCH_BURST=<n> sets the forwarder's burst (default 64) in the veth scenarios.
@@ -14,6 +14,8 @@ import { nullPipeline, type NullResult } from "./null-pipeline.js";
 import { vethBench, vethMarkdown, REFERENCES, type VethResult } from "./veth.js";
 import { lookupFibBench, type FibBenchResult } from "./lookup-fib.js";
 import { lookupHashBench, type HashBenchResult } from "./lookup-hash.js";
+import { lookupAclBench, type AclBenchResult } from "./lookup-acl.js";
+import { memifBench, type MemifBenchResult } from "./memif.js";
 
 const { values } = parseArgs({
   options: {
@@ -26,9 +28,9 @@ const { values } = parseArgs({
     nice: { type: "string" },
   },
 });
-const only = new Set((values.only ?? "null,veth,lookup").split(","));
-for (const o of only) if (!["null", "veth", "lookup"].includes(o)) {
-  console.error(`npm run bench: unknown --only '${o}': expected null, veth or lookup (comma-separated)`);
+const only = new Set((values.only ?? "null,veth,lookup,memif").split(","));
+for (const o of only) if (!["null", "veth", "lookup", "memif"].includes(o)) {
+  console.error(`npm run bench: unknown --only '${o}': expected null, veth, lookup or memif (comma-separated)`);
   process.exit(2);
 }
 if (process.getuid?.() !== 0 && only.has("veth")) {
@@ -45,6 +47,8 @@ let nul: NullResult | null = null;
 let veth: VethResult | null = null;
 let fib: FibBenchResult | null = null;
 let hash: HashBenchResult | null = null;
+let acl: AclBenchResult | null = null;
+let memif: MemifBenchResult | null = null;
 if (only.has("null")) {
   console.error("null-port pipeline (rx null -> MAC swap -> tx null, one core)...");
   nul = await nullPipeline({ runs });
@@ -54,6 +58,11 @@ if (only.has("lookup")) {
   console.error("lookup benchmarks (FIB, hash; one core)...");
   fib = await lookupFibBench({ runs: Math.min(runs, 3) });
   hash = await lookupHashBench({ runs: Math.min(runs, 3) });
+  acl = await lookupAclBench({ runs: Math.min(runs, 3) });
+}
+if (only.has("memif")) {
+  console.error("memif between two processes...");
+  memif = await memifBench({ seconds });
 }
 if (only.has("veth")) {
   console.error("veth benchmarks...");
@@ -74,11 +83,13 @@ if (nul) {
     `| xdplane lb on net_null | ${nul.mpps.toFixed(1)} | ${nul.nsPerPkt.toFixed(1)} | ${nul.steadyGcs} | ${(nul.mpps / R.cndp).toFixed(2)}x | ${(nul.mpps / R.dpdk).toFixed(2)}x | ${(nul.mpps / R.target).toFixed(2)}x |`, "");
 }
 if (fib) md.push("## FIB (longest-prefix match, bulk, one core)", "", fib.markdown, "");
+if (acl) md.push("## ACL (ClassBench rules and traces, bulk classify, one core)", "", acl.markdown, "");
+if (memif) md.push("## memif (64-byte frames, one core each)", "", memif.markdown, "");
 if (hash) md.push("## Hash (cuckoo, bulk lookup of 13-byte keys, one core)", "", hash.markdown, "");
 if (veth) md.push("## veth", "", vethMarkdown(veth));
 const text = md.join("\n");
 console.log(text);
 mkdirSync(outDir, { recursive: true });
-writeFileSync(`${outDir}/latest.json`, `${JSON.stringify({ machine, date: new Date().toISOString(), nullPipeline: nul, veth, fib: fib?.rows ?? null, hash: hash?.rows ?? null }, null, 1)}\n`);
+writeFileSync(`${outDir}/latest.json`, `${JSON.stringify({ machine, date: new Date().toISOString(), nullPipeline: nul, veth, fib: fib?.rows ?? null, hash: hash?.rows ?? null, acl: acl?.rows ?? null, memif: memif?.rows ?? null }, null, 1)}\n`);
 writeFileSync(`${outDir}/latest.md`, `${text}\n`);
 console.error(`wrote ${outDir}latest.json and latest.md`);

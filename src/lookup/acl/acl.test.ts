@@ -3,7 +3,9 @@ import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
 import { Acl } from "./acl.js";
 import { ACL_MAX_PRIORITY, aclKey, type AclRule } from "./rule.js";
-import { gcsDuring } from "../../testing/gc-probe.js";
+import { gcsDuring, sleep } from "../../testing/gc-probe.js";
+import { SharedSlot } from "../shared-slot.js";
+import type { AclShared } from "./acl.js";
 
 /** mulberry32: a small seeded PRNG, so a failure can be replayed. */
 function prng(seed: number): () => number {
@@ -385,6 +387,58 @@ describe("lookup/acl: shared tables and allocation", () => {
     await new Promise((r) => worker.once("exit", r));
     assert.deepEqual(there, here);
     assert.ok(acl.shared().nodes instanceof SharedArrayBuffer && acl.shared().leaves instanceof SharedArrayBuffer);
+  });
+
+  it("a rebuilt ACL published through a SharedSlot reaches a busy-looping worker", async () => {
+    // The worker never yields: it polls the slot, and classifies one key with whatever ACL it holds,
+    // storing the result in ctl[1]; ctl[0] = 1 stops it.
+    const key = new Uint32Array(4);
+    aclKey(key, 0, 6, 0x0a000001, 0x0a000002, 1000, 80);
+    const build = (userdata: number): AclShared => Acl.build([{ priority: 1, userdata, dst: { ip: 0x0a000000, depth: 8 }, dstPort: { lo: 80, hi: 80 } }]).shared();
+    const slot = SharedSlot.create(build(1));
+    const ctlBuf = new SharedArrayBuffer(8);
+    const ctl = new Int32Array(ctlBuf);
+    const src = `const { workerData } = require("node:worker_threads");
+      Promise.all([import(workerData.acl), import(workerData.slot)]).then(([{ Acl }, { SharedSlot }]) => {
+        const ctl = new Int32Array(workerData.ctl);
+        const slot = SharedSlot.fromShared(workerData.s);
+        let acl = Acl.fromShared(slot.current);
+        const keys = new Uint32Array(workerData.key);
+        const out = new Uint32Array(1);
+        while (Atomics.load(ctl, 0) === 0) {
+          const v = slot.poll();
+          if (v !== null) acl = Acl.fromShared(v);
+          acl.classifyBulk(keys, 1, out);
+          Atomics.store(ctl, 1, out[0]);
+        }
+        slot.close();
+      });`;
+    const worker = new Worker(src, {
+      eval: true,
+      workerData: { acl: new URL("./acl.js", import.meta.url).href, slot: new URL("../shared-slot.js", import.meta.url).href, ctl: ctlBuf, s: slot.shared(), key: Array.from(key) },
+    });
+    const exited = new Promise((r) => worker.once("exit", r));
+    const failed = new Promise((_, reject) => worker.once("error", reject));
+    const waitFor = async (v: number): Promise<void> => {
+      const end = Date.now() + 10_000;
+      while (Atomics.load(ctl, 1) !== v) {
+        if (Date.now() > end) assert.fail(`worker result ${Atomics.load(ctl, 1)}, want ${v}`);
+        await Promise.race([sleep(1), failed]);
+      }
+    };
+    try {
+      await waitFor(1);
+      for (let u = 2; u <= 20; u++) {
+        slot.publish(build(u));
+        await waitFor(u);
+      }
+      slot.publish(Acl.build([{ priority: 1, userdata: 99, dst: { ip: 0x0b000000, depth: 8 } }]).shared());
+      await waitFor(0); // the new rules no longer match the key
+    } finally {
+      Atomics.store(ctl, 0, 1);
+      await exited;
+      slot.close();
+    }
   });
 
   it("classifyBulk allocates nothing (a million packets; 1 and 4 categories; one tree and separable trees)", async () => {

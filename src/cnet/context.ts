@@ -53,8 +53,13 @@ export interface StackCtx {
   readonly peerPort: Uint16Array;
   readonly localIp: Uint32Array;
   readonly localPort: Uint16Array;
-  /** The walk's time in ms (Date.now(), read once per walk). */
-  now: number;
+  /**
+   * The time in ms (`Date.now()` scale) in `clock[0]`: a shared word another thread keeps current (the
+   * app's main thread, every 10 ms), or, when `ownClock`, read by cnet_timer once per walk (Date.now()
+   * returns a boxed number: about 16 bytes of garbage per walk).
+   */
+  readonly clock: Float64Array;
+  readonly ownClock: boolean;
   /** Scratch for frames released from an ARP queue. */
   readonly scratch: Uint32Array;
 }
@@ -65,7 +70,7 @@ export interface StackCtx {
  * @example
  * const ctx = makeStackCtx({ mempool, tables: NetTables.create(), arp: ArpTable.create(), counters: CnetCounters.create(), ports: [] });
  */
-export function makeStackCtx(o: { mempool: Mempool; tables: NetTables; arp: ArpTable; counters: CnetCounters; ports: readonly StackPort[] }): StackCtx {
+export function makeStackCtx(o: { mempool: Mempool; tables: NetTables; arp: ArpTable; counters: CnetCounters; ports: readonly StackPort[]; clock?: Float64Array }): StackCtx {
   const maxPid = Math.max(0, ...o.ports.map((p) => p.pid));
   const macs = new Uint8Array(6 * (maxPid + 1));
   const ifindexOf = new Int32Array(maxPid + 1);
@@ -81,7 +86,7 @@ export function makeStackCtx(o: { mempool: Mempool; tables: NetTables; arp: ArpT
     tables: o.tables, arp: o.arp, c: o.counters.v, ports: o.ports, macs, ifindexOf,
     udpBound: new Int32Array(65536).fill(-1), peerIp: new Uint32Array(count), peerPort: new Uint16Array(count),
     localIp: new Uint32Array(count), localPort: new Uint16Array(count),
-    now: Date.now(), scratch: new Uint32Array(256),
+    clock: o.clock ?? Float64Array.of(Date.now()), ownClock: o.clock === undefined, scratch: new Uint32Array(256),
   };
 }
 

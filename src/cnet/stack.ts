@@ -58,6 +58,11 @@ export interface CnetStackOptions {
   name?: string;
   /** Datagrams queued per channel (default 1024, a power of two). */
   chnlRxDepth?: number;
+  /**
+   * A word holding the time in ms that another thread keeps current (a Float64Array over a
+   * SharedArrayBuffer). Without it the stack reads Date.now() once per walk, which allocates.
+   */
+  clock?: Float64Array;
 }
 
 /**
@@ -89,7 +94,7 @@ export class CnetStack {
       if (!o.stackPorts.some((s) => s.pid === p.pid)) throw new RangeError(`cnet: lport ${p.pid} ('${p.name}') has no ifindex/MAC in stackPorts`);
     }
     const served = o.stackPorts.filter((s) => o.ports.some((p) => p.pid === s.pid));
-    const ctx = makeStackCtx({ mempool: o.mempool, tables: o.tables, arp: o.arp, counters: o.counters, ports: served });
+    const ctx = makeStackCtx({ mempool: o.mempool, tables: o.tables, arp: o.arp, counters: o.counters, ports: served, ...(o.clock ? { clock: o.clock } : {}) });
     const chnl = new Chnl(ctx, o.chnlRxDepth !== undefined ? { rxDepth: o.chnlRxDepth } : {});
     const nodes: NodeSpec[] = [
       ...o.ports.map((p) => cnetRxNode(ctx, p, o.burst)),

@@ -46,6 +46,9 @@ export class CnetApp {
   private readonly counters = new Map<string, CnetCounters>();
   private readonly arps = new Map<string, ArpTable>();
   private stopped: Promise<StopReport> | null = null;
+  /** The stacks' clock (ms), written every 10 ms: workers read it without allocating. */
+  private readonly clock = new Float64Array(new SharedArrayBuffer(8));
+  private ticker: NodeJS.Timeout | null = null;
 
   private constructor() {
     this.tables = NetTables.create();
@@ -67,6 +70,9 @@ export class CnetApp {
     const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
     if (o.udpEcho !== undefined && (!Number.isInteger(o.udpEcho) || o.udpEcho < 1 || o.udpEcho > 65535)) throw new RangeError(`cnet: --udp-echo port ${o.udpEcho} is not 1 to 65535`);
     const stackPorts: StackPort[] = [];
+    app.clock[0] = Date.now();
+    app.ticker = setInterval(() => { app.clock[0] = Date.now(); }, 10);
+    app.ticker.unref();
     const feeds = new Map<string, NeighbourFeed>();
     try {
       app.cnf = await Cnf.start({
@@ -109,9 +115,11 @@ export class CnetApp {
         threadData: (t): CnetThreadData => ({
           tables: app.tables.shared(), arp: app.arps.get(t.name)!.shared(), feed: feeds.get(t.name)!.shared(),
           counters: app.counters.get(t.name)!.shared(), stackPorts, udpEcho: o.udpEcho ?? null, timers: o.timers ?? {},
+          clock: app.clock.buffer as SharedArrayBuffer,
         }),
       });
     } catch (e) {
+      if (app.ticker) clearInterval(app.ticker);
       app.learner?.close();
       throw e;
     }
@@ -158,6 +166,7 @@ export class CnetApp {
   stop(): Promise<StopReport> {
     this.stopped ??= (async () => {
       if (this.timer) clearInterval(this.timer);
+      if (this.ticker) clearInterval(this.ticker);
       const report = (await this.cnf?.stop()) ?? emptyReport();
       this.learner?.close();
       return report;

@@ -22,6 +22,8 @@ export interface CnetThreadData {
   stackPorts: StackPort[];
   udpEcho: number | null;
   timers: ArpTimers;
+  /** The time in ms, kept current by the main thread (one Float64). */
+  clock: SharedArrayBuffer;
 }
 
 export function run(ctx: WorkerContext<CnetThreadData>): void {
@@ -31,7 +33,7 @@ export function run(ctx: WorkerContext<CnetThreadData>): void {
   const stack = CnetStack.create({
     ports: ctx.ports, mempool: mp, burst: ctx.burst, stackPorts: d.stackPorts, name: ctx.name.replace(/[^A-Za-z0-9_.:-]/g, "_"),
     tables: NetTables.fromShared(d.tables), arp: ArpTable.fromShared(d.arp), counters: CnetCounters.fromShared(d.counters),
-    feed: NeighbourFeed.fromShared(d.feed), timers: d.timers,
+    feed: NeighbourFeed.fromShared(d.feed), timers: d.timers, clock: new Float64Array(d.clock),
   });
   const ch = stack.chnl;
   const echo = d.udpEcho === null ? -1 : ch.open("udp");

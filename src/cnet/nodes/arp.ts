@@ -96,7 +96,7 @@ export function arpInputNode(ctx: StackCtx): NodeSpec {
         if (op === ARP_OP_REQUEST) c[C.ARP_REQ_IN]!++;
         else c[C.ARP_REPLY_IN]!++;
         if (spa !== 0 && (u8[a + ARP_SHA]! & 1) === 0) {
-          const s = ctx.arp.learn(spa, u8, a + ARP_SHA, ifindex, ctx.now, forUs);
+          const s = ctx.arp.learn(spa, u8, a + ARP_SHA, ifindex, ctx.clock[0]!, forUs);
           if (s >= 0) releasePending(ctx, g, node, tx, s);
           else if (forUs) c[C.ARP_TABLE_FULL]!++;
         }
@@ -147,7 +147,7 @@ export function cnetTimerNode(ctx: StackCtx, feed: NeighbourFeed | null, o: ArpT
   const scanMs = o.scanMs ?? 100;
   let garp = o.gratuitous ?? true;
   let tx: Int32Array = new Int32Array(0);
-  let nextScan = 0;
+  const nextScan = new Float64Array(1); // a double in a closure slot would be boxed on every store
   const rec = new Uint32Array(FEED_WORDS);
   const mac = new Uint8Array(6);
   const arp = ctx.arp;
@@ -156,8 +156,8 @@ export function cnetTimerNode(ctx: StackCtx, feed: NeighbourFeed | null, o: ArpT
     name: CNET_TIMER, next: txEdges(ctx), source: true,
     init: (g, node) => { tx = txEdgeTable(ctx, g, node); },
     process: (g, node) => {
-      const now = Date.now();
-      ctx.now = now;
+      if (ctx.ownClock) ctx.clock[0] = Date.now();
+      const now = ctx.clock[0]!;
       let made = 0;
       while (feed !== null && feed.take(rec)) {
         const ip = rec[0]!;
@@ -187,8 +187,8 @@ export function cnetTimerNode(ctx: StackCtx, feed: NeighbourFeed | null, o: ArpT
           }
         }
       }
-      if (now < nextScan) return made;
-      nextScan = now + scanMs;
+      if (now < nextScan[0]!) return made;
+      nextScan[0] = now + scanMs;
       for (let s = 0; s < arp.capacity; s++) {
         const st = arp.state(s);
         if (st === ARP_INCOMPLETE) {

@@ -111,13 +111,13 @@ export function ip4OutputNode(ctx: StackCtx): NodeSpec {
           continue;
         }
         if (s < 0) {
-          s = arp.insertIncomplete(target, ifindex, ctx.now);
+          s = arp.insertIncomplete(target, ifindex, ctx.clock[0]!);
           if (s < 0) {
             c[C.ARP_TABLE_FULL]!++;
             g.enqueue1(node, 0, h);
             continue;
           }
-          arp.retried(s, ctx.now);
+          arp.retried(s, ctx.clock[0]!);
           const req = arpRequestFrame(ctx, pid, tables.sourceFor(ifindex), target);
           if (req >= 0) {
             c[C.ARP_REQ_OUT]!++;

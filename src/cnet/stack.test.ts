@@ -1,0 +1,247 @@
+/**
+ * The stack over ring ports without root: the peer is the far ring port (p1), frames built here.
+ * - ARP resolution for datagrams a channel sends: one request, a bounded pending queue (excess dropped
+ *   and counted), released with the right Ethernet header when the reply comes;
+ * - an unanswered address: three requests, then the held frames are freed and counted;
+ * - ICMP echo answered byte for byte against a hand-built reply;
+ * - every frame back in the pool at the end (mempool.available() === count);
+ * - the input path (ping in, reply out, UDP to a closed port, bad checksums) allocates nothing (GC probe).
+ */
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { Umem } from "../mem/umem.js";
+import { Mempool } from "../mem/mempool.js";
+import { RingPort } from "../pktdev/ring-port.js";
+import { udpFrame } from "../wire/udp-frame.js";
+import { copyTemplate } from "../wire/frame-template.js";
+import { cksum } from "../wire/cksum.js";
+import { gc, gcsDuring, sleep } from "../testing/gc-probe.js";
+import { NetTables } from "./tables.js";
+import { ArpTable } from "./arp-table.js";
+import { CnetCounters } from "./counters.js";
+import { CnetStack } from "./stack.js";
+import type { ArpTimers } from "./nodes/arp.js";
+
+const MAC_US = Uint8Array.of(2, 0, 0, 0, 0xa, 1);
+const MAC_PEER = Uint8Array.of(2, 0, 0, 0, 0xb, 2);
+const US = 0x0a000001;
+const PEER = 0x0a000002;
+const FRAMES = 4096;
+
+function rig(timers: ArpTimers = {}, clock?: Float64Array) {
+  const umem = Umem.create({ frames: FRAMES });
+  const mp = Mempool.create({ umem, cacheSize: 64 });
+  const [p0, p1] = RingPort.pair({ names: ["p0", "p1"], pids: [0, 1], mbufs: mp.mbufs, size: 1024 });
+  const tables = NetTables.create({ maxTbl8Groups: 4 });
+  tables.setInterface({ ifindex: 5, pid: 0, mac: MAC_US, mtu: 1500 });
+  tables.addAddress4(US, 24, 5);
+  tables.addRoute4(0x0a000000, 24, 0, 5, 0);
+  const counters = CnetCounters.create();
+  const arp = ArpTable.create({ capacity: 64, pendingPerEntry: 8 });
+  const stack = CnetStack.create({
+    ports: [p0!], mempool: mp, burst: 32, tables, arp, counters, stackPorts: [{ pid: 0, ifindex: 5, mac: MAC_US }],
+    timers: { gratuitous: false, ...timers }, ...(clock ? { clock } : {}),
+  });
+  const bufs = new Uint32Array(64);
+  /** Frames the stack sent (copies), freed from the pool. */
+  const drain = (): Uint8Array[] => {
+    const out: Uint8Array[] = [];
+    for (let n; (n = p1!.rxBurst(bufs, 64)) > 0;) {
+      for (let i = 0; i < n; i++) {
+        const h = bufs[i]!;
+        const at = ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!;
+        out.push(umem.u8.slice(at, at + mp.mbufs.dataLen[h]!));
+      }
+      mp.freeBulk(bufs, n);
+    }
+    return out;
+  };
+  const inject = (f: Uint8Array) => {
+    const h = mp.alloc();
+    assert.ok(h >= 0);
+    umem.u8.set(f, ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!);
+    mp.mbufs.dataLen[h] = f.length;
+    bufs[0] = h;
+    assert.equal(p1!.txBurst(bufs, 1), 1);
+  };
+  const finish = () => {
+    stack.close();
+    drain();
+    mp.flushCache();
+    assert.equal(mp.available(), FRAMES, "every frame back in the pool");
+    umem.close();
+  };
+  return { umem, mp, p0: p0!, p1: p1!, stack, c: () => counters.read(), drain, inject, finish };
+}
+
+function arpReply(): Uint8Array {
+  const f = new Uint8Array(42);
+  f.set(MAC_US, 0); f.set(MAC_PEER, 6); f[12] = 8; f[13] = 6;
+  f.set([0, 1, 8, 0, 6, 4, 0, 2], 14);
+  f.set(MAC_PEER, 22); f.set([10, 0, 0, 2], 28); f.set(MAC_US, 32); f.set([10, 0, 0, 1], 38);
+  return f;
+}
+
+function echoRequest(seq: number): Uint8Array {
+  const f = udpFrame({ size: 98, dst: "02:00:00:00:0a:01", src: "02:00:00:00:0b:02", srcIp: "10.0.0.2", dstIp: "10.0.0.1" });
+  f[23] = 1;
+  f[24] = 0; f[25] = 0;
+  const ip = cksum(f, 14, 20);
+  f[24] = ip >> 8; f[25] = ip & 0xff;
+  f.fill(0, 34, 42);
+  f[34] = 8; f[38] = 0x12; f[39] = 0x34; f[40] = seq >> 8; f[41] = seq & 0xff;
+  for (let i = 42; i < 98; i++) f[i] = i;
+  const ic = cksum(f, 34, 64);
+  f[36] = ic >> 8; f[37] = ic & 0xff;
+  return f;
+}
+
+describe("cnet stack over ring ports", () => {
+  test("ARP resolution: one request, 8 datagrams held and 2 dropped, released with the peer's MAC", () => {
+    const r = rig();
+    try {
+      const ch = r.stack.chnl;
+      const cd = ch.open("udp");
+      assert.equal(ch.bind(cd, 0, 5000), 5000);
+      const b = new Uint32Array(10);
+      assert.equal(ch.allocBurst(b, 10), 10);
+      for (let i = 0; i < 10; i++) {
+        const at = ch.payloadAt(b[i]!);
+        r.umem.u8.set([i, i, i], at);
+        r.mp.mbufs.dataLen[b[i]!] = 3;
+      }
+      assert.equal(ch.sendTo(cd, b, 10, PEER, 6000), 10);
+      r.stack.walk();
+      const out = r.drain();
+      assert.equal(out.length, 1, "one ARP request");
+      assert.deepEqual([...out[0]!.subarray(0, 14)], [255, 255, 255, 255, 255, 255, ...MAC_US, 8, 6]);
+      assert.deepEqual([...out[0]!.subarray(14 + 24, 14 + 28)], [10, 0, 0, 2], "asks for the peer");
+      assert.equal(r.c().arp_pending_held, 8);
+      assert.equal(r.c().arp_pending_drop_full, 2);
+      r.inject(arpReply());
+      r.stack.walk();
+      const sent = r.drain();
+      assert.equal(sent.length, 8);
+      sent.forEach((f, i) => {
+        assert.deepEqual([...f.subarray(0, 12)], [...MAC_PEER, ...MAC_US]);
+        assert.equal(f.length, 42 + 3);
+        assert.deepEqual([...f.subarray(42)], [i, i, i]);
+        assert.equal(cksum(f, 14, 20), 0, "valid IPv4 checksum");
+        assert.equal((f[34]! << 8) | f[35]!, 5000);
+        assert.equal((f[36]! << 8) | f[37]!, 6000);
+      });
+      assert.equal(r.c().arp_pending_sent, 8);
+      assert.equal(r.c().udp_tx, 10);
+    } finally {
+      r.finish();
+    }
+  });
+
+  test("an address nobody answers: three requests, then the held frames are freed and counted", async () => {
+    const r = rig({ retransMs: 5, scanMs: 0 });
+    try {
+      const ch = r.stack.chnl;
+      const cd = ch.open("udp");
+      ch.connect(cd, 0x0a000003, 9);
+      const b = new Uint32Array(3);
+      ch.allocBurst(b, 3);
+      assert.equal(ch.sendBurst(cd, b, 3), 3);
+      for (let i = 0; i < 200 && r.c().arp_pending_timeout === 0; i++) {
+        r.stack.walk();
+        await sleep(2);
+      }
+      const out = r.drain();
+      assert.equal(out.length, 3, "three requests");
+      assert.equal(r.c().arp_req_out, 3);
+      assert.equal(r.c().arp_pending_timeout, 3);
+      assert.equal(r.stack.ctx.arp.lookup(0x0a000003), -1, "the entry is gone");
+    } finally {
+      r.finish();
+    }
+  });
+
+  test("echo reply byte for byte; UDP to a closed port answered ICMP port unreachable", () => {
+    const r = rig();
+    try {
+      r.inject(arpReply()); // the peer is known (a reply for us is merged)
+      r.stack.walk();
+      assert.equal(r.c().arp_reply_in, 1);
+      const req = echoRequest(7);
+      r.inject(req);
+      r.stack.walk();
+      const [rep] = r.drain();
+      const want = Uint8Array.from(req);
+      want.set(MAC_PEER, 0); want.set(MAC_US, 6);
+      want.set([10, 0, 0, 1], 26); want.set([10, 0, 0, 2], 30);
+      want[34] = 0; want[36] = 0; want[37] = 0;
+      const ic = cksum(want, 34, 64);
+      want[36] = ic >> 8; want[37] = ic & 0xff;
+      assert.deepEqual(rep, want, "the echo reply");
+      const udp = udpFrame({ dst: "02:00:00:00:0a:01", src: "02:00:00:00:0b:02", srcIp: "10.0.0.2", dstIp: "10.0.0.1", dport: 4444, size: 70 });
+      r.inject(udp);
+      r.stack.walk();
+      const [un] = r.drain();
+      assert.equal(un!.length, 14 + 20 + 8 + 28);
+      assert.equal(un![23], 1);
+      assert.equal(un![34], 3, "destination unreachable");
+      assert.equal(un![35], 3, "port unreachable");
+      assert.equal(cksum(un!, 34, 36), 0, "ICMP checksum");
+      assert.deepEqual([...un!.subarray(42)], [...udp.subarray(14, 42)], "quotes the IP header and 8 bytes");
+      assert.equal(r.c().udp_no_port, 1);
+    } finally {
+      r.finish();
+    }
+  });
+
+  test("the input path allocates nothing (pings, closed-port UDP, bad checksums)", async () => {
+    const r = rig({}, Float64Array.of(Date.now())); // a clock another thread would keep: Date.now() allocates
+    try {
+      r.inject(arpReply());
+      r.stack.walk();
+      r.drain();
+      const bad = echoRequest(1); bad[40] = bad[40]! ^ 0xff;
+      const udp = udpFrame({ dst: "02:00:00:00:0a:01", src: "02:00:00:00:0b:02", srcIp: "10.0.0.2", dstIp: "10.0.0.1", dport: 4444, size: 70 });
+      const tpls = [echoRequest(1), bad, udp];
+      const tpl8 = tpls.map((t) => { const b = new Uint8Array(Math.ceil(t.length / 4) * 4); b.set(t); return b; });
+      const w32 = tpl8.map((t) => new Uint32Array(t.buffer));
+      const bufs = new Uint32Array(8);
+      const u8 = r.umem.u8;
+      const u32 = new Uint32Array(u8.buffer, u8.byteOffset, u8.byteLength >>> 2);
+      const { dataOff, dataLen } = r.mp.mbufs;
+      let k = 0;
+      const run = (walks: number) => {
+        for (let i = 0; i < walks; i++) {
+          const got = r.mp.allocBulk(bufs, 8);
+          for (let j = 0; j < got; j++) {
+            const h = bufs[j]!;
+            const t = k++ % 3;
+            copyTemplate(u8, u32, ((h << r.umem.shift) >>> 0) + dataOff[h]!, w32[t]!, tpl8[t]!, tpls[t]!.length);
+            dataLen[h] = tpls[t]!.length;
+          }
+          const sent = r.p1.txBurst(bufs, got);
+          if (sent < got) r.mp.freeBulk(bufs, got - sent, sent);
+          r.stack.walk();
+          for (let n; (n = r.p1.rxBurst(bufs, 8)) > 0;) r.mp.freeBulk(bufs, n);
+        }
+      };
+      run(50_000);
+      run(50_000);
+      let growth = 0;
+      const gcs = await gcsDuring(() => {
+        const h0 = process.memoryUsage().heapUsed;
+        run(200_000);
+        growth = process.memoryUsage().heapUsed - h0;
+      });
+
+      gc();
+      assert.equal(gcs, 0, `${gcs} garbage collections over 200000 walks: the input path allocates`);
+      assert.ok(growth < 256 * 1024, `the heap grew by ${growth} bytes over 200000 walks`);
+      const c = r.c();
+      assert.equal(c.icmp_echo_in, c.icmp_drop_bad, "as many good pings as bad ones");
+      assert.equal(c.udp_no_port, c.icmp_echo_in);
+      assert.equal(c.icmp_tx, 2 * c.icmp_echo_in, "an echo reply and a port unreachable each");
+    } finally {
+      r.finish();
+    }
+  });
+});

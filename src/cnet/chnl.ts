@@ -246,17 +246,11 @@ export class Chnl {
     for (; i < n; i++) {
       const h = bufs[i]!;
       if (ctx.dataOff[h]! < UDP_HEADROOM || ctx.dataLen[h]! > 65507) break;
-      if (reply) {
-        const pip = ctx.peerIp[h]!;
-        const pport = ctx.peerPort[h]!;
-        ctx.peerIp[h] = pip;
-        ctx.peerPort[h] = pport;
-        // the local end stays what it was received on
-      } else {
+      if (!reply) {
         ctx.peerIp[h] = ip;
         ctx.peerPort[h] = port;
         ctx.localIp[h] = c.localIp;
-      }
+      } // a reply goes back to the peer it came from, from the address it was sent to (both noted at receive)
       ctx.localPort[h] = c.localPort;
       if (!this.txq.push(h)) break;
     }

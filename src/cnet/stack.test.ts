@@ -21,6 +21,7 @@ import { ArpTable } from "./arp-table.js";
 import { CnetCounters } from "./counters.js";
 import { CnetStack } from "./stack.js";
 import type { ArpTimers } from "./nodes/arp.js";
+import { ARP_REACHABLE, ARP_STALE } from "./arp-table.js";
 
 const MAC_US = Uint8Array.of(2, 0, 0, 0, 0xa, 1);
 const MAC_PEER = Uint8Array.of(2, 0, 0, 0, 0xb, 2);
@@ -240,6 +241,77 @@ describe("cnet stack over ring ports", () => {
       assert.equal(c.icmp_echo_in, c.icmp_drop_bad, "as many good pings as bad ones");
       assert.equal(c.udp_no_port, c.icmp_echo_in);
       assert.equal(c.icmp_tx, 2 * c.icmp_echo_in, "an echo reply and a port unreachable each");
+    } finally {
+      r.finish();
+    }
+  });
+
+  test("entries age: reachable, stale after the reachable time, removed after the stale time (a driven clock)", () => {
+    const clock = Float64Array.of(1000);
+    const r = rig({ reachableMs: 100, staleMs: 200, scanMs: 0 }, clock);
+    try {
+      r.inject(arpReply());
+      r.stack.walk();
+      const arp = r.stack.ctx.arp;
+      const s = arp.lookup(PEER);
+      assert.equal(arp.state(s), ARP_REACHABLE);
+      clock[0] = 1099;
+      r.stack.walk();
+      assert.equal(arp.state(s), ARP_REACHABLE);
+      clock[0] = 1100;
+      r.stack.walk();
+      assert.equal(arp.state(s), ARP_STALE);
+      clock[0] = 1299;
+      r.stack.walk();
+      assert.equal(arp.lookup(PEER), s);
+      clock[0] = 1300;
+      r.stack.walk();
+      assert.equal(arp.lookup(PEER), -1, "removed");
+    } finally {
+      r.finish();
+    }
+  });
+
+  test("off-link destinations go to the gateway's MAC; channels: ports in use, ephemeral ports, zero-copy receive, close frees", () => {
+    const r = rig();
+    try {
+      r.stack.ctx.tables.addRoute4(0, 0, PEER, 5, 0); // default via the peer
+      r.inject(arpReply());
+      r.stack.walk();
+      const ch = r.stack.chnl;
+      const a = ch.open("udp");
+      const b = ch.open("udp");
+      ch.bind(a, 0, 7000);
+      assert.throws(() => ch.bind(b, 0, 7000), /UDP port 7000 is in use \(EADDRINUSE\) by channel 0/);
+      assert.equal(ch.bind(b, 0, 0), 49152, "the first ephemeral port");
+      assert.throws(() => ch.sendBurst(b, new Uint32Array(1), 1), /not connected/);
+      const bufs = new Uint32Array(4);
+      ch.allocBurst(bufs, 1);
+      r.umem.u8.set([9, 8, 7], ch.payloadAt(bufs[0]!));
+      r.mp.mbufs.dataLen[bufs[0]!] = 3;
+      assert.equal(ch.sendTo(a, bufs, 1, 0x08080808, 53), 1);
+      r.stack.walk();
+      const [f] = r.drain();
+      assert.deepEqual([...f!.subarray(0, 6)], [...MAC_PEER], "to the gateway's MAC");
+      assert.deepEqual([...f!.subarray(30, 34)], [8, 8, 8, 8], "for the far address");
+      assert.deepEqual([...f!.subarray(26, 30)], [10, 0, 0, 1], "from the interface's address");
+      // Two datagrams in for channel a: the payload is the buffer's data; close frees the one left.
+      for (const v of [1, 2]) {
+        const d = udpFrame({ dst: "02:00:00:00:0a:01", src: "02:00:00:00:0b:02", srcIp: "10.0.0.2", dstIp: "10.0.0.1", sport: 999, dport: 7000, size: 60, seq: v });
+        r.inject(d);
+      }
+      r.stack.walk();
+      assert.equal(ch.recvBurst(a, bufs, 1), 1);
+      const h = bufs[0]!;
+      assert.equal(r.mp.mbufs.dataLen[h], 60 - 42);
+      assert.deepEqual([...r.umem.u8.subarray(ch.payloadAt(h), ch.payloadAt(h) + 4)], [0, 0, 0, 1]);
+      assert.equal(ch.peerIp(h), PEER);
+      assert.equal(ch.peerPort(h), 999);
+      r.mp.free(h);
+      assert.deepEqual(ch.list().map((x) => `${x.cd} ${x.local} ${x.queued}`), ["0 0.0.0.0:7000 1", "1 0.0.0.0:49152 0"]);
+      ch.close(a);
+      assert.throws(() => ch.recvBurst(a, bufs, 1), /channel 0 is not open/);
+      assert.equal(ch.bind(ch.open("udp"), 0, 7000), 7000, "the port is free again");
     } finally {
       r.finish();
     }

@@ -22,6 +22,7 @@ import { CnetCounters } from "./counters.js";
 import { CnetStack } from "./stack.js";
 import type { ArpTimers } from "./nodes/arp.js";
 import { ARP_REACHABLE, ARP_STALE } from "./arp-table.js";
+import { NeighbourFeed } from "./learn.js";
 
 const MAC_US = Uint8Array.of(2, 0, 0, 0, 0xa, 1);
 const MAC_PEER = Uint8Array.of(2, 0, 0, 0, 0xb, 2);
@@ -29,7 +30,7 @@ const US = 0x0a000001;
 const PEER = 0x0a000002;
 const FRAMES = 4096;
 
-function rig(timers: ArpTimers = {}, clock?: Float64Array) {
+function rig(timers: ArpTimers = {}, clock?: Float64Array, feed?: NeighbourFeed) {
   const umem = Umem.create({ frames: FRAMES });
   const mp = Mempool.create({ umem, cacheSize: 64 });
   const [p0, p1] = RingPort.pair({ names: ["p0", "p1"], pids: [0, 1], mbufs: mp.mbufs, size: 1024 });
@@ -41,7 +42,7 @@ function rig(timers: ArpTimers = {}, clock?: Float64Array) {
   const arp = ArpTable.create({ capacity: 64, pendingPerEntry: 8 });
   const stack = CnetStack.create({
     ports: [p0!], mempool: mp, burst: 32, tables, arp, counters, stackPorts: [{ pid: 0, ifindex: 5, mac: MAC_US }],
-    timers: { gratuitous: false, ...timers }, ...(clock ? { clock } : {}),
+    timers: { gratuitous: false, ...timers }, ...(clock ? { clock } : {}), ...(feed ? { feed } : {}),
   });
   const bufs = new Uint32Array(64);
   /** Frames the stack sent (copies), freed from the pool. */
@@ -312,6 +313,35 @@ describe("cnet stack over ring ports", () => {
       ch.close(a);
       assert.throws(() => ch.recvBurst(a, bufs, 1), /channel 0 is not open/);
       assert.equal(ch.bind(ch.open("udp"), 0, 7000), 7000, "the port is free again");
+    } finally {
+      r.finish();
+    }
+  });
+
+  test("a neighbour Linux holds (from the learner's feed) is used without ARP; a deleted one is asked for", () => {
+    const feed = NeighbourFeed.create();
+    const r = rig({}, undefined, feed);
+    try {
+      feed.post(PEER, MAC_PEER, 5, true, false);
+      const ch = r.stack.chnl;
+      const cd = ch.open("udp");
+      const bufs = new Uint32Array(1);
+      ch.allocBurst(bufs, 1);
+      ch.sendTo(cd, bufs, 1, PEER, 9);
+      r.stack.walk();
+      const [f] = r.drain();
+      assert.deepEqual([...f!.subarray(0, 6)], [...MAC_PEER], "sent at once to the permanent neighbour");
+      assert.equal(r.c().arp_req_out, 0);
+      feed.post(PEER, new Uint8Array(6), 5, false, true);
+      r.stack.walk();
+      assert.equal(r.stack.ctx.arp.lookup(PEER), -1);
+      ch.allocBurst(bufs, 1);
+      ch.sendTo(cd, bufs, 1, PEER, 9);
+      r.stack.walk();
+      const [req] = r.drain();
+      assert.equal(req![13], 6, "an ARP request now");
+      assert.equal(r.c().arp_req_out, 1);
+      assert.equal(r.c().arp_pending_held, 1);
     } finally {
       r.finish();
     }

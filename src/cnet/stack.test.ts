@@ -346,4 +346,25 @@ describe("cnet stack over ring ports", () => {
       r.finish();
     }
   });
+
+  test("gratuitous ARP for each address at start and for an address added later", () => {
+    const r = rig({ gratuitous: true });
+    try {
+      r.stack.walk();
+      const first = r.drain();
+      assert.equal(first.length, 1);
+      assert.deepEqual([...first[0]!.subarray(14 + 14, 14 + 18)], [10, 0, 0, 1], "sender 10.0.0.1");
+      assert.deepEqual([...first[0]!.subarray(14 + 24, 14 + 28)], [10, 0, 0, 1], "target the same: gratuitous");
+      r.stack.walk();
+      assert.equal(r.drain().length, 0, "once");
+      r.stack.ctx.tables.addAddress4(0x0a000063, 24, 5);
+      r.stack.walk();
+      const next = r.drain();
+      assert.equal(next.length, 1);
+      assert.deepEqual([...next[0]!.subarray(14 + 24, 14 + 28)], [10, 0, 0, 99]);
+      assert.equal(r.c().arp_gratuitous_out, 2);
+    } finally {
+      r.finish();
+    }
+  });
 });

@@ -212,6 +212,17 @@ export class NetTables {
   }
 
   /**
+   * A number that changes whenever an interface or address changes (the sequence lock's word): a worker
+   * compares it to notice new addresses without allocating.
+   *
+   * @example
+   * const v = NetTables.create().version(); // 0
+   */
+  version(): number {
+    return Atomics.load(this.ctl, C_SEQ);
+  }
+
+  /**
    * Adds an IPv4 address (idempotent). Returns false when it was there already.
    *
    * @example

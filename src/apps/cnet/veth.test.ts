@@ -54,6 +54,8 @@ describe("xdplane cnet against a Linux peer", { skip }, () => {
       const t0 = Date.now();
       while (app.tables.localIfindex(parseIp4("10.210.0.9")) === 0 && Date.now() - t0 < 1000) await sleep(10);
       assert.equal(app.tables.localIfindex(parseIp4("10.210.0.9")), v.ifindexA, "learned within a second");
+      for (let i = 0; i < 100 && counters().arp_gratuitous_out === 1; i++) await sleep(10);
+      assert.equal(counters().arp_gratuitous_out, 2, "the new address announced");
       assert.match(nsExec(v.ns, "ping", "-c", "1", "-W", "2", "10.210.0.9"), /1 received/);
 
       // UDP echo, byte for byte.

@@ -2,7 +2,7 @@
  * `arp_input` (RFC 826): checks the packet, merges the sender into the ARP table (adds it when the packet
  * is for one of our addresses), sends frames that were waiting for that address, and turns a request for
  * our address into its reply in place. `cnet_timer` (a source): takes Linux's neighbours from the feed,
- * sends a gratuitous ARP for every address at start, retries unanswered requests once a second and gives
+ * sends a gratuitous ARP for every address at start and for every address added later, retries unanswered requests once a second and gives
  * up after three (the waiting frames are freed and counted), ages reachable entries to stale and removes
  * stale ones.
  *
@@ -145,7 +145,9 @@ export function cnetTimerNode(ctx: StackCtx, feed: NeighbourFeed | null, o: ArpT
   const reachableMs = o.reachableMs ?? 30000;
   const staleMs = o.staleMs ?? 60000;
   const scanMs = o.scanMs ?? 100;
-  let garp = o.gratuitous ?? true;
+  const garp = o.gratuitous ?? true;
+  let seen = -1;
+  const announced = new Set<string>();
   let tx: Int32Array = new Int32Array(0);
   const nextScan = new Float64Array(1); // a double in a closure slot would be boxed on every store
   const rec = new Uint32Array(FEED_WORDS);
@@ -173,19 +175,24 @@ export function cnetTimerNode(ctx: StackCtx, feed: NeighbourFeed | null, o: ArpT
         const s = arp.setFromLinux(ip, mac, 0, ifindex, now, (flags & FEED_PERMANENT) !== 0);
         if (s >= 0) made += releasePending(ctx, g, node, tx, s);
       }
-      if (garp) {
-        garp = false;
-        for (const p of ctx.ports) {
-          if (tx[p.pid]! < 0) continue;
-          for (const a of ctx.tables.addresses4()) {
-            if (a.ifindex !== p.ifindex) continue;
-            const h = arpRequestFrame(ctx, p.pid, a.ip, a.ip);
-            if (h < 0) continue;
-            c[C.ARP_GRATUITOUS_OUT]!++;
-            g.enqueue1(node, tx[p.pid]!, h);
-            made++;
-          }
+      const version = ctx.tables.version();
+      if (version !== seen && (version & 1) === 0) {
+        // Addresses changed (or the first walk): announce the new ones (control-path work, on change only).
+        seen = version;
+        const now4 = ctx.tables.addresses4();
+        for (const a of now4) {
+          const key = `${a.ip}/${a.ifindex}`;
+          if (announced.has(key)) continue;
+          announced.add(key);
+          const pid = pidOfIfindex(ctx, a.ifindex);
+          if (!garp || pid < 0 || tx[pid]! < 0) continue;
+          const h = arpRequestFrame(ctx, pid, a.ip, a.ip);
+          if (h < 0) continue;
+          c[C.ARP_GRATUITOUS_OUT]!++;
+          g.enqueue1(node, tx[pid]!, h);
+          made++;
         }
+        for (const k of announced) if (!now4.some((a) => `${a.ip}/${a.ifindex}` === k)) announced.delete(k);
       }
       if (now < nextScan[0]!) return made;
       nextScan[0] = now + scanMs;

@@ -378,6 +378,22 @@ export class ArpTable {
   }
 
   /**
+   * For a stale slot in use: true the first time (the caller sends one request to re-confirm it), false
+   * after until the entry is confirmed again. The entry's time is left alone: it still ages out.
+   *
+   * @example
+   * const arp = ArpTable.create();
+   * const s = arp.learn(0x0a000002, new Uint8Array(6), 0, 5, 0, true);
+   * arp.markStale(s);
+   * console.log(arp.probeOnce(s), arp.probeOnce(s)); // true false
+   */
+  probeOnce(s: number): boolean {
+    if (this.st[s] !== ARP_STALE || this.tries[s] !== 0) return false;
+    this.tries[s] = 1;
+    return true;
+  }
+
+  /**
    * Marks slot `s` stale (its reachable time ran out).
    *
    * @example

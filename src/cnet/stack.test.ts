@@ -367,4 +367,33 @@ describe("cnet stack over ring ports", () => {
       r.finish();
     }
   });
+
+  test("a stale entry is used and re-confirmed with one request; the reply makes it reachable", () => {
+    const clock = Float64Array.of(1000);
+    const r = rig({ reachableMs: 100, staleMs: 1000, scanMs: 0 }, clock);
+    try {
+      r.inject(arpReply());
+      r.stack.walk();
+      const arp = r.stack.ctx.arp;
+      const s = arp.lookup(PEER);
+      clock[0] = 1200;
+      r.stack.walk();
+      assert.equal(arp.state(s), ARP_STALE);
+      const ch = r.stack.chnl;
+      const cd = ch.open("udp");
+      const bufs = new Uint32Array(2);
+      ch.allocBurst(bufs, 2);
+      ch.sendTo(cd, bufs, 2, PEER, 9);
+      r.stack.walk();
+      const out = r.drain();
+      assert.deepEqual(out.map((f) => f[13]), [6, 0, 0], "one request, and both datagrams (IPv4) at once");
+      assert.equal(out.filter((f) => f[13] === 0 && f[0] === MAC_PEER[0] && f[5] === MAC_PEER[5]).length, 2);
+      assert.equal(r.c().arp_req_out, 1);
+      r.inject(arpReply());
+      r.stack.walk();
+      assert.equal(arp.state(s), ARP_REACHABLE);
+    } finally {
+      r.finish();
+    }
+  });
 });

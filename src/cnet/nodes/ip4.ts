@@ -105,6 +105,14 @@ export function ip4OutputNode(ctx: StackCtx): NodeSpec {
         const target = gw === 0 ? dst : gw;
         let s = arp.lookup(target);
         if (s >= 0 && arp.state(s) !== ARP_INCOMPLETE) {
+          if (arp.probeOnce(s)) {
+            // A stale entry is used and re-confirmed with one request (a reply makes it reachable again).
+            const req = arpRequestFrame(ctx, pid, tables.sourceFor(ifindex), target);
+            if (req >= 0) {
+              c[C.ARP_REQ_OUT]!++;
+              g.enqueue1(node, tx[pid]!, req);
+            }
+          }
           writeEther(ctx, off, s, pid, ETHERTYPE_IPV4);
           c[C.IP4_TX]!++;
           g.enqueue1(node, tx[pid]!, h);

@@ -12,11 +12,11 @@
  *
  * @example
  * const st = new AclStage(Acl.fromShared(slot.current), false, 64);
- * const dropped = st.run(u8, dataOff, dataLen, shift, bufs, n, inPort, dispatcher, dropBuf, counters, inPort * MC_WORDS);
+ * const dropped = st.run(u8, u16, dataOff, dataLen, shift, bufs, n, inPort, dispatcher, dropBuf, counters, inPort * MC_WORDS);
  */
 import type { Acl } from "../../lookup/acl/index.js";
 import { ip4HeaderOk, ip4Src, ip4Dst, IP4_PROTO } from "../../wire/ipv4.js";
-import { etherType, ETHERTYPE_IPV4, ETH_HLEN, swapMac } from "../../wire/ether.js";
+import { etherType, ETHERTYPE_IPV4, ETH_DST, ETH_HLEN, ETH_SRC, swapMac } from "../../wire/ether.js";
 import { DST_LPORT } from "./modes.js";
 import type { Dispatcher } from "./dispatch.js";
 import { MC_ACL_DENY, MC_ACL_PERMIT, MC_ACL_PREFILTER } from "./mode-counters.js";
@@ -46,9 +46,9 @@ export class AclStage {
 
   /**
    * Filters `n` frames received on port `inPort`: forwarded ones go into `disp`'s buffers, the others
-   * into `drops` (returned: how many). Counts into `mc[base + MC_ACL_*]`.
+   * into `drops` (returned: how many). Counts into `mc[base + MC_ACL_*]`. `u16` views the bytes of `u8`.
    */
-  run(u8: Uint8Array, dataOff: Uint16Array, dataLen: Uint16Array, shift: number, bufs: Uint32Array, n: number, inPort: number, disp: Dispatcher, drops: Uint32Array, mc: Float64Array, base: number): number {
+  run(u8: Uint8Array, u16: Uint16Array, dataOff: Uint16Array, dataLen: Uint16Array, shift: number, bufs: Uint32Array, n: number, inPort: number, disp: Dispatcher, drops: Uint32Array, mc: Float64Array, base: number): number {
     const keys = this.keys, cand = this.cand, res = this.results;
     let k = 0;
     let nd = 0;
@@ -85,7 +85,14 @@ export class AclStage {
         const o = ((h << shift) >>> 0) + dataOff[h]!;
         let dst = u8[o + DST_LPORT]!;
         if (dst >= nports) dst = inPort;
-        swapMac(u8, o);
+        if ((o & 1) === 0) {
+          const w = (o + ETH_DST) >>> 1, ws = (o + ETH_SRC) >>> 1;
+          const a0 = u16[w]!, a1 = u16[w + 1]!, a2 = u16[w + 2]!;
+          u16[w] = u16[ws]!; u16[w + 1] = u16[ws + 1]!; u16[w + 2] = u16[ws + 2]!;
+          u16[ws] = a0; u16[ws + 1] = a1; u16[ws + 2] = a2;
+        } else {
+          swapMac(u8, o);
+        }
         const c = count[dst]!;
         bufsOut[dst]![c] = h;
         count[dst] = c + 1;

@@ -343,8 +343,8 @@ describe("the stages over a UMEM against oracles", () => {
             if (r() < 0.05) f[25] = f[25]! ^ 1;
             return f;
           });
-          const bufs = frames(mp, list);
-          const nd = stage.run(u.u8, mp.mbufs.dataOff, mp.mbufs.dataLen, u.shift, bufs, 64, 1, disp, drops, mc, MC_WORDS);
+          const bufs = frames(mp, list, 4);
+          const nd = stage.run(u.u8, u.u16, mp.mbufs.dataOff, mp.mbufs.dataLen, u.shift, bufs, 64, 1, disp, drops, mc, MC_WORDS);
           const outAt = new Map<number, number>();
           for (let p = 0; p < nports; p++) for (let i = 0; i < disp.count[p]!; i++) outAt.set(disp.bufs[p]![i]!, p);
           list.forEach((f, i) => {

@@ -247,7 +247,7 @@ export function forward(data: FwdThreadData, control: ThreadControl, ports: Lpor
             nd = l3.run(u8, u16, dataOff, dataLen, shift, bufs, n, disp, dropBuf, mc, portIndex[p]! * MC_WORDS);
           } else if (aclStage !== null) {
             const pi = portIndex[p]!;
-            nd = aclStage.run(u8, dataOff, dataLen, shift, bufs, n, pi, disp, dropBuf, mc, pi * MC_WORDS);
+            nd = aclStage.run(u8, u16, dataOff, dataLen, shift, bufs, n, pi, disp, dropBuf, mc, pi * MC_WORDS);
           }
           if (nd > 0) {
             pool.freeBulk(dropBuf, nd);

@@ -7,14 +7,13 @@
  *
  * bpf_redirect_map's flags argument carries the action for a failed lookup in its low bits (kernel 5.3+:
  * include/uapi/linux/bpf.h, "the lower two bits of *flags* are used as the return code if the map lookup
- * fails"). The map is an XSKMAP, u32 queue id -> u32 AF_XDP socket fd, 64 entries by default.
+ * fails"). The map is an XSKMAP, u32 queue id -> u32 AF_XDP socket fd, 64 entries by default. For jumbo
+ * frames (multi-buffer AF_XDP sockets) load it frags-aware: `loadXskRedirect({ frags: true })`.
  *
  * @example
  * const { map, prog } = loadXskRedirect();
  * const link = XdpLink.attach(prog, "eth1", { mode: "drv" });
  * map.updateU32(queueId, xskFd);
- *
- * For jumbo frames (multi-buffer AF_XDP sockets) load it frags-aware: `loadXskRedirect({ frags: true })`.
  */
 import { Asm, Helper, R1, R2, R3, XdpAction, XdpMd } from "./asm.js";
 import { BpfMap, MapType, type MapSpec } from "./map.js";
@@ -53,7 +52,7 @@ export interface XskRedirectOptions {
    * Load the program frags-aware (BPF_F_XDP_HAS_FRAGS, libbpf's SEC("xdp.frags")), for multi-buffer
    * frames: jumbo frames on a netdev whose MTU needs more than one page per frame. The instructions are
    * the same (they read only the queue index); the flag lets the kernel attach it in native mode on such
-   * a netdev (veth refuses a program without it above MTU 3498 with 4 KiB pages: "Peer MTU is too large
+   * a netdev (veth refuses a program without it above MTU 3506 with 4 KiB pages: ERANGE, "Peer MTU is too large
    * to set XDP") and pass multi-buffer frames to it unlinearized in skb mode. Sockets that did not bind
    * with XDP_USE_SG still get only frames that fit one of their buffers. Default false.
    */

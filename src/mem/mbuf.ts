@@ -63,7 +63,7 @@ export class MbufTable {
   readonly nbSegs: Uint16Array;
   /** References to the frame (updated with Atomics when above 1). */
   readonly refcnt: Uint16Array;
-  /** [0]: non-zero once chains or clones may exist in pools over this table (see chain.ts). */
+  /** Word 0 is non-zero once chains or clones may exist in pools over this table (see chain.ts). */
   readonly segFlags: Int32Array;
 
   private constructor(s: MbufShared) {

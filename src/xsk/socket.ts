@@ -596,7 +596,7 @@ export class XskSocket {
    * Tops the fill ring up to its level. On an empty ring it also reclaims TX completions and wakes the
    * kernel's RX when asked to (need_wakeup flag on the fill ring, or forceWakeup). On a multi-buffer
    * socket a packet of several descriptors is one handle, the first segment of an mbuf chain (see
-   * {@link rxBurstChains}).
+   * rxBurstChains below).
    */
   rxBurst(bufs: Uint32Array, max: number): number {
     if (this.multiBuffer) return this.rxBurstChains(bufs, max);
@@ -733,7 +733,7 @@ export class XskSocket {
    * once and counted in `tx_invalid`; the others are posted and come back through the completion ring.
    * Reclaims completed frames into the mempool first, and kicks the kernel when the need_wakeup flag asks
    * for it (always with forceWakeup and frames posted). Once the mbuf table's segment mode is on (chains
-   * or clones may exist: mem/chain.ts) packets go through {@link txBurstChains}.
+   * or clones may exist: mem/chain.ts) packets go through txBurstChains (below).
    */
   txBurst(bufs: Uint32Array, n: number): number {
     if (this.segFlags[0] !== 0) return this.txBurstChains(bufs, n);

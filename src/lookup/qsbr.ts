@@ -62,7 +62,7 @@ export class Qsbr {
    * The same variable in another thread.
    *
    * @example
-   * const q = Qsbr.fromShared(data.qsbr);
+   * const q = Qsbr.fromShared(Qsbr.create(2).shared()); // in a worker: from its workerData
    */
   static fromShared(s: QsbrShared): Qsbr {
     return new Qsbr(s.words, s.readers);
@@ -72,7 +72,8 @@ export class Qsbr {
    * What to post to a worker.
    *
    * @example
-   * worker.postMessage({ qsbr: q.shared() });
+   * const q = Qsbr.create(2);
+   * const forWorker = { qsbr: q.shared() }; // post it, or pass it in workerData
    */
   shared(): QsbrShared {
     return { words: this.w.buffer as SharedArrayBuffer, readers: this.readers };
@@ -87,6 +88,7 @@ export class Qsbr {
    * Reader: from now on this reader may hold references (call before the first lookup, and after a sleep).
    *
    * @example
+   * const q = Qsbr.create(1);
    * q.online(0);
    */
   online(i: number): void {
@@ -97,6 +99,7 @@ export class Qsbr {
    * Reader: holds no references until {@link Qsbr.online} (call before sleeping in poll()).
    *
    * @example
+   * const q = Qsbr.create(1);
    * q.offline(0);
    */
   offline(i: number): void {
@@ -107,6 +110,7 @@ export class Qsbr {
    * Reader, once per loop: holds no references across this point. Unchecked slot (the hot path).
    *
    * @example
+   * const q = Qsbr.create(1);
    * q.quiescent(0);
    */
   quiescent(i: number): void {
@@ -117,6 +121,7 @@ export class Qsbr {
    * Writer: call after unpublishing; returns the token to pass to {@link Qsbr.check}.
    *
    * @example
+   * const q = Qsbr.create(1);
    * const t = q.start();
    */
   start(): number {
@@ -129,6 +134,8 @@ export class Qsbr {
    * Writer: true when every online reader has reported a quiescent state since `token` was taken.
    *
    * @example
+   * const q = Qsbr.create(1);
+   * const t = q.start();
    * while (!q.check(t)) await new Promise((r) => setTimeout(r, 1));
    */
   check(token: number): boolean {
@@ -144,6 +151,7 @@ export class Qsbr {
    * Resolves true when passed, false on timeout (a reader stuck online without reporting).
    *
    * @example
+   * const q = Qsbr.create(1);
    * if (!(await q.synchronize(q.start(), 1000))) throw new Error("a worker is stuck");
    */
   async synchronize(token: number, timeoutMs = 1000): Promise<boolean> {

@@ -26,7 +26,9 @@ export interface Route6 {
  * A trie node as a route.
  *
  * @example
- * const r = route6(new TrieNode(new Uint32Array(4), 0, 1)); // ::/0 -> 1
+ * const rib = new Rib6();
+ * rib.add(new Uint8Array(16), 0, 1); // ::/0 -> 1
+ * console.log(rib.routes()[0]?.nextHop); // 1 (each route made by route6 from its trie node)
  */
 export function route6(n: TrieNode): Route6 {
   return { ip: bytesOfNode(n), depth: n.depth, nextHop: n.nh };

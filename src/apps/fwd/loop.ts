@@ -101,8 +101,28 @@ function firstPool(pools: Map<string, Mempool>): Mempool | null {
   return null;
 }
 
+/**
+ * One small instance of each class whose objects forward() makes per call and reads in its loop, kept for
+ * the life of the module (made by the first forward()). V8's optimized code holds the maps (hidden
+ * classes) of the objects it reads weakly; once a forward() returns, its Dispatcher, stage, FIB and QSBR
+ * views die, and with no other instance left a full GC frees their maps and throws the optimized loop
+ * away ("weak objects" deopt, seen with --trace-deopt). The next forward() then starts in unoptimized code,
+ * which boxes every Float64Array counter update until it is optimized again: a young-generation GC in a
+ * loop that otherwise allocates nothing. A worker calls forward() once; tests and benchmarks call it again.
+ */
+let shapeAnchors: readonly object[] | null = null;
+
+function anchorShapes(): void {
+  if (shapeAnchors !== null) return;
+  const sab = new SharedArrayBuffer(8);
+  const fib = Fib4.fromShared({ tbl24: sab, tbl8: sab, maxTbl8Groups: 0 });
+  const nh = NextHopTable.fromShared({ mac: new SharedArrayBuffer(8), port: new SharedArrayBuffer(4), capacity: 1 });
+  shapeAnchors = [new Dispatcher([], [{ local: 0, inbox: null }], 1), fib, nh, new L3fwdStage(fib, nh, new Uint8Array(8), 1), Qsbr.create(1)];
+}
+
 /** The loop. Exported for tests and the benchmark, which run it on their own thread. */
 export function forward(data: FwdThreadData, control: ThreadControl, ports: Lport[], mempool: Mempool | null, idle: IdleManager | null): void {
+  anchorShapes();
   const ctl = control.ctl;
   const tc = control.counters;
   const burst = data.burst;

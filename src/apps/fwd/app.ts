@@ -119,6 +119,8 @@ export class FwdApp {
   fastPath: FwdFastPath | null = null;
   /** The fast path's counters when it was detached (stop). */
   fastPathFinal: FastPathCounters | null = null;
+  /** Per-port figures taken when the threads had stopped (before the ports closed); null until stop. */
+  finalRates: PortRate[] | null = null;
 
   private constructor(config: AppConfig, mode: FwdMode) {
     this.config = config;
@@ -228,6 +230,8 @@ export class FwdApp {
         }),
         // Threads are gone: frames still in inboxes go back to the pool (every port of these modes is on one UMEM).
         onThreadsStopped: (cnf) => {
+          // The ports' figures once no thread counts any more, beside the mode counters (read after stop).
+          app.finalRates = app.rates();
           app.drainInboxes(cnf.ports);
           app.detachFastPath();
         },

@@ -114,9 +114,11 @@ export async function main(argv: string[]): Promise<number> {
   const stop = async (): Promise<number> => {
     clearInterval(timer);
     sock?.close();
-    const final = app.rates();
-    const threads = app.threadStats();
+    const running = app.rates();
     const report = await app.stop();
+    // Read once the threads stopped: port figures and mode counters then agree exactly.
+    const final = app.finalRates ?? running;
+    const threads = app.threadStats();
     const modeCounters = Object.fromEntries(final.map((p, i) => [p.name, app.portModeCounters(i)]));
     const summary = { mode: app.mode, ports: final, threads, modeCounters, ...(app.fastPathFinal ? { fastPath: app.fastPathFinal } : {}), ...report };
     if (json) process.stdout.write(`${JSON.stringify({ type: "summary", ...summary })}\n`);

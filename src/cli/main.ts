@@ -9,7 +9,7 @@ interface Command {
 }
 
 const commands: Record<string, Command> = {
-  fwd: { summary: "forward packets (drop, rx-only, lb, tx-only, fwd) over AF_XDP, ring or null ports", load: () => import("../apps/fwd/cli.js") },
+  fwd: { summary: "forward packets (drop, rx-only, lb, tx-only, fwd, l3fwd, acl-strict, acl-permissive) over any port", load: () => import("../apps/fwd/cli.js") },
   demo: { summary: "two namespaces, a veth pair, the forwarder in lb mode and a traffic source, for 10 s", load: () => import("./demo.js") },
 };
 

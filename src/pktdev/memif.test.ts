@@ -309,7 +309,7 @@ describe("net_memif peers leaving and coming back", () => {
     const { Worker } = await import("node:worker_threads");
     await withPair(async ({ pool, server, client, socket }) => {
       server.release();
-      const w = new Worker(new URL("../testing/memif-echo-worker.js", import.meta.url), { workerData: { shared: server.toShared(), count: 60, ms: 8000 } });
+      const w = new Worker(new URL("../testing/port-worker.js", import.meta.url), { workerData: { shared: server.toShared(), count: 60, ms: 8000 } });
       const done = new Promise<{ rx: number; tx: number }>((res, rej) => {
         w.once("message", res);
         w.once("error", rej);

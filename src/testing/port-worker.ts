@@ -1,7 +1,8 @@
 /**
- * A worker thread for the port conformance tests (port-conformance.ts): opens a port from its shared form
- * (the built-in drivers, its own pool objects), receives `count` frames, sends them back, releases the port
- * and flushes its pool caches, then reports what it did. Not imported directly.
+ * A worker thread for the port conformance tests (port-conformance.ts) and the memif tests: opens a port
+ * from its shared form (the built-in drivers, its own pool objects), sends back every frame it receives
+ * until `count` came or `ms` passed (idling in `waitRx` between bursts, across a memif peer's reconnects),
+ * releases the port, flushes its pool caches and reports what it did. Not imported directly.
  */
 import { workerData, parentPort } from "node:worker_threads";
 import { openShared } from "../pktdev/registry.js";

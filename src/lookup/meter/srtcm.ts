@@ -20,7 +20,7 @@
  * m.colorBlind(0, 0, 2000); // COLOR_YELLOW, E: 3000 left
  */
 import { COLOR_GREEN, COLOR_RED, COLOR_YELLOW, type Color } from "./color.js";
-import { checkMeterParam, tokenBucketParams } from "./token-bucket.js";
+import { checkMeterParam, meterTable, tokenBucketParams } from "./token-bucket.js";
 
 /** srTCM parameters (RFC 2697): rate in bytes per second, bursts in bytes; CBS or EBS above 0. */
 export interface SrTcmParams {
@@ -91,12 +91,9 @@ export class SrTcm {
    */
   static create(params: SrTcmParams, opts: MeterOptions): SrTcm {
     const p = checkSrTcm(params);
-    const hz = checkMeterParam("srTCM", "hz", opts.hz, 1);
-    const flows = opts.flows ?? 1;
-    if (!Number.isInteger(flows) || flows < 1 || flows > 2 ** 24) throw new RangeError(`Invalid srTCM flow count ${String(flows)}: 1 to 2^24`);
-    if (typeof opts.now !== "number" || !Number.isFinite(opts.now)) throw new RangeError(`Invalid srTCM start time ${String(opts.now)}: a finite number of ticks`);
-    const m = new SrTcm(p, hz, new Float64Array(new SharedArrayBuffer(8 * STRIDE * flows)));
-    for (let f = 0; f < flows; f++) m.reset(f, opts.now);
+    const t = meterTable("srTCM", opts, STRIDE);
+    const m = new SrTcm(p, t.hz, t.state);
+    for (let f = 0; f < t.flows; f++) m.reset(f, t.now);
     return m;
   }
 

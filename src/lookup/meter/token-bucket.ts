@@ -53,3 +53,19 @@ export function checkMeterParam(what: string, name: string, v: unknown, min = 0)
   }
   return v;
 }
+
+/**
+ * The checked clock rate, flow count and start time of a meter table, and its zeroed shared state of
+ * `stride` words per flow (what SrTcm.create and TrTcm.create share). Throws a RangeError naming the value.
+ *
+ * @example
+ * const t = meterTable("srTCM", { hz: 1e9, now: 0, flows: 4 }, 3);
+ * console.log(t.flows, t.state.length); // 4 12
+ */
+export function meterTable(what: string, opts: { hz: number; now: number; flows?: number }, stride: number): { hz: number; flows: number; now: number; state: Float64Array } {
+  const hz = checkMeterParam(what, "hz", opts.hz, 1);
+  const flows = opts.flows ?? 1;
+  if (!Number.isInteger(flows) || flows < 1 || flows > 2 ** 24) throw new RangeError(`Invalid ${what} flow count ${String(flows)}: 1 to 2^24`);
+  if (typeof opts.now !== "number" || !Number.isFinite(opts.now)) throw new RangeError(`Invalid ${what} start time ${String(opts.now)}: a finite number of ticks`);
+  return { hz, flows, now: opts.now, state: new Float64Array(new SharedArrayBuffer(8 * stride * flows)) };
+}

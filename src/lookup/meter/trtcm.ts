@@ -20,7 +20,7 @@
  */
 import { COLOR_GREEN, COLOR_RED, COLOR_YELLOW, type Color } from "./color.js";
 import type { MeterOptions } from "./srtcm.js";
-import { checkMeterParam, tokenBucketParams } from "./token-bucket.js";
+import { checkMeterParam, meterTable, tokenBucketParams } from "./token-bucket.js";
 
 /** trTCM parameters (RFC 2698): rates in bytes per second (PIR >= CIR > 0), bursts in bytes (> 0). */
 export interface TrTcmParams {
@@ -88,12 +88,9 @@ export class TrTcm {
    */
   static create(params: TrTcmParams, opts: MeterOptions): TrTcm {
     const p = checkTrTcm(params);
-    const hz = checkMeterParam("trTCM", "hz", opts.hz, 1);
-    const flows = opts.flows ?? 1;
-    if (!Number.isInteger(flows) || flows < 1 || flows > 2 ** 24) throw new RangeError(`Invalid trTCM flow count ${String(flows)}: 1 to 2^24`);
-    if (typeof opts.now !== "number" || !Number.isFinite(opts.now)) throw new RangeError(`Invalid trTCM start time ${String(opts.now)}: a finite number of ticks`);
-    const m = new TrTcm(p, hz, new Float64Array(new SharedArrayBuffer(8 * STRIDE * flows)));
-    for (let f = 0; f < flows; f++) m.reset(f, opts.now);
+    const t = meterTable("trTCM", opts, STRIDE);
+    const m = new TrTcm(p, t.hz, t.state);
+    for (let f = 0; f < t.flows; f++) m.reset(f, t.now);
     return m;
   }
 

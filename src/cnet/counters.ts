@@ -9,7 +9,11 @@
  * console.log(c.read().ip4_rx); // 1
  */
 
-/** Counter names, in word order. */
+import { TCP_COUNTER_NAMES } from "./tcp/counter-names.js";
+import { IP6_COUNTER_NAMES } from "./ip6/counter-names.js";
+import { FRAG_COUNTER_NAMES } from "./frag/counter-names.js";
+
+/** Counter names, in word order: the base set, then each protocol's own list (tcp/, ip6/, frag/). */
 export const COUNTER_NAMES = [
   "eth_rx", "eth_drop_short", "eth_drop_not_ours", "eth_drop_other",
   "arp_rx", "arp_tx", "arp_req_in", "arp_reply_in", "arp_reply_out", "arp_req_out", "arp_gratuitous_out",
@@ -18,6 +22,7 @@ export const COUNTER_NAMES = [
   "ip4_rx", "ip4_drop_bad_header", "ip4_drop_not_local", "ip4_drop_fragment", "ip4_drop_proto", "ip4_tx", "ip4_drop_no_route",
   "icmp_rx", "icmp_tx", "icmp_echo_in", "icmp_drop_bad", "icmp_ignored", "icmp_unreach_out",
   "udp_rx", "udp_tx", "udp_drop_bad", "udp_drop_cksum", "udp_no_port", "udp_drop_queue_full",
+  ...TCP_COUNTER_NAMES, ...IP6_COUNTER_NAMES, ...FRAG_COUNTER_NAMES,
 ] as const;
 
 /** A counter's name. */

@@ -392,12 +392,7 @@ export class AfPacketPort extends Lport {
     st[W_RX_BLOCK] = blk;
     st[W_RX_LEFT] = left;
     st[W_RX_OFF] = off;
-    const s = this.stats;
-    if (n === 0) s[S.ST_RX_EMPTY_POLLS]!++;
-    s[S.ST_IPACKETS]! += n;
-    s[S.ST_IBYTES]! += bytes;
-    if (errors !== 0) s[S.ST_IERRORS]! += errors;
-    if (nobuf !== 0) s[S.ST_FILL_NOBUF]! += nobuf;
+    S.countRx(this.stats, n, bytes, errors, nobuf);
     return n;
   }
 
@@ -460,10 +455,8 @@ export class AfPacketPort extends Lport {
         if (rc < 0 && rc !== -EAGAIN && rc !== -ENOBUFS) s[S.ST_TX_KICK_AGAIN]!++;
       }
     }
-    s[S.ST_OPACKETS]! += sent;
-    s[S.ST_OBYTES]! += bytes;
+    S.countTx(s, sent, bytes, refused);
     if (invalid !== 0) s[S.ST_TX_INVALID]! += invalid;
-    if (refused !== 0) s[S.ST_OERRORS]! += refused;
     return k;
   }
 

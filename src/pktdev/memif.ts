@@ -491,11 +491,8 @@ export class MemifPort extends Lport {
         this.stats[S.ST_TX_KICKS]!++;
       }
     }
-    const st = this.stats;
-    st[S.ST_OPACKETS]! += k;
-    st[S.ST_OBYTES]! += bytes;
-    if (errors !== 0) st[S.ST_OERRORS]! += errors;
-    if (k < n) st[S.ST_ODROPPED]! += n - k;
+    S.countTx(this.stats, k, bytes, errors);
+    if (k < n) this.stats[S.ST_ODROPPED]! += n - k;
     return k;
   }
 

@@ -219,11 +219,7 @@ export class PcapPort extends Lport {
     fs[F_INDEX] = idx;
     fs[F_LOOPS] = loops;
     fs[F_RELEASED] = fs[F_RELEASED]! + n;
-    const s = this.stats;
-    s[S.ST_IPACKETS]! += n;
-    s[S.ST_IBYTES]! += bytes;
-    if (got < want) s[S.ST_FILL_NOBUF]! += want - got;
-    if (n === 0) s[S.ST_RX_EMPTY_POLLS]!++;
+    S.countRx(this.stats, n, bytes, 0, want - got);
     return n;
   }
 
@@ -252,10 +248,7 @@ export class PcapPort extends Lport {
       for (let i = 0; i < n; i++) bytes += dataLen[bufs[i]!]!;
     }
     if (n > 0) this.mempool.freeBulk(bufs, n);
-    const s = this.stats;
-    s[S.ST_OPACKETS]! += n - errors;
-    s[S.ST_OBYTES]! += bytes;
-    if (errors !== 0) s[S.ST_OERRORS]! += errors;
+    S.countTx(this.stats, n - errors, bytes, errors);
     return n;
   }
 

@@ -196,12 +196,7 @@ export class TapPort extends Lport {
       bufs[n++] = h;
       bytes += rc;
     }
-    const s = this.stats;
-    if (n === 0) s[S.ST_RX_EMPTY_POLLS]!++;
-    s[S.ST_IPACKETS]! += n;
-    s[S.ST_IBYTES]! += bytes;
-    if (errors !== 0) s[S.ST_IERRORS]! += errors;
-    if (nobuf !== 0) s[S.ST_FILL_NOBUF]! += nobuf;
+    S.countRx(this.stats, n, bytes, errors, nobuf);
     return n;
   }
 
@@ -233,10 +228,7 @@ export class TapPort extends Lport {
       }
     }
     if (k > 0) this.mempool.freeBulk(bufs, k);
-    const s = this.stats;
-    s[S.ST_OPACKETS]! += sent;
-    s[S.ST_OBYTES]! += bytes;
-    if (errors !== 0) s[S.ST_OERRORS]! += errors;
+    S.countTx(this.stats, sent, bytes, errors);
     return k;
   }
 

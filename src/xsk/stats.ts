@@ -35,3 +35,33 @@ export const STAT_NAMES: readonly string[] = [
 export function newStats(): Float64Array {
   return new Float64Array(new SharedArrayBuffer(ST_COUNT * 8));
 }
+
+/**
+ * Adds one RX burst to a port's counters: `n` packets of `bytes` in all, `errors` frames refused,
+ * `nobuf` buffers the pool could not give; an empty burst counts as an empty poll.
+ *
+ * @example
+ * const s = newStats();
+ * countRx(s, 2, 128, 0, 0); // ipackets 2, ibytes 128
+ */
+export function countRx(s: Float64Array, n: number, bytes: number, errors: number, nobuf: number): void {
+  if (n === 0) s[ST_RX_EMPTY_POLLS]!++;
+  s[ST_IPACKETS]! += n;
+  s[ST_IBYTES]! += bytes;
+  if (errors !== 0) s[ST_IERRORS]! += errors;
+  if (nobuf !== 0) s[ST_FILL_NOBUF]! += nobuf;
+}
+
+/**
+ * Adds one TX burst to a port's counters: `sent` packets of `bytes` in all, `errors` frames the
+ * kernel or the peer refused.
+ *
+ * @example
+ * const s = newStats();
+ * countTx(s, 2, 128, 1); // opackets 2, obytes 128, oerrors 1
+ */
+export function countTx(s: Float64Array, sent: number, bytes: number, errors: number): void {
+  s[ST_OPACKETS]! += sent;
+  s[ST_OBYTES]! += bytes;
+  if (errors !== 0) s[ST_OERRORS]! += errors;
+}

@@ -79,29 +79,8 @@ function final(a: number, b: number, c: number): number {
  * const h = jhash32b(tuple, 0, 3, 0);
  */
 export function jhash32b(words: Uint32Array | Int32Array, off: number, nWords: number, initval: number): number {
-  let a = (GOLDEN + (nWords << 2) + initval) | 0;
-  let b = a;
-  let c = a;
-  let o = off;
-  let n = nWords;
-  while (n > 3) {
-    a = (a + words[o]!) | 0;
-    b = (b + words[o + 1]!) | 0;
-    c = (c + words[o + 2]!) | 0;
-    a = (a - c) | 0; a ^= (c << 4) | (c >>> 28); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= (a << 6) | (a >>> 26); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= (b << 8) | (b >>> 24); b = (b + a) | 0;
-    a = (a - c) | 0; a ^= (c << 16) | (c >>> 16); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= (a << 19) | (a >>> 13); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= (b << 4) | (b >>> 28); b = (b + a) | 0;
-    o += 3;
-    n -= 3;
-  }
-  if (n === 0) return c | 0;
-  a = (a + words[o]!) | 0;
-  if (n > 1) b = (b + words[o + 1]!) | 0;
-  if (n > 2) c = (c + words[o + 2]!) | 0;
-  return final(a, b, c);
+  // hashword's rounds and tail are jhashWords' over whole words: length in bytes = 4 * nWords.
+  return jhashWords(words, off, nWords << 2, initval);
 }
 
 /**

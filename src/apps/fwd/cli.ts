@@ -7,6 +7,7 @@ import { FwdApp } from "./app.js";
 import { MODES } from "./modes.js";
 import { openFwdSocket } from "./telemetry.js";
 import { createLogger } from "../../telemetry/log.js";
+import { frameReportLine, reportExitCode, runUntilStopped } from "../../cnf/cli-run.js";
 
 export const usage = `Usage: xdplane fwd -c <cfg.jsonc> [mode] [options]
 
@@ -110,7 +111,6 @@ export async function main(argv: string[]): Promise<number> {
   }
   log(`xdplane fwd: mode ${app.mode}, ${app.ports.length} port(s), ${app.threads.length} thread(s)${sock ? `, socket ${sock.path}` : ""}`);
   app.rates();
-  let stopping: Promise<number> | null = null;
   const stop = async (): Promise<number> => {
     clearInterval(timer);
     sock?.close();
@@ -129,14 +129,10 @@ export async function main(argv: string[]): Promise<number> {
       }
       const fp = app.fastPathFinal;
       if (fp) process.stdout.write(`XDP fast path: forwarded ${fp.forwarded}, to user space ${fp.toUser}, redirect failed ${fp.redirectFailed}\n`);
-      process.stdout.write(`frames leaked: ${report.leakedFrames}, double frees: ${report.doubleFrees ?? "n/a (no --debug-frames)"}, ` +
-        `bad kernel returns: ${report.badKernelReturns ?? "n/a"}, pool overflows: ${report.poolOverflows}, tx rejected: ${report.txRejected}\n`);
+      process.stdout.write(frameReportLine(report));
     }
     for (const f of report.faults) logger.log("err", f);
-    // --debug-frames: any fault fails the run. Without it, thread errors and frees that overflowed a pool
-    // (double frees beyond doubt) fail it; the other faults are reported.
-    if (debug) return report.faults.length > 0 ? 1 : 0;
-    return report.threadErrors.length > 0 || report.poolOverflows > 0 ? 1 : 0;
+    return reportExitCode(report, debug);
   };
   const timer = setInterval(() => {
     const rates = app.rates();
@@ -147,18 +143,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     }
   }, interval > 0 ? interval : 2 ** 30);
-  return await new Promise<number>((resolve) => {
-    const done = () => {
-      stopping ??= stop();
-      stopping.then(resolve, (e: Error) => {
-        process.stderr.write(`error: ${e.message}\n`);
-        resolve(1);
-      });
-    };
-    process.once("SIGINT", done);
-    process.once("SIGTERM", done);
-    if (duration !== undefined) setTimeout(done, duration * 1000);
-  });
+  return await runUntilStopped(stop, duration);
 }
 
 function fmt(n: number): string {

@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { loadConfig } from "../../config/index.js";
 import { createLogger } from "../../telemetry/log.js";
+import { frameReportLine, reportExitCode, runUntilStopped } from "../../cnf/cli-run.js";
 import { formatGraphStats } from "../../graph/stats.js";
 import { L3fwdGraphApp, l3fwdGraphDot } from "./app.js";
 
@@ -104,7 +105,6 @@ export async function main(argv: string[]): Promise<number> {
   log(`xdplane l3fwd-graph: ${app.ports.length} port(s), ${app.threads.length} graph(s), ${app.routes.routes.length} route(s)${app.socket ? `, socket ${app.socket.path}` : ""}`);
   for (const r of app.routeLines()) log(`route ${r}`);
   app.rates();
-  let stopping: Promise<number> | null = null;
   const stop = async (): Promise<number> => {
     clearInterval(timer);
     const final = app.rates();
@@ -116,13 +116,10 @@ export async function main(argv: string[]): Promise<number> {
     else {
       process.stdout.write(formatGraphStats(graph.total));
       for (const p of final) process.stdout.write(`${p.name}: rx ${p.ipackets} tx ${p.opackets} drops ${p.drops}\n`);
-      process.stdout.write(`frames leaked: ${report.leakedFrames}, double frees: ${report.doubleFrees ?? "n/a (no --debug-frames)"}, ` +
-        `bad kernel returns: ${report.badKernelReturns ?? "n/a"}, pool overflows: ${report.poolOverflows}, tx rejected: ${report.txRejected}, ` +
-        `inbox leftovers: ${report.inboxLeftovers}\n`);
+      process.stdout.write(frameReportLine(report, `, inbox leftovers: ${report.inboxLeftovers}`));
     }
     for (const f of report.faults) logger.log("err", f);
-    if (debug) return report.faults.length > 0 ? 1 : 0;
-    return report.threadErrors.length > 0 || report.poolOverflows > 0 ? 1 : 0;
+    return reportExitCode(report, debug);
   };
   const timer = setInterval(() => {
     const rates = app.rates();
@@ -133,18 +130,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(formatGraphStats(graph));
     }
   }, interval > 0 ? interval : 2 ** 30);
-  return await new Promise<number>((resolve) => {
-    const done = () => {
-      stopping ??= stop();
-      stopping.then(resolve, (e: Error) => {
-        process.stderr.write(`error: ${e.message}\n`);
-        resolve(1);
-      });
-    };
-    process.once("SIGINT", done);
-    process.once("SIGTERM", done);
-    if (duration !== undefined) setTimeout(done, duration * 1000);
-  });
+  return await runUntilStopped(stop, duration);
 }
 
 function fmt(n: number): string {

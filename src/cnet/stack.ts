@@ -37,6 +37,20 @@ import { arpInputNode, cnetTimerNode, type ArpTimers } from "./nodes/arp.js";
 import { ip4InputNode, ip4OutputNode } from "./nodes/ip4.js";
 import { icmp4InputNode } from "./nodes/icmp4.js";
 import { chnlTxNode, udp4InputNode } from "./nodes/udp4.js";
+import { NdTable } from "./ip6/nd-table.js";
+import { Ip6Addrs } from "./ip6/addrs.js";
+import { makeIp6Ctx, type Ip6Ctx } from "./ip6/context.js";
+import { ip6InputNode } from "./ip6/input.js";
+import { icmp6InputNode } from "./ip6/icmp6.js";
+import { ip6OutputNode } from "./ip6/output.js";
+import { nd6TimerNode, type Nd6Timers } from "./ip6/timer.js";
+import { ReasmTable, type ReasmOptions } from "./frag/reasm.js";
+import { ip4ReasmNode, ip4ReasmTimerNode } from "./frag/reasm-node.js";
+import type { IcmpRateOptions } from "./frag/icmp-rate.js";
+import { puntTapNode, puntTapRxNode, type PuntOptions } from "./punt.js";
+import { TcpEngine, type TcpOptions } from "./tcp/engine.js";
+import { tcp4InputNode, tcpTimerNode } from "./tcp/nodes.js";
+import type { TcpConnTable } from "./tcp/conn-table.js";
 
 /** Options of {@link CnetStack.create}. */
 export interface CnetStackOptions {
@@ -63,6 +77,24 @@ export interface CnetStackOptions {
    * SharedArrayBuffer). Without it the stack reads Date.now() once per walk, which allocates.
    */
   clock?: Float64Array;
+  /** IPv4 reassembly bounds and timeout (frag/reasm.ts). */
+  reasm?: ReasmOptions;
+  /** The ICMP error rate limit (frag/icmp-rate.ts; default 1000/s, burst 50). */
+  icmpRate?: IcmpRateOptions;
+  /** Punting to the kernel through a TAP (punt.ts); off without it. */
+  punt?: PuntOptions;
+  /** IPv6 (ip6/: ND, DAD, ICMPv6 echo); default true. */
+  ipv6?: boolean;
+  /** This thread's ND table (it alone writes it; default: its own, 1024 entries). */
+  nd?: NdTable;
+  /** This thread's IPv6 addresses and their DAD states (default: its own). */
+  ip6Addrs?: Ip6Addrs;
+  /** IPv6 timers: ND retries and ageing, DAD (ip6/timer.ts). */
+  timers6?: Nd6Timers;
+  /** TCP (tcp/engine.ts): buffers, timers, limits; TCP is on unless `tcp: false`. */
+  tcp?: TcpOptions | false;
+  /** The TCP connection table the stack writes for telemetry (tcp/conn-table.ts). */
+  tcpTable?: TcpConnTable;
 }
 
 /**
@@ -76,11 +108,18 @@ export class CnetStack {
   readonly chnl: Chnl;
   /** @internal */
   readonly ctx: StackCtx;
+  /** @internal IPv4 datagrams in reassembly. */
+  readonly reasm: ReasmTable;
+  /** @internal The IPv6 state (null without IPv6). */
+  ip6: Ip6Ctx | null = null;
+  /** @internal The TCP engine (null with `tcp: false`). */
+  tcp: TcpEngine | null = null;
 
-  private constructor(graph: Graph, chnl: Chnl, ctx: StackCtx) {
+  private constructor(graph: Graph, chnl: Chnl, ctx: StackCtx, reasm: ReasmTable) {
     this.graph = graph;
     this.chnl = chnl;
     this.ctx = ctx;
+    this.reasm = reasm;
   }
 
   /**
@@ -94,24 +133,39 @@ export class CnetStack {
       if (!o.stackPorts.some((s) => s.pid === p.pid)) throw new RangeError(`cnet: lport ${p.pid} ('${p.name}') has no ifindex/MAC in stackPorts`);
     }
     const served = o.stackPorts.filter((s) => o.ports.some((p) => p.pid === s.pid));
-    const ctx = makeStackCtx({ mempool: o.mempool, tables: o.tables, arp: o.arp, counters: o.counters, ports: served, ...(o.clock ? { clock: o.clock } : {}) });
-    const chnl = new Chnl(ctx, o.chnlRxDepth !== undefined ? { rxDepth: o.chnlRxDepth } : {});
+    const ctx = makeStackCtx({
+      mempool: o.mempool, tables: o.tables, arp: o.arp, counters: o.counters, ports: served, ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.icmpRate ? { icmpRate: o.icmpRate } : {}), punt: o.punt !== undefined,
+    });
+    const reasm = new ReasmTable(o.mempool, o.reasm ?? {});
+    const tcp = o.tcp === false ? null : new TcpEngine(ctx, { ...(o.tcp ?? {}), ...(o.tcpTable ? { table: o.tcpTable } : {}) });
+    const chnl = new Chnl(ctx, { ...(o.chnlRxDepth !== undefined ? { rxDepth: o.chnlRxDepth } : {}), ...(tcp ? { tcp } : {}) });
+    const x = o.ipv6 === false ? null : makeIp6Ctx(ctx, o.nd ?? NdTable.create(), o.ip6Addrs ?? Ip6Addrs.create());
     const nodes: NodeSpec[] = [
       ...o.ports.map((p) => cnetRxNode(ctx, p, o.burst)),
       cnetTimerNode(ctx, o.feed ?? null, o.timers ?? {}),
       chnlTxNode(ctx, chnl, o.burst),
-      ethInputNode(ctx),
+      ...(x ? [nd6TimerNode(ctx, x, o.feed ?? null, o.timers6 ?? {})] : []),
+      ethInputNode(ctx, x),
       arpInputNode(ctx),
-      ip4InputNode(ctx),
+      ip4InputNode(ctx, { tcp: tcp !== null }),
+      ip4ReasmNode(ctx, reasm, { tcp: tcp !== null }),
+      ...(tcp ? [tcpTimerNode(ctx, tcp, o.burst), tcp4InputNode(ctx, tcp)] : []),
+      ip4ReasmTimerNode(ctx, reasm),
+      ...(o.punt ? [puntTapNode(ctx, o.punt.tap), puntTapRxNode(ctx, o.punt, o.burst)] : []),
       icmp4InputNode(ctx),
       udp4InputNode(ctx, chnl),
       ip4OutputNode(ctx),
+      ...(x ? [ip6InputNode(ctx, x), icmp6InputNode(ctx, x), ip6OutputNode(ctx, x)] : []),
       ...o.ports.map((p) => pktdevTxNode({ pid: p.pid, port: p })),
       pktDropNode({ mempool: o.mempool }),
     ];
     const mp = o.mempool;
     const graph = Graph.create({ name: o.name ?? "cnet", nodes, collect: "counts", onOverflow: (objs, n, off) => mp.freeBulk(objs, n, off) });
-    return new CnetStack(graph, chnl, ctx);
+    const stack = new CnetStack(graph, chnl, ctx, reasm);
+    stack.ip6 = x;
+    stack.tcp = tcp;
+    return stack;
   }
 
   /**
@@ -121,7 +175,9 @@ export class CnetStack {
    * while (ctx.running()) ctx.idle(stack.walk());
    */
   walk(): number {
-    return this.graph.walk();
+    const n = this.graph.walk();
+    this.chnl.dispatch();
+    return n;
   }
 
   /**
@@ -146,6 +202,16 @@ export class CnetStack {
       ctx.mp.freeBulk(scratch, k);
       freed += k;
     }
+    freed += this.reasm.clear();
+    const nd = this.ip6?.nd;
+    for (let s = 0; nd && s < nd.capacity; s++) {
+      const k = nd.takePending(s, scratch, 0);
+      if (k > 0) {
+        ctx.mp.freeBulk(scratch, k);
+        freed += k;
+      }
+    }
+    if (this.tcp) freed += this.tcp.closeAll();
     this.chnl.closeAll();
     this.graph.close();
     return freed;

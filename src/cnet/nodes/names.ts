@@ -22,6 +22,26 @@ export const IP4_OUTPUT = "ip4_output";
 export const CNET_TIMER = "cnet_timer";
 /** The channel send source: datagrams the application sent. */
 export const CHNL_TX = "chnl_tx";
+/** TCP input: checksum, the engine's state machine, segments it answers with to ip4_output. */
+export const TCP4_INPUT = "tcp4_input";
+/** TCP's timer source: RTO, delayed ACK, persist, keepalive, TIME_WAIT, and what channels sent. */
+export const TCP_TIMER = "tcp_timer";
+/** IPv6 input: header checks, extension headers, local delivery by next header (ip6/input.ts). */
+export const IP6_INPUT = "ip6_input";
+/** ICMPv6 input: echo replies, neighbour solicitations and advertisements (ip6/icmp6.ts). */
+export const ICMP6_INPUT = "icmp6_input";
+/** IPv6 output: route lookup, neighbour discovery, Ethernet header (ip6/output.ts). */
+export const IP6_OUTPUT = "ip6_output";
+/** The IPv6 timer source: ND feed, DAD, ND retries and ageing (ip6/timer.ts). */
+export const ND6_TIMER = "nd6_timer";
+/** IPv4 reassembly: fragments held until their datagram is whole (frag/reasm-node.ts). */
+export const IP4_REASM = "ip4_reasm";
+/** The reassembly timer source: expires datagrams (ICMP time exceeded, code 1). */
+export const IP4_REASM_TIMER = "ip4_reasm_timer";
+/** The punt: frames the stack does not handle, written to a TAP for the kernel (punt.ts). */
+export const PUNT_TAP = "punt_tap";
+/** The punt's return path: frames the kernel wrote to the TAP, sent on the stack's lport. */
+export const PUNT_TAP_RX = "punt_tap_rx";
 
 /**
  * Name of the node receiving from lport `pid`.

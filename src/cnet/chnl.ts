@@ -1,5 +1,5 @@
 /**
- * Channels, CNDP's `chnl_*` socket-like API over the stack, UDP for now: open, bind, connect, burst
+ * Channels, CNDP's `chnl_*` socket-like API over the stack, UDP and TCP: open, bind, connect, burst
  * receive and send of packet buffers (zero copy: a received buffer's data is the datagram's payload, and
  * a buffer to send carries its payload with room before it for the headers), close. Channels live on the
  * worker thread that runs the stack and are used from it (between graph walks): handles, never copies.
@@ -12,6 +12,14 @@
  * `ip4_output` on the next walk. A buffer given to a send call belongs to the stack, one not accepted
  * (queue full: the returned count is lower) stays the caller's.
  *
+ * TCP (tcp/engine.ts does the protocol): `open("tcp")`, `bind`, `listen`, `accept` (a new channel, or -1),
+ * `connect` (the handshake starts; CONNECTED or RESET/ERROR follows), `send` (bytes copied into the
+ * send buffer; 0 when full: wait for WRITABLE), `recv` (bytes copied out; -1 at EOF), `recvBurst` (zero
+ * copy: frames whose data is the next payload; the caller frees them), `shutdown`, `close`, `abort`.
+ * Events: {@link Chnl.setCallback} and {@link Chnl.events} with the CHNL_EV_* bits; `stack.walk()` calls
+ * {@link Chnl.dispatch} after the graph walk: a channel's callback runs once when any bit rose, or new
+ * data, room or a connection arrived, since its last call.
+ *
  * @example
  * const ch = stack.chnl;
  * const cd = ch.open("udp");
@@ -22,10 +30,33 @@
  * if (sent < n) mempool.freeBulk(bufs, n - sent, sent);
  */
 import { formatIp4 } from "../lookup/addr.js";
+import { FIB_NO_ROUTE } from "./tables.js";
 import type { StackCtx } from "./context.js";
+import type { TcpEngine } from "./tcp/engine.js";
+import { TCP_STATE_NAMES } from "./tcp/states.js";
 
 /** Most channels per stack. */
-export const MAX_CHANNELS = 256;
+export const MAX_CHANNELS = 4096;
+
+/** Event bit: data to read (or EOF / an error to report: recv returns -1). */
+export const CHNL_EV_READABLE = 1;
+/** Event bit: room in the send buffer. */
+export const CHNL_EV_WRITABLE = 2;
+/** Event bit: a listener has a connection to accept. */
+export const CHNL_EV_ACCEPT = 4;
+/** Event bit: the connection is established. */
+export const CHNL_EV_CONNECTED = 8;
+/** Event bit: the peer closed its side (FIN); recv returns -1 once the data is read. */
+export const CHNL_EV_EOF = 16;
+/** Event bit: the peer reset the connection (RST). */
+export const CHNL_EV_RESET = 32;
+/** Event bit: the connection is over (closed both ways, reset, or failed). */
+export const CHNL_EV_CLOSED = 64;
+/** Event bit: the connection failed (timeout, refused while connecting, aborted). */
+export const CHNL_EV_ERROR = 128;
+
+/** A channel's event callback: `events` holds the current CHNL_EV_* bits. */
+export type ChnlCallback = (cd: number, events: number) => void;
 /** Bytes reserved before a payload to send: Ethernet, IPv4 and UDP headers. */
 export const UDP_HEADROOM = 42;
 
@@ -75,11 +106,21 @@ export class HandleQueue {
 /** One channel's state. */
 interface Channel {
   open: boolean;
+  proto: "udp" | "tcp";
   localIp: number;
   localPort: number;
   peerIp: number;
   peerPort: number;
-  rx: HandleQueue;
+  rx: HandleQueue | null;
+  /** TCP: the engine slot (-1: none yet). */
+  slot: number;
+  /** TCP: the channel was closed by the app, the id waits for the connection to end. */
+  closing: boolean;
+  cb: ChnlCallback | null;
+  /** The bits the callback last saw. */
+  last: number;
+  nodelay: boolean;
+  keepalive: boolean;
 }
 
 /**
@@ -95,36 +136,59 @@ export class Chnl {
   /** Datagrams waiting for chnl_tx. */
   readonly txq: HandleQueue;
   private readonly rxDepth: number;
+  private readonly tcp: TcpEngine | null;
+  private readonly dirty = new Int32Array(512);
 
   /** @internal Made by the stack. */
-  constructor(ctx: StackCtx, o: { rxDepth?: number; txDepth?: number } = {}) {
+  constructor(ctx: StackCtx, o: { rxDepth?: number; txDepth?: number; tcp?: TcpEngine } = {}) {
     this.ctx = ctx;
     this.rxDepth = o.rxDepth ?? 1024;
     this.txq = new HandleQueue(o.txDepth ?? 4096);
+    this.tcp = o.tcp ?? null;
+    if (this.tcp !== null) this.tcp.onRelease = (cd) => this.release(cd);
   }
 
   private chan(cd: number, op: string): Channel {
     const c = Number.isInteger(cd) ? this.chans[cd] : undefined;
-    if (!c || !c.open) throw new RangeError(`chnl_${op}: channel ${cd} is not open`);
+    if (!c || !c.open || c.closing) throw new RangeError(`chnl_${op}: channel ${cd} is not open`);
     return c;
   }
 
-  /**
-   * Opens a channel (`"udp"`; TCP is for later) and returns its descriptor.
-   *
-   * @example
-   * const cd = stack.chnl.open("udp");
-   */
-  open(proto: "udp"): number {
-    if (proto !== "udp") throw new RangeError(`chnl_open: protocol '${String(proto)}' is not supported (udp)`);
+  private tcpChan(cd: number, op: string): Channel {
+    const c = this.chan(cd, op);
+    if (c.proto !== "tcp") throw new RangeError(`chnl_${op}: channel ${cd} is not a TCP channel`);
+    return c;
+  }
+
+  private engine(op: string): TcpEngine {
+    if (this.tcp === null) throw new Error(`chnl_${op}: this stack has no TCP engine`);
+    return this.tcp;
+  }
+
+  private newChannel(proto: "udp" | "tcp"): number {
     let cd = this.chans.findIndex((c) => c === null || !c.open);
     if (cd < 0) {
       if (this.chans.length >= MAX_CHANNELS) throw new RangeError(`chnl_open: already ${MAX_CHANNELS} channels open`);
       cd = this.chans.length;
       this.chans.push(null);
     }
-    this.chans[cd] = { open: true, localIp: 0, localPort: 0, peerIp: 0, peerPort: 0, rx: new HandleQueue(this.rxDepth) };
+    this.chans[cd] = {
+      open: true, proto, localIp: 0, localPort: 0, peerIp: 0, peerPort: 0, rx: proto === "udp" ? new HandleQueue(this.rxDepth) : null,
+      slot: -1, closing: false, cb: null, last: 0, nodelay: false, keepalive: false,
+    };
     return cd;
+  }
+
+  /**
+   * Opens a channel (`"udp"` or `"tcp"`) and returns its descriptor.
+   *
+   * @example
+   * const cd = stack.chnl.open("udp");
+   */
+  open(proto: "udp" | "tcp"): number {
+    if (proto !== "udp" && proto !== "tcp") throw new RangeError(`chnl_open: protocol '${String(proto)}' is not supported (udp, tcp)`);
+    if (proto === "tcp") this.engine("open");
+    return this.newChannel(proto);
   }
 
   /**
@@ -138,6 +202,20 @@ export class Chnl {
     const c = this.chan(cd, "bind");
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`chnl_bind ${cd}: port ${port} is not 0 to 65535`);
     if (c.localPort !== 0) throw new Error(`chnl_bind ${cd}: already bound to port ${c.localPort}`);
+    if (c.proto === "tcp") {
+      const eng = this.engine("bind");
+      let p = port;
+      if (p === 0) {
+        p = eng.ephemeral();
+        if (p === 0) throw new Error(`chnl_bind ${cd}: no ephemeral TCP port free`);
+      } else if (eng.portRefs[p]! > 0) {
+        throw new Error(`chnl_bind ${cd}: TCP port ${p} is in use (EADDRINUSE)`);
+      }
+      eng.portRefs[p] = eng.portRefs[p]! + 1;
+      c.localIp = ip >>> 0;
+      c.localPort = p;
+      return p;
+    }
     let p = port;
     if (p === 0) {
       for (let k = 0; k < 16384 && p === 0; k++) {
@@ -164,6 +242,10 @@ export class Chnl {
   connect(cd: number, ip: number, port: number): void {
     const c = this.chan(cd, "connect");
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`chnl_connect ${cd}: port ${port} is not 1 to 65535`);
+    if (c.proto === "tcp") {
+      this.tcpConnect(cd, c, ip >>> 0, port);
+      return;
+    }
     if (c.localPort === 0) this.bind(cd, 0, 0);
     c.peerIp = ip >>> 0;
     c.peerPort = port;
@@ -172,7 +254,7 @@ export class Chnl {
   /** @internal udp4_input: queues datagram `h` (payload as data, ends noted) on the channel of `port`. */
   deliver(cd: number, h: number, dstIp: number): boolean {
     const c = this.chans[cd];
-    if (!c || !c.open || (c.localIp !== 0 && c.localIp !== dstIp)) return false;
+    if (!c || !c.open || c.rx === null || (c.localIp !== 0 && c.localIp !== dstIp)) return false;
     return c.rx.push(h);
   }
 
@@ -190,7 +272,9 @@ export class Chnl {
    * const k = stack.chnl.recvBurst(cd, bufs, 64);
    */
   recvBurst(cd: number, bufs: Uint32Array, max: number): number {
-    return this.chan(cd, "recv").rx.shift(bufs, Math.min(max, bufs.length));
+    const c = this.chan(cd, "recv");
+    if (c.proto === "tcp") return c.slot < 0 ? 0 : this.tcp!.recvBurst(c.slot, bufs, max);
+    return c.rx!.shift(bufs, Math.min(max, bufs.length));
   }
 
   /**
@@ -301,15 +385,25 @@ export class Chnl {
    */
   close(cd: number): void {
     const c = this.chan(cd, "close");
+    if (c.proto === "tcp") {
+      this.tcpClose(cd, c, false);
+      return;
+    }
     const scratch = new Uint32Array(256);
-    for (let k; (k = c.rx.shift(scratch, 256)) > 0;) this.ctx.mp.freeBulk(scratch, k);
+    for (let k; (k = c.rx!.shift(scratch, 256)) > 0;) this.ctx.mp.freeBulk(scratch, k);
     if (c.localPort !== 0 && this.ctx.udpBound[c.localPort] === cd) this.ctx.udpBound[c.localPort] = -1;
     c.open = false;
   }
 
-  /** @internal Closes every channel (stack close). */
+  /** @internal Closes every channel (stack close): TCP channels without a word on the wire. */
   closeAll(): void {
-    this.chans.forEach((c, cd) => { if (c?.open) this.close(cd); });
+    this.chans.forEach((c, cd) => {
+      if (!c?.open) return;
+      if (c.proto === "tcp") {
+        if (c.localPort !== 0 && this.tcp!.portRefs[c.localPort]! > 0) this.tcp!.portRefs[c.localPort] = this.tcp!.portRefs[c.localPort]! - 1;
+        c.open = false;
+      } else if (!c.closing) this.close(cd);
+    });
   }
 
   /**
@@ -318,11 +412,281 @@ export class Chnl {
    * @example
    * console.log(stack.chnl.list());
    */
-  list(): { cd: number; proto: "udp"; local: string; peer: string; queued: number }[] {
-    const out: { cd: number; proto: "udp"; local: string; peer: string; queued: number }[] = [];
+  list(): { cd: number; proto: "udp" | "tcp"; local: string; peer: string; queued: number; state?: string }[] {
+    const out: { cd: number; proto: "udp" | "tcp"; local: string; peer: string; queued: number; state?: string }[] = [];
     this.chans.forEach((c, cd) => {
-      if (c?.open) out.push({ cd, proto: "udp", local: `${formatIp4(c.localIp)}:${c.localPort}`, peer: c.peerPort ? `${formatIp4(c.peerIp)}:${c.peerPort}` : "", queued: c.rx.length });
+      if (!c?.open || c.closing) return;
+      if (c.proto === "tcp") {
+        const peer = c.slot >= 0 ? this.peerOf(cd) : { ip: 0, port: 0 };
+        const local = c.slot >= 0 ? this.localOf(cd) : { ip: c.localIp, port: c.localPort };
+        out.push({ cd, proto: "tcp", local: `${formatIp4(local.ip)}:${local.port}`, peer: peer.port ? `${formatIp4(peer.ip)}:${peer.port}` : "", queued: c.slot >= 0 ? this.tcp!.readable(c.slot) : 0, state: this.tcpState(cd) });
+        return;
+      }
+      out.push({ cd, proto: "udp", local: `${formatIp4(c.localIp)}:${c.localPort}`, peer: c.peerPort ? `${formatIp4(c.peerIp)}:${c.peerPort}` : "", queued: c.rx!.length });
     });
     return out;
+  }
+
+  // -----------------------------------------------------------------------------------------------------
+  // TCP
+
+  private tcpConnect(cd: number, c: Channel, ip: number, port: number): void {
+    const eng = this.engine("connect");
+    if (c.slot >= 0) throw new Error(`chnl_connect ${cd}: already ${this.tcpState(cd)}`);
+    let src = c.localIp;
+    if (src === 0) {
+      const nh = this.ctx.tables.route4(ip);
+      src = nh === FIB_NO_ROUTE ? 0 : this.ctx.tables.sourceFor(this.ctx.tables.nextHopIfindex(nh));
+      if (src === 0) throw new Error(`chnl_connect ${cd}: no route to ${formatIp4(ip)} (ENETUNREACH)`);
+    }
+    const bound = c.localPort !== 0;
+    if (!bound) this.bind(cd, c.localIp, 0);
+    try {
+      c.slot = eng.connect(cd, src, c.localPort, ip, port);
+    } catch (e) {
+      if (!bound) {
+        eng.portRefs[c.localPort] = eng.portRefs[c.localPort]! - 1;
+        c.localPort = 0;
+      }
+      throw e;
+    }
+    c.peerIp = ip;
+    c.peerPort = port;
+    if (c.nodelay) eng.setFlag(c.slot, "nodelay", true);
+    if (c.keepalive) eng.setFlag(c.slot, "keepalive", true);
+  }
+
+  /**
+   * Makes a bound TCP channel a listener with a backlog (half-open plus not yet accepted connections);
+   * SYNs beyond it are dropped and counted (`tcp_syn_drop_backlog`).
+   *
+   * @example
+   * const cd = stack.chnl.open("tcp");
+   * stack.chnl.bind(cd, 0, 80);
+   * stack.chnl.listen(cd, 128);
+   */
+  listen(cd: number, backlog: number): void {
+    const c = this.tcpChan(cd, "listen");
+    if (!Number.isInteger(backlog) || backlog < 1) throw new RangeError(`chnl_listen ${cd}: backlog ${backlog} is not a positive integer`);
+    if (c.localPort === 0) throw new Error(`chnl_listen ${cd}: bind a port first`);
+    if (c.slot >= 0) throw new Error(`chnl_listen ${cd}: already ${this.tcpState(cd)}`);
+    c.slot = this.engine("listen").listen(cd, c.localIp, c.localPort, backlog);
+    if (c.nodelay) this.tcp!.setFlag(c.slot, "nodelay", true);
+    if (c.keepalive) this.tcp!.setFlag(c.slot, "keepalive", true);
+  }
+
+  /**
+   * The next established connection of a listener as a new channel, or -1 when none is ready.
+   *
+   * @example
+   * const conn = stack.chnl.accept(lcd);
+   */
+  accept(cd: number): number {
+    const c = this.tcpChan(cd, "accept");
+    if (c.slot < 0 || this.tcp!.state[c.slot] !== 1) throw new Error(`chnl_accept ${cd}: not listening`);
+    const eng = this.tcp!;
+    const s = eng.accept(c.slot);
+    if (s < 0) return -1;
+    let ncd: number;
+    try {
+      ncd = this.newChannel("tcp");
+    } catch (e) {
+      eng.abort(s);
+      throw e;
+    }
+    const n = this.chans[ncd]!;
+    const ends = eng.endsOf(s);
+    n.slot = s;
+    n.localIp = ends.localIp;
+    n.localPort = ends.localPort;
+    n.peerIp = ends.remoteIp;
+    n.peerPort = ends.remotePort;
+    n.nodelay = c.nodelay;
+    n.keepalive = c.keepalive;
+    eng.adopt(s, ncd);
+    return ncd;
+  }
+
+  /**
+   * Copies up to `len` bytes of `src` from `off` into the connection's send buffer; returns how many
+   * (0 when full: wait for CHNL_EV_WRITABLE). Throws when the channel cannot send (not connected, shut
+   * down, reset).
+   *
+   * @example
+   * const k = stack.chnl.send(cd, bytes, 0, bytes.length);
+   */
+  send(cd: number, src: Uint8Array, off: number, len: number): number {
+    const c = this.tcpChan(cd, "send");
+    if (off < 0 || len < 0 || off + len > src.length) throw new RangeError(`chnl_send ${cd}: bytes ${off}..${off + len} outside a buffer of ${src.length}`);
+    if (c.slot < 0) throw new Error(`chnl_send ${cd}: not connected`);
+    const k = this.tcp!.send(c.slot, src, off, len);
+    if (k < 0) throw new Error(`chnl_send ${cd}: cannot send in state ${this.tcpState(cd)}${(this.tcp!.events(c.slot) & CHNL_EV_RESET) !== 0 ? " (reset by the peer)" : ""}`);
+    return k;
+  }
+
+  /**
+   * Copies up to `max` received bytes into `dst` at `off`; returns how many, 0 when nothing is there now,
+   * -1 at EOF (the peer's FIN reached and everything read, or the connection reset/failed).
+   *
+   * @example
+   * const k = stack.chnl.recv(cd, buf, 0, buf.length);
+   */
+  recv(cd: number, dst: Uint8Array, off: number, max: number): number {
+    const c = this.tcpChan(cd, "recv");
+    if (off < 0 || max < 0 || off + max > dst.length) throw new RangeError(`chnl_recv ${cd}: bytes ${off}..${off + max} outside a buffer of ${dst.length}`);
+    if (c.slot < 0) return 0;
+    return this.tcp!.recv(c.slot, dst, off, max);
+  }
+
+  /**
+   * No more data from us: FIN once the send buffer drains (the peer sees EOF); receiving goes on.
+   *
+   * @example
+   * stack.chnl.shutdown(cd);
+   */
+  shutdown(cd: number): void {
+    const c = this.tcpChan(cd, "shutdown");
+    if (c.slot >= 0) this.tcp!.shutdown(c.slot);
+  }
+
+  /** @internal The engine freed a slot whose channel the app had closed. */
+  private release(cd: number): void {
+    const c = this.chans[cd];
+    if (!c || !c.open || !c.closing) return;
+    if (c.localPort !== 0 && this.tcp!.portRefs[c.localPort]! > 0) this.tcp!.portRefs[c.localPort] = this.tcp!.portRefs[c.localPort]! - 1;
+    c.open = false;
+    c.closing = false;
+    c.slot = -1;
+  }
+
+  private tcpClose(cd: number, c: Channel, abort: boolean): void {
+    c.cb = null;
+    if (c.slot < 0) {
+      c.closing = true;
+      this.release(cd);
+      return;
+    }
+    c.closing = true;
+    if (abort) this.tcp!.abort(c.slot);
+    this.tcp!.close(c.slot);
+  }
+
+  /**
+   * Resets the connection (RST) and closes the channel.
+   *
+   * @example
+   * stack.chnl.abort(cd);
+   */
+  abort(cd: number): void {
+    this.tcpClose(cd, this.tcpChan(cd, "abort"), true);
+  }
+
+  /**
+   * Sets (or clears, with null) the channel's event callback; `stack.walk()` calls it after the graph walk.
+   *
+   * @example
+   * stack.chnl.setCallback(cd, (cd, ev) => { if (ev & CHNL_EV_READABLE) console.log("data on", cd); });
+   */
+  setCallback(cd: number, fn: ChnlCallback | null): void {
+    const c = this.chan(cd, "set_callback");
+    c.cb = fn;
+    c.last = 0;
+  }
+
+  /**
+   * The channel's current event bits (CHNL_EV_*).
+   *
+   * @example
+   * if (stack.chnl.events(cd) & CHNL_EV_WRITABLE) stack.chnl.send(cd, bytes, 0, bytes.length);
+   */
+  events(cd: number): number {
+    const c = this.chan(cd, "events");
+    if (c.proto === "udp") return (c.rx!.length > 0 ? CHNL_EV_READABLE : 0) | CHNL_EV_WRITABLE;
+    return c.slot < 0 ? 0 : this.tcp!.events(c.slot);
+  }
+
+  /**
+   * Turns a TCP option on or off: "nodelay" (Nagle off), "keepalive".
+   *
+   * @example
+   * stack.chnl.setOption(cd, "nodelay", true);
+   */
+  setOption(cd: number, name: "nodelay" | "keepalive", on: boolean): void {
+    const c = this.tcpChan(cd, "set_option");
+    if (name !== "nodelay" && name !== "keepalive") throw new RangeError(`chnl_set_option ${cd}: unknown option '${String(name)}' (nodelay, keepalive)`);
+    if (name === "nodelay") c.nodelay = on;
+    else c.keepalive = on;
+    if (c.slot >= 0) this.tcp!.setFlag(c.slot, name, on);
+  }
+
+  /**
+   * The connection's state by its RFC 793 name ("LISTEN", "ESTABLISHED", ...; "CLOSED" before listen or
+   * connect and after the end).
+   *
+   * @example
+   * console.log(stack.chnl.tcpState(cd));
+   */
+  tcpState(cd: number): string {
+    const c = this.tcpChan(cd, "state");
+    return c.slot < 0 ? "CLOSED" : TCP_STATE_NAMES[this.tcp!.state[c.slot]!]!;
+  }
+
+  /**
+   * The remote end (address as a u32, port).
+   *
+   * @example
+   * const { ip, port } = stack.chnl.peerOf(cd);
+   */
+  peerOf(cd: number): { ip: number; port: number } {
+    const c = this.tcpChan(cd, "peer");
+    return { ip: c.peerIp, port: c.peerPort };
+  }
+
+  /**
+   * The local end (address as a u32: the one the connection uses, port).
+   *
+   * @example
+   * const { ip, port } = stack.chnl.localOf(cd);
+   */
+  localOf(cd: number): { ip: number; port: number } {
+    const c = this.tcpChan(cd, "local");
+    if (c.slot >= 0 && this.tcp!.state[c.slot] !== 1) {
+      const lip = this.tcp!.lip[c.slot]! >>> 0;
+      if (lip !== 0) return { ip: lip, port: c.localPort };
+    }
+    return { ip: c.localIp, port: c.localPort };
+  }
+
+  /**
+   * Calls the callbacks of channels with new events (stack.walk() does, after the graph walk); returns
+   * how many were called. Allocation-free when nothing happened.
+   *
+   * @example
+   * stack.walk(); // calls stack.chnl.dispatch()
+   */
+  dispatch(): number {
+    const eng = this.tcp;
+    if (eng === null) return 0;
+    let called = 0;
+    for (let round = 0; round < 4; round++) {
+      const n = eng.takeDirty(this.dirty);
+      if (n === 0) break;
+      for (let i = 0; i < n; i++) {
+        const s = this.dirty[2 * i]!;
+        const raised = this.dirty[2 * i + 1]!;
+        const cd = eng.chanOf[s]!;
+        if (cd < 0) continue;
+        const c = this.chans[cd];
+        if (!c || !c.open || c.closing || c.cb === null || c.slot !== s) continue;
+        const cur = eng.events(s);
+        const rose = (cur & ~c.last) | (raised & cur) | (raised & (CHNL_EV_CLOSED | CHNL_EV_RESET | CHNL_EV_ERROR));
+        c.last = cur;
+        if (rose !== 0) {
+          called++;
+          c.cb(cd, cur | (raised & (CHNL_EV_CLOSED | CHNL_EV_RESET | CHNL_EV_ERROR)));
+        }
+      }
+    }
+    return called;
   }
 }

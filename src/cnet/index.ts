@@ -8,6 +8,13 @@ export { ArpTable, ARP_FREE, ARP_INCOMPLETE, ARP_REACHABLE, ARP_STALE, ARP_PERMA
 export { LinuxLearner, NeighbourFeed, FEED_WORDS, FEED_PERMANENT, FEED_DELETE, type LearnerOptions, type LearnerCounters } from "./learn.js";
 export { CnetCounters, COUNTER_NAMES, C, type CounterName } from "./counters.js";
 export { CnetStack, type CnetStackOptions } from "./stack.js";
-export { Chnl, HandleQueue, MAX_CHANNELS, UDP_HEADROOM } from "./chnl.js";
+export {
+  Chnl, HandleQueue, MAX_CHANNELS, UDP_HEADROOM, CHNL_EV_READABLE, CHNL_EV_WRITABLE, CHNL_EV_ACCEPT, CHNL_EV_CONNECTED, CHNL_EV_EOF,
+  CHNL_EV_RESET, CHNL_EV_CLOSED, CHNL_EV_ERROR, type ChnlCallback,
+} from "./chnl.js";
+export { TcpConnTable, TCP_CONN_WORDS, type TcpConnInfo, type TcpConnTableShared } from "./tcp/conn-table.js";
+export type { TcpOptions } from "./tcp/engine.js";
+export { TCP_STATE_NAMES } from "./tcp/states.js";
+export { TCP_COUNTER_NAMES } from "./tcp/counter-names.js";
 export type { StackPort } from "./context.js";
 export type { ArpTimers } from "./nodes/arp.js";

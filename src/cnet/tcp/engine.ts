@@ -1,0 +1,2003 @@
+/**
+ * One worker's TCP (RFC 9293): connection blocks in typed arrays (one array per field, indexed by slot;
+ * a small per-slot object holds the slot's buffers and is reused by the next connection in that slot),
+ * a 4-tuple hash, listeners with a bounded backlog, and the whole state machine: three-way handshake,
+ * simultaneous open and close, RST checks (RFC 5961 challenge ACKs), TIME_WAIT, options (MSS, window
+ * scale, SACK-permitted and SACK blocks, timestamps with PAWS: RFC 7323), RTO (RFC 6298: Karn, backoff),
+ * slow start and congestion avoidance (RFC 5681), fast retransmit and NewReno recovery (RFC 6582) with
+ * SACK-guided hole retransmission, delayed ACK (every second segment, else after `delackMs`), Nagle,
+ * keepalive, the persist timer for zero windows.
+ *
+ * Receive is zero copy: in-order segments are queued as frame handles (data = payload), out-of-order
+ * ones wait in a bounded sorted queue of handles. Send copies bytes into the slot's ring; every segment
+ * (first transmission or retransmission) is built from the ring into a new frame, IPv4 header included,
+ * and queued on {@link TcpEngine.out} for `ip4_output` (the tcp nodes move it into the graph). Time is
+ * `ctx.clock[0]` (ms). All calls on the stack's thread; the hot calls allocate nothing.
+ *
+ * @example
+ * const eng = new TcpEngine(ctx, {});
+ * const s = eng.connect(-1, 0x0a000001, 40000, 0x0a000002, 80);
+ */
+import { setBe16, setBe32 } from "../../wire/bytes.js";
+import { ETH_HLEN } from "../../wire/ether.js";
+import { IP4_CSUM, IP4_DST, IP4_SRC, IPPROTO_TCP, ip4Cksum } from "../../wire/ipv4.js";
+import { TCP_CSUM, TCP_FLAG_ACK, TCP_FLAG_FIN, TCP_FLAG_PSH, TCP_FLAG_RST, TCP_FLAG_SYN, tcp4Cksum } from "../../wire/tcp.js";
+import { C } from "../counters.js";
+import type { StackCtx } from "../context.js";
+import { ConnHash } from "./conn-hash.js";
+import { connEntryAt, type TcpConnTable } from "./conn-table.js";
+import {
+  TCP_CLOSED, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT_1, TCP_FIN_WAIT_2, TCP_LAST_ACK, TCP_LISTEN,
+  TCP_SYN_RECEIVED, TCP_SYN_SENT, TCP_TIME_WAIT,
+} from "./states.js";
+
+/** Options of the TCP engine (CnetStackOptions.tcp). */
+export interface TcpOptions {
+  /** Connection slots (listeners included; default 1024). */
+  maxConns?: number;
+  /** Send buffer per connection, bytes (a power of two, default 262144). */
+  sndBuf?: number;
+  /** Receive buffer per connection, bytes (the window we offer; default 262144). */
+  rcvBuf?: number;
+  /** Out-of-order segments held per connection (default 128). */
+  oooMax?: number;
+  /** Our MSS (default: 1460, the Ethernet MTU's). */
+  mss?: number;
+  /** TIME_WAIT lasts this long, ms (2*MSL; default 60000, as Linux). */
+  timeWaitMs?: number;
+  /** Lowest RTO, ms (default 200, as Linux; RFC 6298 says 1000). */
+  minRtoMs?: number;
+  /** Highest RTO, ms (default 60000). */
+  maxRtoMs?: number;
+  /** RTO before any measurement, ms (default 1000). */
+  initRtoMs?: number;
+  /** Delayed ACK timeout, ms (default 40). */
+  delackMs?: number;
+  /** SYN retransmissions before connect fails (default 6). */
+  synRetries?: number;
+  /** SYN-ACK retransmissions before a half-open connection is dropped (default 5). */
+  synAckRetries?: number;
+  /** Data retransmissions before the connection is aborted (default 15). */
+  maxRetries?: number;
+  /** Keepalive: idle time before the first probe, between probes, probes before giving up (7200000, 75000, 9). */
+  keepIdleMs?: number;
+  keepIntvlMs?: number;
+  keepCnt?: number;
+  /** Offer timestamps, SACK and window scaling (default true each). */
+  timestamps?: boolean;
+  sack?: boolean;
+  windowScaling?: boolean;
+  /** Connection telemetry table to write (every `tableMs`, default 250 ms). */
+  table?: TcpConnTable;
+  tableMs?: number;
+}
+
+// Per-connection flags.
+const F_TS = 1;
+const F_SACK = 2;
+const F_WS = 4;
+const F_NODELAY = 8;
+const F_KEEPALIVE = 16;
+const F_FIN_QUEUED = 32; // the app shut down its side: FIN after the buffered data
+const F_FIN_RCVD = 64;
+const F_ACK_NOW = 128;
+const F_RECOVERY = 256;
+const F_RTT_TIMING = 512;
+const F_ORPHAN = 1024; // the app closed its channel
+const F_RESET = 2048; // reset by the peer
+const F_ERROR = 4096; // timed out, refused, aborted
+const F_WANT_WRITE = 8192; // send() found the buffer full
+const F_CONNECTED = 16384;
+const F_KICKED = 32768; // in the output list
+const F_DIRTY = 65536; // in the event list
+const F_IN_ACCEPTQ = 131072;
+const F_DONE = 262144; // the connection is over (CLOSED event given)
+const F_SHUT_WR = 524288; // no more send()
+
+/** Event bits (same values as chnl.ts CHNL_EV_*). */
+const EV_READABLE = 1;
+const EV_WRITABLE = 2;
+const EV_ACCEPT = 4;
+const EV_CONNECTED = 8;
+const EV_EOF = 16;
+const EV_RESET = 32;
+const EV_CLOSED = 64;
+const EV_ERROR = 128;
+
+const IP_HLEN = 20;
+const HDRS = ETH_HLEN + IP_HLEN; // before the TCP header
+const MAX_SACK = 4;
+
+/** A bounded FIFO of frame handles: the segments built for ip4_output. */
+export class FrameRing {
+  declare private readonly q: Uint32Array;
+  declare private readonly mask: number;
+  declare private head: number;
+  declare private tail: number;
+  constructor(capacity: number) {
+    this.q = new Uint32Array(capacity);
+    this.mask = capacity - 1;
+    this.head = 0;
+    this.tail = 0;
+  }
+  /** Handles queued. */
+  get length(): number {
+    return this.tail - this.head;
+  }
+  /** Appends `h`; false when full. */
+  push(h: number): boolean {
+    if (this.tail - this.head > this.mask) return false;
+    this.q[this.tail & this.mask] = h;
+    this.tail++;
+    return true;
+  }
+  /** Moves up to `max` handles to `out[off..)`; returns how many. */
+  shift(out: Uint32Array, max: number, off = 0): number {
+    const k = Math.min(max, this.tail - this.head);
+    for (let i = 0; i < k; i++) out[off + i] = this.q[(this.head + i) & this.mask]!;
+    this.head += k;
+    if (this.head === this.tail) {
+      this.head = 0;
+      this.tail = 0;
+    }
+    return k;
+  }
+}
+
+/** Copies `n` bytes (allocation-free; `set(subarray())` would make a view per call). */
+function copyBytes(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    dst[d + i] = src[s + i]!; dst[d + i + 1] = src[s + i + 1]!; dst[d + i + 2] = src[s + i + 2]!; dst[d + i + 3] = src[s + i + 3]!;
+    dst[d + i + 4] = src[s + i + 4]!; dst[d + i + 5] = src[s + i + 5]!; dst[d + i + 6] = src[s + i + 6]!; dst[d + i + 7] = src[s + i + 7]!;
+  }
+  for (; i < n; i++) dst[d + i] = src[s + i]!;
+}
+
+/** The buffers of one slot (made the first time the slot is used, then reused). */
+class SlotBufs {
+  declare readonly snd: Uint8Array;
+  declare readonly rq: Uint32Array;
+  declare readonly ooo: Uint32Array;
+  /** Listener: children ready to accept (slots). */
+  declare readonly acq: Int32Array;
+  constructor(sndBuf: number, rqCap: number, oooMax: number, acqCap: number) {
+    this.snd = new Uint8Array(sndBuf);
+    this.rq = new Uint32Array(rqCap);
+    this.ooo = new Uint32Array(oooMax);
+    this.acq = new Int32Array(acqCap);
+  }
+}
+
+/**
+ * The TCP engine of one stack. See the module comment.
+ *
+ * @example
+ * const eng = stack.tcp;
+ */
+export class TcpEngine {
+  declare private readonly ctx: StackCtx;
+  declare private readonly u8: Uint8Array;
+  declare private readonly c: Float64Array;
+  declare readonly maxConns: number;
+  declare private readonly sndBuf: number;
+  declare private readonly sndMask: number;
+  declare private readonly rcvBuf: number;
+  declare private readonly rqCap: number;
+  declare private readonly oooMax: number;
+  declare private readonly ourMss: number;
+  declare private readonly rcvWsOffer: number;
+  declare private readonly o: Required<Omit<TcpOptions, "table">>;
+  declare private readonly table: TcpConnTable | null;
+  /** Segments built for ip4_output (the tcp nodes move them into the graph). */
+  declare readonly out: FrameRing;
+  declare private readonly hash: ConnHash;
+  /** Listener slot by local port (-1: none). */
+  declare private readonly listeners: Int32Array;
+  /** Channels bound per local port (bind/listen/connect), so ephemeral ports skip them. */
+  declare readonly portRefs: Int32Array;
+
+  // Connection blocks: one typed array per field.
+  declare readonly state: Int32Array;
+  declare readonly flags: Int32Array;
+  declare readonly lip: Int32Array;
+  declare readonly rip: Int32Array;
+  declare readonly lport: Int32Array;
+  declare readonly rport: Int32Array;
+  declare private readonly iss: Int32Array;
+  declare private readonly irs: Int32Array;
+  declare readonly sndUna: Int32Array;
+  declare readonly sndNxt: Int32Array;
+  declare private readonly sndMax: Int32Array;
+  declare readonly sndWnd: Int32Array;
+  declare private readonly sndWl1: Int32Array;
+  declare private readonly sndWl2: Int32Array;
+  declare private readonly maxSndWnd: Int32Array;
+  declare private readonly sbUna: Int32Array;
+  declare private readonly sbEnd: Int32Array;
+  declare readonly rcvNxt: Int32Array;
+  declare private readonly rcvAdv: Int32Array;
+  declare private readonly mss: Int32Array;
+  declare private readonly sndWs: Int32Array;
+  declare private readonly rcvWs: Int32Array;
+  declare private readonly tsRecent: Int32Array;
+  declare readonly cwnd: Int32Array;
+  declare readonly ssthresh: Int32Array;
+  declare private readonly dupacks: Int32Array;
+  declare private readonly recover: Int32Array;
+  declare private readonly rexmitNxt: Int32Array;
+  declare private readonly rttSeq: Int32Array;
+  declare private readonly retries: Int32Array;
+  declare private readonly segsUnacked: Int32Array;
+  declare private readonly caAcked: Int32Array;
+  declare private readonly parent: Int32Array;
+  /** The channel of each slot (-1: none). */
+  declare readonly chanOf: Int32Array;
+  declare private readonly ev: Int32Array;
+  declare private readonly backlog: Int32Array;
+  declare private readonly halfOpen: Int32Array;
+  declare private readonly acqHead: Int32Array;
+  declare private readonly acqLen: Int32Array;
+  declare private readonly rqHead: Int32Array;
+  declare private readonly rqLen: Int32Array;
+  declare private readonly rqBytes: Int32Array;
+  declare private readonly oooLen: Int32Array;
+  declare private readonly oooLast: Int32Array;
+  declare private readonly probes: Int32Array;
+  declare private readonly persistShift: Int32Array;
+  declare private readonly sackN: Int32Array;
+  /** Per slot, up to MAX_SACK (start, end) blocks the peer last reported. */
+  declare private readonly sackBlk: Int32Array;
+  declare private readonly rtoAt: Float64Array;
+  declare private readonly delackAt: Float64Array;
+  declare private readonly persistAt: Float64Array;
+  declare private readonly keepAt: Float64Array;
+  declare private readonly rttTime: Float64Array;
+  declare private readonly srtt: Float64Array;
+  declare private readonly rttvar: Float64Array;
+  declare readonly rto: Float64Array;
+  declare readonly retrans: Float64Array;
+  declare readonly bytesIn: Float64Array;
+  declare readonly bytesOut: Float64Array;
+  declare private readonly bufs: (SlotBufs | null)[];
+
+  /** Per frame handle: the sequence number of a queued segment, and whether it carries FIN. */
+  declare private readonly segSeq: Int32Array;
+  declare private readonly segFin: Uint8Array;
+
+  declare private readonly freeSlots: Int32Array;
+  declare private nFree: number;
+  /** Slots in use (dense), for the timer scan. */
+  declare private readonly active: Int32Array;
+  declare private readonly activeAt: Int32Array;
+  declare private nActive: number;
+  declare private readonly kicks: Int32Array;
+  declare private nKicks: number;
+  declare private readonly dirty: Int32Array;
+  declare private nDirty: number;
+  /** Scratch: parsed options of the segment at hand. [0] mss [1] ws (-1 none) [2] sackOk [3] hasTs [4] tsval [5] tsecr [6] nsack, then blocks. */
+  declare private readonly opt: Int32Array;
+  declare private readonly sackOut: Int32Array;
+  declare private readonly tnow: Float64Array;
+  declare private ipId: number;
+  declare private nextEphemeral: number;
+  declare private tsBase: number;
+  declare private readonly nextTable: Float64Array;
+  declare private readonly scratch: Uint32Array;
+  /** @internal Called when a slot whose channel the app closed is freed (Chnl releases the id). */
+  declare onRelease: ((cd: number) => void) | null;
+
+  /** @internal Made by the stack. */
+  constructor(ctx: StackCtx, opts: TcpOptions) {
+    this.ctx = ctx;
+    this.u8 = ctx.u8;
+    this.c = ctx.c;
+    const o = {
+      maxConns: opts.maxConns ?? 1024, sndBuf: opts.sndBuf ?? 262144, rcvBuf: opts.rcvBuf ?? 262144, oooMax: opts.oooMax ?? 128,
+      mss: opts.mss ?? 1460, timeWaitMs: opts.timeWaitMs ?? 60000, minRtoMs: opts.minRtoMs ?? 200, maxRtoMs: opts.maxRtoMs ?? 60000,
+      initRtoMs: opts.initRtoMs ?? 1000, delackMs: opts.delackMs ?? 40, synRetries: opts.synRetries ?? 6, synAckRetries: opts.synAckRetries ?? 5,
+      maxRetries: opts.maxRetries ?? 15, keepIdleMs: opts.keepIdleMs ?? 7200000, keepIntvlMs: opts.keepIntvlMs ?? 75000, keepCnt: opts.keepCnt ?? 9,
+      timestamps: opts.timestamps ?? true, sack: opts.sack ?? true, windowScaling: opts.windowScaling ?? true, tableMs: opts.tableMs ?? 250,
+    };
+    const sb = o.sndBuf;
+    if (!Number.isInteger(sb) || sb < 4096 || sb > 1 << 28 || (sb & (sb - 1)) !== 0) throw new RangeError(`tcp: sndBuf ${sb} is not a power of two from 4096 to 2^28`);
+    if (!Number.isInteger(o.rcvBuf) || o.rcvBuf < 4096 || o.rcvBuf > 1 << 28) throw new RangeError(`tcp: rcvBuf ${o.rcvBuf} is not 4096 to 2^28`);
+    if (!Number.isInteger(o.maxConns) || o.maxConns < 1 || o.maxConns > 1 << 20) throw new RangeError(`tcp: maxConns ${o.maxConns} is not 1 to 2^20`);
+    if (!Number.isInteger(o.mss) || o.mss < 88 || o.mss > 9000) throw new RangeError(`tcp: mss ${o.mss} is not 88 to 9000`);
+    if (!Number.isInteger(o.oooMax) || o.oooMax < 1 || o.oooMax > 65536) throw new RangeError(`tcp: oooMax ${o.oooMax} is not 1 to 65536`);
+    this.o = o;
+    this.table = opts.table ?? null;
+    const n = o.maxConns;
+    this.maxConns = n;
+    this.sndBuf = sb;
+    this.sndMask = sb - 1;
+    this.rcvBuf = o.rcvBuf;
+    this.rqCap = Math.ceil(o.rcvBuf / 64) + 16;
+    this.oooMax = o.oooMax;
+    this.ourMss = o.mss;
+    let ws = 0;
+    while (ws < 14 && 65535 * 2 ** ws < o.rcvBuf) ws++;
+    this.rcvWsOffer = o.windowScaling ? ws : 0;
+    this.out = new FrameRing(8192);
+    this.hash = new ConnHash(n);
+    this.listeners = new Int32Array(65536).fill(-1);
+    this.portRefs = new Int32Array(65536);
+    const i32 = () => new Int32Array(n);
+    const f64 = () => new Float64Array(n);
+    this.state = i32(); this.flags = i32(); this.lip = i32(); this.rip = i32(); this.lport = i32(); this.rport = i32();
+    this.iss = i32(); this.irs = i32(); this.sndUna = i32(); this.sndNxt = i32(); this.sndMax = i32(); this.sndWnd = i32();
+    this.sndWl1 = i32(); this.sndWl2 = i32(); this.maxSndWnd = i32(); this.sbUna = i32(); this.sbEnd = i32(); this.rcvNxt = i32();
+    this.rcvAdv = i32(); this.mss = i32(); this.sndWs = i32(); this.rcvWs = i32(); this.tsRecent = i32(); this.cwnd = i32();
+    this.ssthresh = i32(); this.dupacks = i32(); this.recover = i32(); this.rexmitNxt = i32(); this.rttSeq = i32(); this.retries = i32();
+    this.segsUnacked = i32(); this.caAcked = i32(); this.parent = i32(); this.chanOf = i32().fill(-1); this.ev = i32();
+    this.backlog = i32(); this.halfOpen = i32(); this.acqHead = i32(); this.acqLen = i32(); this.rqHead = i32(); this.rqLen = i32();
+    this.rqBytes = i32(); this.oooLen = i32(); this.oooLast = i32(); this.probes = i32(); this.persistShift = i32(); this.sackN = i32();
+    this.sackBlk = new Int32Array(n * MAX_SACK * 2);
+    this.rtoAt = f64(); this.delackAt = f64(); this.persistAt = f64(); this.keepAt = f64(); this.rttTime = f64(); this.srtt = f64();
+    this.rttvar = f64(); this.rto = f64(); this.retrans = f64(); this.bytesIn = f64(); this.bytesOut = f64();
+    this.bufs = new Array<SlotBufs | null>(n).fill(null);
+    const count = ctx.mp.mbufs.count;
+    this.segSeq = new Int32Array(count);
+    this.segFin = new Uint8Array(count);
+    this.freeSlots = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.freeSlots[i] = n - 1 - i;
+    this.nFree = n;
+    this.active = i32();
+    this.activeAt = i32().fill(-1);
+    this.nActive = 0;
+    this.kicks = i32();
+    this.nKicks = 0;
+    this.dirty = i32();
+    this.nDirty = 0;
+    this.opt = new Int32Array(8 + MAX_SACK * 2);
+    this.sackOut = new Int32Array(8);
+    this.tnow = new Float64Array(1);
+    this.ipId = 0;
+    this.nextEphemeral = 49152 + Math.floor(Math.random() * 16384);
+    this.tsBase = (Math.random() * 0x40000000) | 0;
+    this.nextTable = new Float64Array(1);
+    this.scratch = new Uint32Array(256);
+    this.onRelease = null;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Slots
+
+  private now(): number {
+    return this.ctx.clock[0]!;
+  }
+
+  /** The timestamp clock (ms, int32, wraps). */
+  private tsNow(): number {
+    return ((this.ctx.clock[0]! % 0x40000000) + this.tsBase) | 0;
+  }
+
+  private allocSlot(): number {
+    if (this.nFree === 0) return -1;
+    const s = this.freeSlots[--this.nFree]!;
+    if (this.bufs[s] === null) this.bufs[s] = new SlotBufs(this.sndBuf, this.rqCap, this.oooMax, 64);
+    this.state[s] = TCP_CLOSED;
+    this.flags[s] = 0;
+    this.chanOf[s] = -1;
+    this.ev[s] = 0;
+    this.parent[s] = -1;
+    this.dupacks[s] = 0;
+    this.retries[s] = 0;
+    this.segsUnacked[s] = 0;
+    this.caAcked[s] = 0;
+    this.rqHead[s] = 0; this.rqLen[s] = 0; this.rqBytes[s] = 0;
+    this.oooLen[s] = 0;
+    this.acqHead[s] = 0; this.acqLen[s] = 0; this.halfOpen[s] = 0; this.backlog[s] = 0;
+    this.probes[s] = 0; this.persistShift[s] = 0; this.sackN[s] = 0;
+    this.rtoAt[s] = 0; this.delackAt[s] = 0; this.persistAt[s] = 0; this.keepAt[s] = 0;
+    this.srtt[s] = 0; this.rttvar[s] = 0; this.rto[s] = this.o.initRtoMs;
+    this.retrans[s] = 0; this.bytesIn[s] = 0; this.bytesOut[s] = 0;
+    this.mss[s] = 536; this.sndWs[s] = 0; this.rcvWs[s] = 0; this.tsRecent[s] = 0;
+    this.cwnd[s] = 0; this.ssthresh[s] = 0x3fffffff; this.maxSndWnd[s] = 0; this.sndWnd[s] = 0;
+    this.activeAt[s] = this.nActive;
+    this.active[this.nActive++] = s;
+    return s;
+  }
+
+  /** Frees the slot: every frame it holds goes back to the pool; the channel hears CLOSED. */
+  private freeSlot(s: number): void {
+    const st = this.state[s]!;
+    if (st !== TCP_CLOSED && st !== TCP_LISTEN) this.hash.remove(this.lip[s]!, this.lport[s]!, this.rip[s]!, this.rport[s]!);
+    if (st === TCP_LISTEN && this.listeners[this.lport[s]!] === s) this.listeners[this.lport[s]!] = -1;
+    this.dropQueues(s);
+    this.state[s] = TCP_CLOSED;
+    this.rtoAt[s] = 0; this.delackAt[s] = 0; this.persistAt[s] = 0; this.keepAt[s] = 0;
+    const p = this.parent[s]!;
+    if (p >= 0) {
+      if ((this.flags[s]! & F_IN_ACCEPTQ) === 0) this.halfOpen[p] = this.halfOpen[p]! - 1;
+      this.parent[s] = -1;
+    }
+    const at = this.activeAt[s]!;
+    const last = this.active[--this.nActive]!;
+    this.active[at] = last;
+    this.activeAt[last] = at;
+    this.activeAt[s] = -1;
+    this.freeSlots[this.nFree++] = s;
+    const cd = this.chanOf[s]!;
+    this.chanOf[s] = -1;
+    if (cd >= 0 && (this.flags[s]! & F_ORPHAN) !== 0 && this.onRelease !== null) this.onRelease(cd);
+    this.flags[s] = F_DONE;
+  }
+
+  private dropQueues(s: number): void {
+    const b = this.bufs[s];
+    if (b === null || b === undefined) return;
+    const mp = this.ctx.mp;
+    const cap = this.rqCap;
+    let head = this.rqHead[s]!;
+    for (let k = this.rqLen[s]!; k > 0; k--) {
+      mp.free(b.rq[head]!);
+      head = head + 1 === cap ? 0 : head + 1;
+    }
+    this.rqLen[s] = 0; this.rqBytes[s] = 0;
+    for (let k = 0; k < this.oooLen[s]!; k++) mp.free(b.ooo[k]!);
+    this.oooLen[s] = 0;
+  }
+
+  /** Moves the connection to CLOSED for good (after RST, timeout, LAST_ACK done): events, then free. */
+  private finish(s: number, evBits: number): void {
+    this.raise(s, evBits | EV_CLOSED);
+    const cd = this.chanOf[s]!;
+    if (cd >= 0 && (this.flags[s]! & F_ORPHAN) === 0) {
+      // The app still holds the channel: keep the slot (its data may still be read) until it closes.
+      this.hash.remove(this.lip[s]!, this.lport[s]!, this.rip[s]!, this.rport[s]!);
+      this.state[s] = TCP_CLOSED;
+      this.flags[s] = this.flags[s]! | F_DONE;
+      this.rtoAt[s] = 0; this.delackAt[s] = 0; this.persistAt[s] = 0; this.keepAt[s] = 0;
+      return;
+    }
+    this.freeSlot(s);
+  }
+
+  private raise(s: number, bits: number): void {
+    this.ev[s] = this.ev[s]! | bits;
+    const f = this.flags[s]!;
+    if ((f & F_DIRTY) === 0 && this.chanOf[s]! >= 0) {
+      this.flags[s] = f | F_DIRTY;
+      this.dirty[this.nDirty++] = s;
+    }
+  }
+
+  private kick(s: number): void {
+    const f = this.flags[s]!;
+    if ((f & F_KICKED) === 0) {
+      this.flags[s] = f | F_KICKED;
+      this.kicks[this.nKicks++] = s;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Control: listen, connect, accept (from the channel API, between walks)
+
+  /** @internal A listener on `ip:port` for channel `cd`; returns its slot. */
+  listen(cd: number, ip: number, port: number, backlog: number): number {
+    if (this.listeners[port]! >= 0) throw new Error(`chnl_listen ${cd}: TCP port ${port} already has a listener (EADDRINUSE)`);
+    const s = this.allocSlot();
+    if (s < 0) throw new Error(`chnl_listen ${cd}: all ${this.maxConns} TCP slots are in use`);
+    this.state[s] = TCP_LISTEN;
+    this.lip[s] = ip | 0;
+    this.lport[s] = port;
+    this.backlog[s] = Math.max(1, Math.min(backlog, 65536));
+    this.chanOf[s] = cd;
+    this.listeners[port] = s;
+    return s;
+  }
+
+  /** @internal Starts an active open; returns the slot. */
+  connect(cd: number, lip: number, lport: number, rip: number, rport: number): number {
+    if (this.hash.lookup(lip, lport, rip, rport) >= 0) throw new Error(`chnl_connect ${cd}: the connection ${lport} -> ${rport} already exists (EADDRINUSE)`);
+    const s = this.allocSlot();
+    if (s < 0) throw new Error(`chnl_connect ${cd}: all ${this.maxConns} TCP slots are in use`);
+    this.lip[s] = lip | 0; this.lport[s] = lport; this.rip[s] = rip | 0; this.rport[s] = rport;
+    this.chanOf[s] = cd;
+    this.initSend(s);
+    this.state[s] = TCP_SYN_SENT;
+    this.rcvWs[s] = this.rcvWsOffer;
+    this.hash.insert(lip, lport, rip, rport, s);
+    this.c[C.TCP_ACTIVE_OPENS]!++;
+    this.kick(s);
+    return s;
+  }
+
+  /** @internal Whether `lip:lport -> rip:rport` is in use (ephemeral port choice). */
+  inUse(lip: number, lport: number, rip: number, rport: number): boolean {
+    return this.hash.lookup(lip, lport, rip, rport) >= 0;
+  }
+
+  /** @internal A free ephemeral port (no channel bound to it). */
+  ephemeral(): number {
+    for (let k = 0; k < 16384; k++) {
+      const p = this.nextEphemeral;
+      this.nextEphemeral = p >= 65535 ? 49152 : p + 1;
+      if (this.portRefs[p] === 0 && this.listeners[p] === -1) return p;
+    }
+    return 0;
+  }
+
+  private initSend(s: number): void {
+    const iss = (Math.random() * 0x100000000) | 0;
+    this.iss[s] = iss;
+    this.sndUna[s] = iss; this.sndNxt[s] = iss; this.sndMax[s] = iss;
+    this.sbUna[s] = (iss + 1) | 0; this.sbEnd[s] = (iss + 1) | 0;
+    this.recover[s] = iss; this.rexmitNxt[s] = iss;
+  }
+
+  /** @internal The next connection a listener has ready, or -1. */
+  accept(ls: number): number {
+    const n = this.acqLen[ls]!;
+    if (n === 0) return -1;
+    const b = this.bufs[ls]!;
+    const h = this.acqHead[ls]!;
+    const s = b.acq[h]!;
+    this.acqHead[ls] = (h + 1) & 63;
+    this.acqLen[ls] = n - 1;
+    this.flags[s] = this.flags[s]! & ~F_IN_ACCEPTQ;
+    this.parent[s] = -1;
+    return s;
+  }
+
+  /** @internal Binds slot `s` to channel `cd` (after accept); pending events are raised again. */
+  adopt(s: number, cd: number): void {
+    this.chanOf[s] = cd;
+    let bits = EV_CONNECTED;
+    if (this.rqLen[s]! > 0) bits |= EV_READABLE;
+    if ((this.flags[s]! & F_FIN_RCVD) !== 0) bits |= EV_EOF | EV_READABLE;
+    this.raise(s, bits);
+  }
+
+  /** @internal Sets or clears an option flag. */
+  setFlag(s: number, which: "nodelay" | "keepalive", on: boolean): void {
+    const bit = which === "nodelay" ? F_NODELAY : F_KEEPALIVE;
+    this.flags[s] = on ? this.flags[s]! | bit : this.flags[s]! & ~bit;
+    if (which === "keepalive") this.keepAt[s] = on && this.state[s] === TCP_ESTABLISHED ? this.now() + this.o.keepIdleMs : 0;
+    if (which === "nodelay" && on) this.kick(s);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Data calls (channel API)
+
+  /** @internal Copies up to `len` bytes into the send buffer; returns how many (0 when full or not open for sending). */
+  send(s: number, src: Uint8Array, off: number, len: number): number {
+    const st = this.state[s]!;
+    const f = this.flags[s]!;
+    if ((f & (F_SHUT_WR | F_DONE)) !== 0) return -1;
+    if (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT && st !== TCP_SYN_SENT && st !== TCP_SYN_RECEIVED) return -1;
+    const used = (this.sbEnd[s]! - this.sbUna[s]!) | 0;
+    const room = this.sndBuf - used;
+    const k = Math.min(room, len);
+    if (k <= 0) {
+      this.flags[s] = f | F_WANT_WRITE;
+      return 0;
+    }
+    const ring = this.bufs[s]!.snd;
+    const mask = this.sndMask;
+    let pos = (this.sbEnd[s]! - this.iss[s]! - 1) & mask;
+    const first = Math.min(k, this.sndBuf - pos);
+    copyBytes(ring, pos, src, off, first);
+    if (first < k) copyBytes(ring, 0, src, off + first, k - first);
+    pos = 0;
+    this.sbEnd[s] = (this.sbEnd[s]! + k) | 0;
+    if (k < len) this.flags[s] = this.flags[s]! | F_WANT_WRITE;
+    this.kick(s);
+    return k;
+  }
+
+  /** @internal Bytes free in the send buffer. */
+  sendRoom(s: number): number {
+    return this.sndBuf - ((this.sbEnd[s]! - this.sbUna[s]!) | 0);
+  }
+
+  /** @internal Copies up to `max` received bytes out; 0 when none now, -1 at EOF. */
+  recv(s: number, dst: Uint8Array, off: number, max: number): number {
+    const b = this.bufs[s];
+    if (b === null || b === undefined) return -1;
+    const cap = this.rqCap;
+    const u8 = this.u8;
+    const shift = this.ctx.shift;
+    const dataOff = this.ctx.dataOff;
+    const dataLen = this.ctx.dataLen;
+    let got = 0;
+    while (got < max && this.rqLen[s]! > 0) {
+      const head = this.rqHead[s]!;
+      const h = b.rq[head]!;
+      const at = ((h << shift) >>> 0) + dataOff[h]!;
+      const len = dataLen[h]!;
+      const k = Math.min(len, max - got);
+      copyBytes(dst, off + got, u8, at, k);
+      got += k;
+      if (k === len) {
+        this.ctx.mp.free(h);
+        this.rqHead[s] = head + 1 === cap ? 0 : head + 1;
+        this.rqLen[s] = this.rqLen[s]! - 1;
+      } else {
+        dataOff[h] = dataOff[h]! + k;
+        dataLen[h] = len - k;
+      }
+    }
+    if (got === 0) return (this.flags[s]! & (F_FIN_RCVD | F_RESET | F_ERROR)) !== 0 ? -1 : 0;
+    this.rqBytes[s] = this.rqBytes[s]! - got;
+    this.windowOpened(s);
+    return got;
+  }
+
+  /** @internal Moves up to `max` in-order payload frames to `bufs` (zero copy); -1 at EOF. */
+  recvBurst(s: number, bufs: Uint32Array, max: number): number {
+    const b = this.bufs[s];
+    if (b === null || b === undefined) return -1;
+    const cap = this.rqCap;
+    const n = Math.min(max, bufs.length, this.rqLen[s]!);
+    if (n === 0) return (this.flags[s]! & (F_FIN_RCVD | F_RESET | F_ERROR)) !== 0 ? -1 : 0;
+    let head = this.rqHead[s]!;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const h = b.rq[head]!;
+      bufs[i] = h;
+      bytes += this.ctx.dataLen[h]!;
+      head = head + 1 === cap ? 0 : head + 1;
+    }
+    this.rqHead[s] = head;
+    this.rqLen[s] = this.rqLen[s]! - n;
+    this.rqBytes[s] = this.rqBytes[s]! - bytes;
+    this.windowOpened(s);
+    return n;
+  }
+
+  /** After the app read: a window update when the window grew by two segments or half the buffer. */
+  private windowOpened(s: number): void {
+    const st = this.state[s]!;
+    if (st !== TCP_ESTABLISHED && st !== TCP_FIN_WAIT_1 && st !== TCP_FIN_WAIT_2) return;
+    const right = (this.rcvNxt[s]! + this.freeWindow(s)) | 0;
+    const grow = (right - this.rcvAdv[s]!) | 0;
+    if (grow >= 2 * this.ourMss || grow >= this.rcvBuf >> 1) {
+      this.flags[s] = this.flags[s]! | F_ACK_NOW;
+      this.kick(s);
+    }
+  }
+
+  /** @internal Bytes readable now. */
+  readable(s: number): number {
+    return this.rqBytes[s]!;
+  }
+
+  /** @internal No more data from the app: FIN after what is buffered. */
+  shutdown(s: number): void {
+    const st = this.state[s]!;
+    this.flags[s] = this.flags[s]! | F_SHUT_WR;
+    if (st === TCP_LISTEN || st === TCP_CLOSED) return;
+    if (st === TCP_SYN_SENT) {
+      this.finish(s, 0);
+      return;
+    }
+    if ((this.flags[s]! & F_FIN_QUEUED) !== 0) return;
+    this.flags[s] = this.flags[s]! | F_FIN_QUEUED;
+    if (st === TCP_ESTABLISHED || st === TCP_SYN_RECEIVED) this.state[s] = TCP_FIN_WAIT_1;
+    else if (st === TCP_CLOSE_WAIT) this.state[s] = TCP_LAST_ACK;
+    this.kick(s);
+  }
+
+  /** @internal The app closes its channel: graceful (RST instead when unread data is left, as Linux). */
+  close(s: number): void {
+    const st = this.state[s]!;
+    this.flags[s] = this.flags[s]! | F_ORPHAN;
+    if (st === TCP_LISTEN) {
+      // Children not yet accepted are reset.
+      while (this.acqLen[s]! > 0) {
+        const child = this.accept(s);
+        this.flags[child] = this.flags[child]! | F_ORPHAN;
+        this.sendRst(child);
+        this.freeSlot(child);
+      }
+      for (let k = this.nActive - 1; k >= 0; k--) {
+        const child = this.active[k]!;
+        if (this.parent[child] === s) {
+          this.sendRst(child);
+          this.freeSlot(child);
+        }
+      }
+      this.freeSlot(s);
+      return;
+    }
+    if ((this.flags[s]! & F_DONE) !== 0 || st === TCP_CLOSED) {
+      this.freeSlot(s);
+      return;
+    }
+    if (this.rqLen[s]! > 0) {
+      this.abort(s);
+      return;
+    }
+    this.shutdown(s);
+  }
+
+  /** @internal RST now; the connection is gone. */
+  abort(s: number): void {
+    const st = this.state[s]!;
+    if (st === TCP_LISTEN) {
+      this.close(s);
+      return;
+    }
+    if (st !== TCP_CLOSED && st !== TCP_SYN_SENT && st !== TCP_TIME_WAIT && (this.flags[s]! & F_DONE) === 0) {
+      this.sendRst(s);
+      if (st === TCP_ESTABLISHED || st === TCP_CLOSE_WAIT) this.c[C.TCP_ESTAB_RESETS]!++;
+    }
+    this.flags[s] = this.flags[s]! | F_ERROR;
+    this.finish(s, 0);
+  }
+
+  /** @internal The level event bits of slot `s` (CHNL_EV_*). */
+  events(s: number): number {
+    const st = this.state[s]!;
+    const f = this.flags[s]!;
+    let e = 0;
+    if (st === TCP_LISTEN) return this.acqLen[s]! > 0 ? EV_ACCEPT : 0;
+    if (this.rqLen[s]! > 0) e |= EV_READABLE;
+    if ((f & F_FIN_RCVD) !== 0) e |= EV_EOF | EV_READABLE;
+    if ((f & F_CONNECTED) !== 0) e |= EV_CONNECTED;
+    if ((f & F_RESET) !== 0) e |= EV_RESET | EV_READABLE;
+    if ((f & F_ERROR) !== 0) e |= EV_ERROR | EV_READABLE;
+    if ((f & F_DONE) !== 0) e |= EV_CLOSED;
+    if ((st === TCP_ESTABLISHED || st === TCP_CLOSE_WAIT) && (f & F_SHUT_WR) === 0 && this.sendRoom(s) > 0) e |= EV_WRITABLE;
+    return e;
+  }
+
+  /** @internal Takes the slots with new events: fills `out` with (slot, raised bits) pairs; returns the pair count. */
+  takeDirty(out: Int32Array): number {
+    const n = Math.min(this.nDirty, out.length >> 1);
+    for (let i = 0; i < n; i++) {
+      const s = this.dirty[i]!;
+      out[2 * i] = s;
+      out[2 * i + 1] = this.ev[s]!;
+      this.ev[s] = 0;
+      this.flags[s] = this.flags[s]! & ~F_DIRTY;
+    }
+    if (n < this.nDirty) this.dirty.copyWithin(0, n, this.nDirty);
+    this.nDirty -= n;
+    return n;
+  }
+
+  /** @internal Slot `s`'s peer and local ends. */
+  endsOf(s: number): { localIp: number; localPort: number; remoteIp: number; remotePort: number } {
+    return { localIp: this.lip[s]! >>> 0, localPort: this.lport[s]!, remoteIp: this.rip[s]! >>> 0, remotePort: this.rport[s]! };
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Input
+
+  /**
+   * @internal One segment (checksum already checked): `ip`, `l4` its IPv4 and TCP offsets in `u8`,
+   * `tlen` the TCP length (header + data). Returns true when the engine kept the frame (queued data),
+   * false when the caller frees it.
+   */
+  input(h: number, ip: number, l4: number, tlen: number): boolean {
+    const u8 = this.u8;
+    const c = this.c;
+    const thl = (u8[l4 + 12]! >>> 4) << 2;
+    if (thl < 20 || thl > tlen || !this.parseOptions(l4, thl)) {
+      c[C.TCP_DROP_BAD]!++;
+      return false;
+    }
+    const fl = u8[l4 + 13]!;
+    const sport = (u8[l4]! << 8) | u8[l4 + 1]!;
+    const dport = (u8[l4 + 2]! << 8) | u8[l4 + 3]!;
+    const seq = (u8[l4 + 4]! << 24) | (u8[l4 + 5]! << 16) | (u8[l4 + 6]! << 8) | u8[l4 + 7]!;
+    const ack = (u8[l4 + 8]! << 24) | (u8[l4 + 9]! << 16) | (u8[l4 + 10]! << 8) | u8[l4 + 11]!;
+    const win = (u8[l4 + 14]! << 8) | u8[l4 + 15]!;
+    const src = (u8[ip + 12]! << 24) | (u8[ip + 13]! << 16) | (u8[ip + 14]! << 8) | u8[ip + 15]!;
+    const dst = (u8[ip + 16]! << 24) | (u8[ip + 17]! << 16) | (u8[ip + 18]! << 8) | u8[ip + 19]!;
+    const dlen = tlen - thl;
+    if ((fl & TCP_FLAG_SYN) !== 0 && (fl & (TCP_FLAG_FIN | TCP_FLAG_RST)) !== 0) {
+      c[C.TCP_DROP_BAD]!++;
+      return false;
+    }
+    // The payload becomes the frame's data (kept if queued).
+    this.ctx.dataOff[h] = l4 + thl - ((h << this.ctx.shift) >>> 0);
+    this.ctx.dataLen[h] = dlen;
+    let s = this.hash.lookup(dst, dport, src, sport);
+    if (s < 0) {
+      const ls = this.listeners[dport]!;
+      if ((fl & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) === TCP_FLAG_SYN && ls >= 0 && (this.lip[ls] === 0 || this.lip[ls] === dst)) {
+        this.passiveOpen(ls, src, sport, dst, dport, seq, win);
+        return false;
+      }
+      if (ls >= 0 && (fl & (TCP_FLAG_SYN | TCP_FLAG_RST)) === 0 && (fl & TCP_FLAG_ACK) !== 0) {
+        // An ACK for a listener's port without a connection (a dropped half-open or an old one): RST.
+      }
+      if ((fl & TCP_FLAG_RST) !== 0) c[C.TCP_RST_IN]!++;
+      else c[C.TCP_NO_PORT]!++;
+      this.rstFor(src, sport, dst, dport, seq, ack, fl, dlen);
+      return false;
+    }
+    s = s | 0;
+    if ((this.flags[s]! & F_KEEPALIVE) !== 0) {
+      this.keepAt[s] = this.now() + this.o.keepIdleMs;
+      this.probes[s] = 0;
+    }
+    if (this.state[s] === TCP_SYN_SENT) {
+      this.inputSynSent(s, fl, seq, ack, win);
+      return false;
+    }
+    return this.inputSync(s, h, fl, seq, ack, win, dlen);
+  }
+
+  /** Parses the options into `opt`; false when malformed. */
+  private parseOptions(l4: number, thl: number): boolean {
+    const u8 = this.u8;
+    const opt = this.opt;
+    opt[0] = 0; opt[1] = -1; opt[2] = 0; opt[3] = 0; opt[6] = 0;
+    let i = l4 + 20;
+    const end = l4 + thl;
+    while (i < end) {
+      const kind = u8[i]!;
+      if (kind === 0) break;
+      if (kind === 1) {
+        i++;
+        continue;
+      }
+      if (i + 1 >= end) return false;
+      const len = u8[i + 1]!;
+      if (len < 2 || i + len > end) return false;
+      if (kind === 2 && len === 4) opt[0] = (u8[i + 2]! << 8) | u8[i + 3]!;
+      else if (kind === 3 && len === 3) opt[1] = Math.min(u8[i + 2]!, 14);
+      else if (kind === 4 && len === 2) opt[2] = 1;
+      else if (kind === 8 && len === 10) {
+        opt[3] = 1;
+        opt[4] = (u8[i + 2]! << 24) | (u8[i + 3]! << 16) | (u8[i + 4]! << 8) | u8[i + 5]!;
+        opt[5] = (u8[i + 6]! << 24) | (u8[i + 7]! << 16) | (u8[i + 8]! << 8) | u8[i + 9]!;
+      } else if (kind === 5 && len >= 10 && ((len - 2) & 7) === 0) {
+        const nb = Math.min((len - 2) >> 3, MAX_SACK);
+        for (let b = 0; b < nb; b++) {
+          const p = i + 2 + 8 * b;
+          opt[8 + 2 * b] = (u8[p]! << 24) | (u8[p + 1]! << 16) | (u8[p + 2]! << 8) | u8[p + 3]!;
+          opt[9 + 2 * b] = (u8[p + 4]! << 24) | (u8[p + 5]! << 16) | (u8[p + 6]! << 8) | u8[p + 7]!;
+        }
+        opt[6] = nb;
+      }
+      i += len;
+    }
+    return true;
+  }
+
+  /** Applies a SYN's options to slot `s` (both sides offered: on). */
+  private synOptions(s: number, offeredByUs: boolean): void {
+    const opt = this.opt;
+    let f = this.flags[s]!;
+    const peerMss = opt[0]! > 0 ? opt[0]! : 536;
+    if (this.o.windowScaling && opt[1]! >= 0) {
+      f |= F_WS;
+      this.sndWs[s] = opt[1]!;
+      this.rcvWs[s] = this.rcvWsOffer;
+    } else {
+      this.sndWs[s] = 0;
+      this.rcvWs[s] = 0;
+    }
+    if (this.o.sack && opt[2] === 1) f |= F_SACK;
+    if (this.o.timestamps && opt[3] === 1) {
+      f |= F_TS;
+      this.tsRecent[s] = opt[4]!;
+    }
+    this.flags[s] = f;
+    void offeredByUs;
+    // Payload per segment: the smaller MSS, less the timestamp option when on.
+    this.mss[s] = Math.min(peerMss, this.ourMss) - ((f & F_TS) !== 0 ? 12 : 0);
+    this.cwnd[s] = 10 * this.mss[s]!;
+  }
+
+  private passiveOpen(ls: number, src: number, sport: number, dst: number, dport: number, seq: number, win: number): void {
+    const c = this.c;
+    if (this.halfOpen[ls]! + this.acqLen[ls]! >= this.backlog[ls]!) {
+      c[C.TCP_SYN_DROP_BACKLOG]!++;
+      return;
+    }
+    const s = this.allocSlot();
+    if (s < 0) {
+      c[C.TCP_SYN_DROP_TABLE_FULL]!++;
+      return;
+    }
+    this.lip[s] = dst; this.lport[s] = dport; this.rip[s] = src; this.rport[s] = sport;
+    this.parent[s] = ls;
+    this.halfOpen[ls] = this.halfOpen[ls]! + 1;
+    this.flags[s] = this.flags[ls]! & (F_NODELAY | F_KEEPALIVE);
+    this.initSend(s);
+    this.synOptions(s, false);
+    this.irs[s] = seq;
+    this.rcvNxt[s] = (seq + 1) | 0;
+    this.rcvAdv[s] = this.rcvNxt[s]!;
+    this.sndWnd[s] = win;
+    this.maxSndWnd[s] = win;
+    this.sndWl1[s] = seq;
+    this.sndWl2[s] = this.iss[s]!;
+    this.state[s] = TCP_SYN_RECEIVED;
+    this.hash.insert(dst, dport, src, sport, s);
+    c[C.TCP_PASSIVE_OPENS]!++;
+    this.output(s);
+  }
+
+  private inputSynSent(s: number, fl: number, seq: number, ack: number, win: number): void {
+    const c = this.c;
+    const hasAck = (fl & TCP_FLAG_ACK) !== 0;
+    const ackOk = hasAck && ((ack - this.iss[s]!) | 0) > 0 && ((ack - this.sndMax[s]!) | 0) <= 0;
+    if (hasAck && !ackOk) {
+      if ((fl & TCP_FLAG_RST) === 0) this.rstFor(this.rip[s]!, this.rport[s]!, this.lip[s]!, this.lport[s]!, seq, ack, fl, 0);
+      else c[C.TCP_RST_IN]!++;
+      return;
+    }
+    if ((fl & TCP_FLAG_RST) !== 0) {
+      c[C.TCP_RST_IN]!++;
+      if (ackOk) {
+        c[C.TCP_ATTEMPT_FAILS]!++;
+        this.flags[s] = this.flags[s]! | F_RESET;
+        this.finish(s, EV_RESET);
+      }
+      return;
+    }
+    if ((fl & TCP_FLAG_SYN) === 0) return;
+    this.synOptions(s, true);
+    this.irs[s] = seq;
+    this.rcvNxt[s] = (seq + 1) | 0;
+    this.rcvAdv[s] = this.rcvNxt[s]!;
+    this.sndWl1[s] = seq;
+    this.sndWl2[s] = ack;
+    this.sndWnd[s] = win;
+    this.maxSndWnd[s] = win;
+    this.flags[s] = this.flags[s]! | F_ACK_NOW;
+    if (ackOk) {
+      this.ackAdvance(s, ack);
+      this.established(s);
+    } else {
+      // Simultaneous open: SYN-ACK with our ISS again (RFC 9293 3.5, figure 8).
+      this.state[s] = TCP_SYN_RECEIVED;
+      this.sndNxt[s] = this.iss[s]!;
+      this.sndMax[s] = this.iss[s]!;
+      this.rtoAt[s] = 0;
+    }
+    this.kick(s);
+    this.output(s);
+  }
+
+  private established(s: number): void {
+    this.state[s] = TCP_ESTABLISHED;
+    this.retries[s] = 0;
+    this.flags[s] = this.flags[s]! | F_CONNECTED;
+    this.c[C.TCP_ESTABLISHED]!++;
+    if ((this.flags[s]! & F_KEEPALIVE) !== 0) this.keepAt[s] = this.now() + this.o.keepIdleMs;
+    const p = this.parent[s]!;
+    if (p >= 0) {
+      // To the listener's accept queue.
+      const b = this.bufs[p]!;
+      if (this.acqLen[p]! >= 64) {
+        this.sendRst(s);
+        this.flags[s] = this.flags[s]! | F_ERROR;
+        this.freeSlot(s);
+        return;
+      }
+      this.halfOpen[p] = this.halfOpen[p]! - 1;
+      b.acq[(this.acqHead[p]! + this.acqLen[p]!) & 63] = s;
+      this.acqLen[p] = this.acqLen[p]! + 1;
+      this.flags[s] = this.flags[s]! | F_IN_ACCEPTQ;
+      this.raise(p, EV_ACCEPT);
+    } else {
+      this.raise(s, EV_CONNECTED | EV_WRITABLE);
+    }
+  }
+
+  private challengeAck(s: number): void {
+    this.c[C.TCP_CHALLENGE_ACKS]!++;
+    this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+  }
+
+  /** Input for SYN_RECEIVED and every later state. */
+  private inputSync(s: number, h: number, fl0: number, seq0: number, ack: number, win: number, dlen0: number): boolean {
+    const c = this.c;
+    const opt = this.opt;
+    const st = this.state[s]!;
+    let fl = fl0;
+    let seq = seq0;
+    let dlen = dlen0;
+    const f = this.flags[s]!;
+    // PAWS (RFC 7323 5.3)
+    if ((f & F_TS) !== 0 && opt[3] === 1 && (fl & TCP_FLAG_RST) === 0 && ((opt[4]! - this.tsRecent[s]!) | 0) < 0) {
+      c[C.TCP_DROP_PAWS]!++;
+      this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+      return false;
+    }
+    const rcvNxt = this.rcvNxt[s]!;
+    if ((fl & TCP_FLAG_SYN) !== 0 && ((seq - rcvNxt) | 0) < 0) {
+      // A retransmitted SYN: its SYN is old.
+      fl &= ~TCP_FLAG_SYN;
+      seq = (seq + 1) | 0;
+    }
+    let rcvWnd = (this.rcvAdv[s]! - rcvNxt) | 0;
+    if (rcvWnd < 0) rcvWnd = 0;
+    const fin = (fl & TCP_FLAG_FIN) !== 0 ? 1 : 0;
+    const segLen = dlen + fin;
+    let ok: boolean;
+    if (segLen === 0) ok = seq === rcvNxt || (((seq - rcvNxt) | 0) >= 0 && ((seq - rcvNxt - rcvWnd) | 0) < 0);
+    else ok = seq === rcvNxt || (((seq - rcvNxt - rcvWnd) | 0) < 0 && ((seq + segLen - rcvNxt) | 0) > 0);
+    if (!ok) {
+      if ((fl & TCP_FLAG_RST) !== 0) {
+        c[C.TCP_RST_IN]!++;
+        return false;
+      }
+      if (((seq + segLen - rcvNxt) | 0) <= 0) c[C.TCP_RX_DUP]!++;
+      else c[C.TCP_DROP_OUT_OF_WINDOW]!++;
+      if (st === TCP_TIME_WAIT && fin === 1) this.rtoAt[s] = this.now() + this.o.timeWaitMs;
+      this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+      return false;
+    }
+    let dup = false;
+    if (((seq - rcvNxt) | 0) < 0) {
+      const d = (rcvNxt - seq) | 0;
+      const cut = Math.min(d, dlen);
+      this.ctx.dataOff[h] = this.ctx.dataOff[h]! + cut;
+      dlen -= cut;
+      seq = (seq + cut) | 0;
+      if (d > cut) fl &= ~TCP_FLAG_FIN; // (cannot happen: the FIN would have been old too)
+      dup = true;
+      c[C.TCP_RX_DUP]!++;
+    }
+    const right = (rcvNxt + rcvWnd) | 0;
+    if (((seq + dlen - right) | 0) > 0) {
+      dlen = Math.max(0, (right - seq) | 0);
+      fl &= ~TCP_FLAG_FIN;
+    }
+    this.ctx.dataLen[h] = dlen;
+    // RST (RFC 5961 3.2)
+    if ((fl & TCP_FLAG_RST) !== 0) {
+      c[C.TCP_RST_IN]!++;
+      if (seq !== rcvNxt) {
+        this.challengeAck(s);
+        return false;
+      }
+      if (st === TCP_SYN_RECEIVED && this.parent[s]! >= 0) {
+        this.freeSlot(s);
+        return false;
+      }
+      if (st === TCP_ESTABLISHED || st === TCP_CLOSE_WAIT) c[C.TCP_ESTAB_RESETS]!++;
+      if (st === TCP_TIME_WAIT || st === TCP_LAST_ACK || st === TCP_CLOSING) {
+        this.finish(s, 0);
+        return false;
+      }
+      this.flags[s] = this.flags[s]! | F_RESET;
+      this.finish(s, EV_RESET);
+      return false;
+    }
+    // SYN in a synchronized state (RFC 5961 4.2)
+    if ((fl & TCP_FLAG_SYN) !== 0) {
+      this.challengeAck(s);
+      return false;
+    }
+    if ((fl & TCP_FLAG_ACK) === 0) {
+      c[C.TCP_DROP_NO_ACK]!++;
+      return false;
+    }
+    // Timestamp to echo (RFC 7323 4.3): from the segment at the left edge.
+    if ((f & F_TS) !== 0 && opt[3] === 1 && ((seq - rcvNxt) | 0) <= 0) this.tsRecent[s] = opt[4]!;
+    if (st === TCP_SYN_RECEIVED) {
+      if (((ack - this.sndUna[s]!) | 0) <= 0 || ((ack - this.sndMax[s]!) | 0) > 0) {
+        this.rstFor(this.rip[s]!, this.rport[s]!, this.lip[s]!, this.lport[s]!, seq, ack, fl, dlen);
+        return false;
+      }
+      this.sndWnd[s] = win << this.sndWs[s]!;
+      this.sndWl1[s] = seq;
+      this.sndWl2[s] = ack;
+      this.established(s);
+      if (this.state[s] !== TCP_ESTABLISHED) return false;
+    }
+    const una = this.sndUna[s]!;
+    if (((ack - this.sndMax[s]!) | 0) > 0) {
+      // Acknowledges what we never sent (RFC 5961 5.2).
+      this.challengeAck(s);
+      return false;
+    }
+    if (((ack - (una - this.maxSndWnd[s]!)) | 0) < 0) {
+      this.challengeAck(s);
+      return false;
+    }
+    const wnd = win << this.sndWs[s]!;
+    if (((ack - una) | 0) > 0) {
+      this.ackAdvance(s, ack);
+      if (this.state[s] === TCP_CLOSED) return false;
+    } else if (ack === una && dlen === 0 && (fl & TCP_FLAG_FIN) === 0 && wnd === this.sndWnd[s] && this.sndMax[s] !== una) {
+      this.dupAck(s);
+    }
+    // Window update (RFC 9293 3.10.7.4)
+    if (((this.sndWl1[s]! - seq) | 0) < 0 || (this.sndWl1[s] === seq && ((this.sndWl2[s]! - ack) | 0) <= 0)) {
+      const was = this.sndWnd[s]!;
+      this.sndWnd[s] = wnd;
+      this.sndWl1[s] = seq;
+      this.sndWl2[s] = ack;
+      if (wnd > this.maxSndWnd[s]!) this.maxSndWnd[s] = wnd;
+      if (wnd > was) {
+        if (this.persistAt[s]! !== 0 && wnd > 0) {
+          this.persistAt[s] = 0;
+          this.persistShift[s] = 0;
+        }
+        this.kick(s);
+      }
+    }
+    const st2 = this.state[s]!;
+    if (st2 === TCP_TIME_WAIT) {
+      if ((fl & TCP_FLAG_FIN) !== 0) {
+        this.rtoAt[s] = this.now() + this.o.timeWaitMs;
+        this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+      }
+      return false;
+    }
+    let kept = false;
+    if (dlen > 0) {
+      if (st2 === TCP_ESTABLISHED || st2 === TCP_FIN_WAIT_1 || st2 === TCP_FIN_WAIT_2) {
+        if ((this.flags[s]! & F_ORPHAN) !== 0) {
+          // Nobody will read it: acknowledge and discard.
+          if (seq === this.rcvNxt[s]) {
+            this.rcvNxt[s] = (this.rcvNxt[s]! + dlen) | 0;
+            this.flags[s] = this.flags[s]! | F_ACK_NOW;
+          }
+        } else if (seq === this.rcvNxt[s]) {
+          kept = this.inOrder(s, h, dlen, (fl & TCP_FLAG_FIN) !== 0);
+          if (!kept) return false;
+          fl &= ~TCP_FLAG_FIN; // handled with the data
+        } else {
+          kept = this.outOfOrder(s, h, seq, dlen, (fl & TCP_FLAG_FIN) !== 0);
+          return kept;
+        }
+      }
+    }
+    if ((fl & TCP_FLAG_FIN) !== 0) {
+      const finSeq = (seq + dlen) | 0;
+      if (finSeq === this.rcvNxt[s]) this.finReceived(s);
+      else if (!kept && dlen === 0 && st2 !== TCP_CLOSE_WAIT && st2 !== TCP_CLOSING && st2 !== TCP_LAST_ACK) {
+        return this.outOfOrder(s, h, seq, 0, true);
+      }
+    }
+    if (dup) this.flags[s] = this.flags[s]! | F_ACK_NOW;
+    if ((this.flags[s]! & F_ACK_NOW) !== 0 || this.segsUnacked[s]! >= 2) this.kick(s);
+    else if (this.segsUnacked[s]! > 0 && this.delackAt[s] === 0) this.delackAt[s] = this.now() + this.o.delackMs;
+    return kept;
+  }
+
+  /** In-order data in frame `h`: queued; then the out-of-order queue drains. False: not kept (queue full). */
+  private inOrder(s: number, h: number, dlen: number, fin: boolean): boolean {
+    const b = this.bufs[s]!;
+    if (this.rqLen[s]! >= this.rqCap) {
+      this.c[C.TCP_DROP_RXQ_FULL]!++;
+      return false;
+    }
+    let t = this.rqHead[s]! + this.rqLen[s]!;
+    if (t >= this.rqCap) t -= this.rqCap;
+    b.rq[t] = h;
+    this.rqLen[s] = this.rqLen[s]! + 1;
+    this.rqBytes[s] = this.rqBytes[s]! + dlen;
+    this.rcvNxt[s] = (this.rcvNxt[s]! + dlen) | 0;
+    this.bytesIn[s] = this.bytesIn[s]! + dlen;
+    this.segsUnacked[s] = this.segsUnacked[s]! + 1;
+    this.raise(s, EV_READABLE);
+    if (fin) this.finReceived(s);
+    if (this.oooLen[s]! > 0) {
+      this.drainOoo(s);
+      this.flags[s] = this.flags[s]! | F_ACK_NOW; // a hole filled: ACK at once (RFC 5681 4.2)
+    }
+    return true;
+  }
+
+  private drainOoo(s: number): void {
+    const b = this.bufs[s]!;
+    const ooo = b.ooo;
+    const dataOff = this.ctx.dataOff;
+    const dataLen = this.ctx.dataLen;
+    let k = 0;
+    const n = this.oooLen[s]!;
+    while (k < n) {
+      const h = ooo[k]!;
+      const nxt = this.rcvNxt[s]!;
+      const sq = this.segSeq[h]!;
+      if (((sq - nxt) | 0) > 0) break;
+      k++;
+      let len = dataLen[h]!;
+      const d = (nxt - sq) | 0;
+      const fin = this.segFin[h] === 1 && (this.flags[s]! & F_FIN_RCVD) === 0;
+      if (d > len || (d === len && !fin)) {
+        this.ctx.mp.free(h);
+        continue;
+      }
+      dataOff[h] = dataOff[h]! + d;
+      len -= d;
+      dataLen[h] = len;
+      if (len === 0) {
+        this.ctx.mp.free(h);
+        if (fin) this.finReceived(s);
+        continue;
+      }
+      if (!this.inOrderNoDrain(s, h, len)) this.ctx.mp.free(h);
+      else if (fin) this.finReceived(s);
+    }
+    if (k > 0) {
+      ooo.copyWithin(0, k, n);
+      this.oooLen[s] = n - k;
+    }
+  }
+
+  private inOrderNoDrain(s: number, h: number, dlen: number): boolean {
+    if (this.rqLen[s]! >= this.rqCap) {
+      this.c[C.TCP_DROP_RXQ_FULL]!++;
+      return false;
+    }
+    let t = this.rqHead[s]! + this.rqLen[s]!;
+    if (t >= this.rqCap) t -= this.rqCap;
+    this.bufs[s]!.rq[t] = h;
+    this.rqLen[s] = this.rqLen[s]! + 1;
+    this.rqBytes[s] = this.rqBytes[s]! + dlen;
+    this.rcvNxt[s] = (this.rcvNxt[s]! + dlen) | 0;
+    this.bytesIn[s] = this.bytesIn[s]! + dlen;
+    return true;
+  }
+
+  /** Out-of-order data: into the sorted queue (bounded); a duplicate ACK goes out at once. */
+  private outOfOrder(s: number, h: number, seq: number, dlen: number, fin: boolean): boolean {
+    const c = this.c;
+    c[C.TCP_OOO_SEGS]!++;
+    this.flags[s] = this.flags[s]! | F_ACK_NOW;
+    const b = this.bufs[s]!;
+    const ooo = b.ooo;
+    const n = this.oooLen[s]!;
+    let i = n;
+    while (i > 0 && ((this.segSeq[ooo[i - 1]!]! - seq) | 0) > 0) i--;
+    // The same start already held with at least as much data: a duplicate.
+    if (i > 0) {
+      const p = ooo[i - 1]!;
+      const pEnd = (this.segSeq[p]! + this.ctx.dataLen[p]!) | 0;
+      if (((pEnd - (seq + dlen)) | 0) >= 0 && (this.segFin[p] === 1 || !fin)) {
+        c[C.TCP_RX_DUP]!++;
+        this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+        this.oooLast[s] = seq;
+        return false;
+      }
+    }
+    if (n >= this.oooMax) {
+      c[C.TCP_DROP_OOO_FULL]!++;
+      this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+      return false;
+    }
+    ooo.copyWithin(i + 1, i, n);
+    ooo[i] = h;
+    this.oooLen[s] = n + 1;
+    this.segSeq[h] = seq;
+    this.segFin[h] = fin ? 1 : 0;
+    this.oooLast[s] = seq;
+    this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+    return true;
+  }
+
+  private finReceived(s: number): void {
+    if ((this.flags[s]! & F_FIN_RCVD) !== 0) return;
+    this.rcvNxt[s] = (this.rcvNxt[s]! + 1) | 0;
+    this.flags[s] = this.flags[s]! | F_FIN_RCVD | F_ACK_NOW;
+    this.raise(s, EV_EOF | EV_READABLE);
+    const st = this.state[s]!;
+    if (st === TCP_ESTABLISHED || st === TCP_SYN_RECEIVED) this.state[s] = TCP_CLOSE_WAIT;
+    else if (st === TCP_FIN_WAIT_1) this.state[s] = TCP_CLOSING;
+    else if (st === TCP_FIN_WAIT_2) this.timeWait(s);
+  }
+
+  private timeWait(s: number): void {
+    this.state[s] = TCP_TIME_WAIT;
+    this.c[C.TCP_TIME_WAIT]!++;
+    this.rtoAt[s] = this.now() + this.o.timeWaitMs;
+    this.persistAt[s] = 0;
+    this.keepAt[s] = 0;
+    this.delackAt[s] = 0;
+    this.flags[s] = this.flags[s]! | F_ACK_NOW;
+    this.dropOoo(s);
+    this.kick(s);
+  }
+
+  private dropOoo(s: number): void {
+    const b = this.bufs[s]!;
+    for (let k = 0; k < this.oooLen[s]!; k++) this.ctx.mp.free(b.ooo[k]!);
+    this.oooLen[s] = 0;
+  }
+
+  /** New data acknowledged: RTT, congestion window, NewReno, buffer space, FIN acknowledged. */
+  private ackAdvance(s: number, ack: number): void {
+    const una = this.sndUna[s]!;
+    const acked = (ack - una) | 0;
+    const mss = this.mss[s]!;
+    const f = this.flags[s]!;
+    const now = this.now();
+    // RTT sample (RFC 7323 4.1 with timestamps; Karn's rule without).
+    if ((f & F_TS) !== 0 && this.opt[3] === 1 && this.opt[5] !== 0) this.rttSample(s, (this.tsNow() - this.opt[5]!) | 0);
+    else if ((f & F_RTT_TIMING) !== 0 && ((ack - this.rttSeq[s]!) | 0) > 0) {
+      this.flags[s] = this.flags[s]! & ~F_RTT_TIMING;
+      this.rttSample(s, now - this.rttTime[s]!);
+    }
+    if ((f & F_RECOVERY) !== 0) {
+      if (((ack - this.recover[s]!) | 0) >= 0) {
+        // Full acknowledgment (RFC 6582 3.2 step 3)
+        const flight = (this.sndMax[s]! - ack) | 0;
+        this.cwnd[s] = Math.min(this.ssthresh[s]!, Math.max(flight, mss) + mss);
+        this.flags[s] = this.flags[s]! & ~F_RECOVERY;
+        this.dupacks[s] = 0;
+      } else {
+        // Partial acknowledgment: the next hole now, cwnd deflated by what was acked.
+        this.sndUna[s] = ack;
+        this.retransmitHole(s);
+        let cw = this.cwnd[s]! - acked;
+        if (acked >= mss) cw += mss;
+        this.cwnd[s] = Math.max(cw, mss);
+      }
+    } else {
+      this.dupacks[s] = 0;
+      if (this.cwnd[s]! < this.ssthresh[s]!) this.cwnd[s] = this.cwnd[s]! + Math.min(acked, 2 * mss);
+      else {
+        const ca = this.caAcked[s]! + acked;
+        if (ca >= this.cwnd[s]!) {
+          this.caAcked[s] = ca - this.cwnd[s]!;
+          this.cwnd[s] = this.cwnd[s]! + mss;
+        } else this.caAcked[s] = ca;
+      }
+      if (this.cwnd[s]! > 0x3fffffff) this.cwnd[s] = 0x3fffffff;
+    }
+    this.sndUna[s] = ack;
+    if (((this.sndNxt[s]! - ack) | 0) < 0) this.sndNxt[s] = ack;
+    if (((this.rexmitNxt[s]! - ack) | 0) < 0) this.rexmitNxt[s] = ack;
+    this.retries[s] = 0;
+    const sbEnd = this.sbEnd[s]!;
+    const newUna = ((ack - sbEnd) | 0) > 0 ? sbEnd : ack;
+    if (((newUna - this.sbUna[s]!) | 0) > 0) {
+      this.bytesOut[s] = this.bytesOut[s]! + ((newUna - this.sbUna[s]!) | 0);
+      this.sbUna[s] = newUna;
+      if ((this.flags[s]! & F_WANT_WRITE) !== 0) {
+        this.flags[s] = this.flags[s]! & ~F_WANT_WRITE;
+        this.raise(s, EV_WRITABLE);
+      }
+    }
+    this.rtoAt[s] = this.sndMax[s] === ack ? 0 : now + this.rto[s]!;
+    this.kick(s);
+    // Our FIN acknowledged?
+    if ((this.flags[s]! & F_FIN_QUEUED) !== 0 && ((ack - sbEnd - 1) | 0) >= 0) {
+      const st = this.state[s]!;
+      if (st === TCP_FIN_WAIT_1) {
+        this.state[s] = TCP_FIN_WAIT_2;
+        if ((this.flags[s]! & F_ORPHAN) !== 0) this.rtoAt[s] = now + this.o.timeWaitMs; // FIN_WAIT_2 timeout for orphans
+      } else if (st === TCP_CLOSING) this.timeWait(s);
+      else if (st === TCP_LAST_ACK) this.finish(s, 0);
+    }
+  }
+
+  private rttSample(s: number, r0: number): void {
+    if (r0 < 0 || r0 > 600000) return;
+    const r = r0;
+    if (this.srtt[s] === 0) {
+      this.srtt[s] = r > 0 ? r : 0.5;
+      this.rttvar[s] = r / 2;
+    } else {
+      const d = this.srtt[s]! - r;
+      this.rttvar[s] = 0.75 * this.rttvar[s]! + 0.25 * (d < 0 ? -d : d);
+      this.srtt[s] = 0.875 * this.srtt[s]! + 0.125 * r;
+    }
+    const rto = this.srtt[s]! + Math.max(1, 4 * this.rttvar[s]!);
+    this.rto[s] = Math.min(this.o.maxRtoMs, Math.max(this.o.minRtoMs, rto));
+  }
+
+  private dupAck(s: number): void {
+    const d = this.dupacks[s]! + 1;
+    this.dupacks[s] = d;
+    const mss = this.mss[s]!;
+    this.noteSack(s);
+    if ((this.flags[s]! & F_RECOVERY) !== 0) {
+      this.cwnd[s] = this.cwnd[s]! + mss;
+      // With SACK information, fill holes as dupacks arrive.
+      if ((this.flags[s]! & F_SACK) !== 0 && this.sackN[s]! > 0) this.retransmitHole(s);
+      this.kick(s);
+      return;
+    }
+    if (d === 3 && ((this.sndUna[s]! - this.recover[s]!) | 0) > 0 || d === 3 && this.recover[s] === this.iss[s]) {
+      const flight = (this.sndMax[s]! - this.sndUna[s]!) | 0;
+      this.ssthresh[s] = Math.max(flight >> 1, 2 * mss);
+      this.recover[s] = this.sndMax[s]!;
+      this.flags[s] = (this.flags[s]! | F_RECOVERY) & ~F_RTT_TIMING;
+      this.c[C.TCP_FAST_RETRANSMITS]!++;
+      this.rexmitNxt[s] = this.sndUna[s]!;
+      this.retransmitHole(s);
+      this.cwnd[s] = this.ssthresh[s]! + 3 * mss;
+      this.kick(s);
+    }
+  }
+
+  /** Keeps the peer's SACK blocks of the segment at hand (above snd.una). */
+  private noteSack(s: number): void {
+    const opt = this.opt;
+    const nb = opt[6]!;
+    if (nb === 0 || (this.flags[s]! & F_SACK) === 0) return;
+    const una = this.sndUna[s]!;
+    const max = this.sndMax[s]!;
+    let k = 0;
+    const base = s * MAX_SACK * 2;
+    for (let b = 0; b < nb; b++) {
+      const st = opt[8 + 2 * b]!;
+      const en = opt[9 + 2 * b]!;
+      if (((en - st) | 0) <= 0 || ((st - una) | 0) < 0 || ((en - max) | 0) > 0) continue;
+      this.sackBlk[base + 2 * k] = st;
+      this.sackBlk[base + 2 * k + 1] = en;
+      k++;
+    }
+    this.sackN[s] = k;
+  }
+
+  /** Whether `seq` lies in a block the peer SACKed. */
+  private sacked(s: number, seq: number): number {
+    const base = s * MAX_SACK * 2;
+    for (let b = 0; b < this.sackN[s]!; b++) {
+      const st = this.sackBlk[base + 2 * b]!;
+      const en = this.sackBlk[base + 2 * b + 1]!;
+      if (((seq - st) | 0) >= 0 && ((seq - en) | 0) < 0) return en;
+    }
+    return 0;
+  }
+
+  /**
+   * Retransmits the next segment the peer lacks: from snd.una, or (with SACK) the first hole after what
+   * was already retransmitted in this recovery, skipping SACKed blocks.
+   */
+  private retransmitHole(s: number): void {
+    let seq = this.sndUna[s]!;
+    if ((this.flags[s]! & F_SACK) !== 0 && this.sackN[s]! > 0) {
+      if (((this.rexmitNxt[s]! - seq) | 0) > 0) seq = this.rexmitNxt[s]!;
+      for (let guard = 0; guard < MAX_SACK + 1; guard++) {
+        const en = this.sacked(s, seq);
+        if (en === 0) break;
+        seq = en;
+      }
+      // Nothing above the highest SACKed byte is known lost.
+      let high = this.sndUna[s]!;
+      const base = s * MAX_SACK * 2;
+      for (let b = 0; b < this.sackN[s]!; b++) if (((this.sackBlk[base + 2 * b + 1]! - high) | 0) > 0) high = this.sackBlk[base + 2 * b + 1]!;
+      if (((seq - high) | 0) >= 0 && seq !== this.sndUna[s]) return;
+      if (seq !== this.sndUna[s]) this.c[C.TCP_SACK_RECOVERED]!++;
+    }
+    const len = this.segmentAt(s, seq);
+    if (len < 0) return;
+    this.rexmitNxt[s] = (seq + Math.max(len, 1)) | 0;
+  }
+
+  /** Sends (again) the segment starting at `seq`; returns its data length, or -1 when nothing is there. */
+  private segmentAt(s: number, seq: number): number {
+    const sbEnd = this.sbEnd[s]!;
+    const avail = (sbEnd - seq) | 0;
+    const finSent = (this.flags[s]! & F_FIN_QUEUED) !== 0 && ((this.sndMax[s]! - sbEnd) | 0) > 0;
+    if (avail < 0) return -1;
+    const len = Math.min(avail, this.mss[s]! - this.sackRoom(s));
+    let fl = TCP_FLAG_ACK;
+    if (len === avail && finSent) fl |= TCP_FLAG_FIN;
+    if (len === 0 && (fl & TCP_FLAG_FIN) === 0) return -1;
+    if (len > 0) fl |= TCP_FLAG_PSH;
+    this.c[C.TCP_RETRANSMITS]!++;
+    this.retrans[s] = this.retrans[s]! + 1;
+    this.emit(s, seq, len, fl);
+    if (this.rtoAt[s] === 0) this.rtoAt[s] = this.now() + this.rto[s]!;
+    return len;
+  }
+
+  /** Bytes of SACK option a data segment would carry (room it takes from the payload). */
+  private sackRoom(s: number): number {
+    if ((this.flags[s]! & F_SACK) === 0 || this.oooLen[s] === 0) return 0;
+    const nb = Math.min(this.sackBlocks(s), (this.flags[s]! & F_TS) !== 0 ? 3 : 4);
+    return 4 + 8 * nb;
+  }
+
+  /** Fills `sackOut` with the blocks we hold out of order (the newest first); returns how many (<= 4). */
+  private sackBlocks(s: number): number {
+    const ooo = this.bufs[s]!.ooo;
+    const n = this.oooLen[s]!;
+    const out = this.sackOut;
+    let nb = 0;
+    let first = -1;
+    let i = 0;
+    while (i < n) {
+      const h0 = ooo[i]!;
+      const st = this.segSeq[h0]!;
+      let en = (st + this.ctx.dataLen[h0]! + this.segFin[h0]!) | 0;
+      let j = i + 1;
+      while (j < n && ((this.segSeq[ooo[j]!]! - en) | 0) <= 0) {
+        const h = ooo[j]!;
+        const e2 = (this.segSeq[h]! + this.ctx.dataLen[h]! + this.segFin[h]!) | 0;
+        if (((e2 - en) | 0) > 0) en = e2;
+        j++;
+      }
+      const last = this.oooLast[s]!;
+      const holdsLast = ((last - st) | 0) >= 0 && ((last - en) | 0) < 0;
+      if (holdsLast && first < 0) {
+        // The block with the newest segment goes first (RFC 2018 4).
+        if (nb >= 4) nb = 3;
+        for (let k = nb; k > 0; k--) {
+          out[2 * k] = out[2 * k - 2]!;
+          out[2 * k + 1] = out[2 * k - 1]!;
+        }
+        out[0] = st;
+        out[1] = en;
+        first = 0;
+        nb++;
+      } else if (nb < 4) {
+        out[2 * nb] = st;
+        out[2 * nb + 1] = en;
+        nb++;
+      }
+      i = j;
+    }
+    return Math.min(nb, 4);
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Output
+
+  /** The free receive space, bytes (what the window may offer). */
+  private freeWindow(s: number): number {
+    const room = this.rcvBuf - this.rqBytes[s]!;
+    const frames = this.rqCap - this.rqLen[s]! - this.oooLen[s]!;
+    const byFrames = frames * this.ourMss;
+    const w = Math.min(room, byFrames);
+    return w > 0 ? w : 0;
+  }
+
+  /** Sends what the windows allow for slot `s`, then an ACK if one is owed. */
+  output(s: number): void {
+    const st = this.state[s]!;
+    if (st === TCP_CLOSED || st === TCP_LISTEN) return;
+    if (st === TCP_SYN_SENT || st === TCP_SYN_RECEIVED) {
+      if (this.sndMax[s] === this.iss[s]) {
+        this.emit(s, this.iss[s]!, 0, st === TCP_SYN_SENT ? TCP_FLAG_SYN : TCP_FLAG_SYN | TCP_FLAG_ACK);
+        this.sndNxt[s] = (this.iss[s]! + 1) | 0;
+        this.sndMax[s] = this.sndNxt[s]!;
+        this.rtoAt[s] = this.now() + this.rto[s]!;
+      }
+      return;
+    }
+    if (st === TCP_TIME_WAIT) {
+      if ((this.flags[s]! & F_ACK_NOW) !== 0) this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+      return;
+    }
+    const mss = this.mss[s]!;
+    const sbEnd = this.sbEnd[s]!;
+    const finQ = (this.flags[s]! & F_FIN_QUEUED) !== 0;
+    const nagle = (this.flags[s]! & F_NODELAY) === 0;
+    let sent = 0;
+    for (let guard = 0; guard < 4096; guard++) {
+      if (this.out.length >= 8000) {
+        this.c[C.TCP_OUT_QUEUE_FULL]!++;
+        break;
+      }
+      const nxt = this.sndNxt[s]!;
+      const inflight = (nxt - this.sndUna[s]!) | 0;
+      const wnd = Math.min(this.sndWnd[s]!, this.cwnd[s]!);
+      const avail = (sbEnd - nxt) | 0;
+      const room = wnd - inflight;
+      const maxLen = mss - this.sackRoom(s);
+      let len = Math.min(avail, maxLen);
+      if (len > room) len = room > 0 ? room : 0;
+      const fin = finQ && avail >= 0 && len === avail && ((nxt + len - sbEnd) | 0) === 0 && ((this.sndMax[s]! - sbEnd - 1) | 0) <= 0 && (len > 0 || avail === 0);
+      if (len > 0) {
+        if (len < maxLen && len < avail) {
+          // Window-limited to a small piece: wait unless nothing is in flight (sender SWS avoidance).
+          if (inflight > 0 || len < (this.maxSndWnd[s]! >> 1)) break;
+        } else if (len < maxLen && !fin && nagle && inflight > 0) break; // Nagle
+        const isRexmit = ((nxt - this.sndMax[s]!) | 0) < 0;
+        let fl = TCP_FLAG_ACK | (len === avail ? TCP_FLAG_PSH : 0);
+        if (fin) fl |= TCP_FLAG_FIN;
+        if (isRexmit) {
+          this.c[C.TCP_RETRANSMITS]!++;
+          this.retrans[s] = this.retrans[s]! + 1;
+        }
+        if (!this.emit(s, nxt, len, fl)) break;
+        const adv = (nxt + len + (fin ? 1 : 0)) | 0;
+        this.sndNxt[s] = adv;
+        if (((adv - this.sndMax[s]!) | 0) > 0) {
+          this.sndMax[s] = adv;
+          if ((this.flags[s]! & (F_TS | F_RTT_TIMING)) === 0 && !isRexmit) {
+            this.flags[s] = this.flags[s]! | F_RTT_TIMING;
+            this.rttSeq[s] = nxt;
+            this.rttTime[s] = this.now();
+          }
+        }
+        if (this.rtoAt[s] === 0) this.rtoAt[s] = this.now() + this.rto[s]!;
+        sent++;
+        continue;
+      }
+      if (fin && avail === 0 && ((nxt - sbEnd) | 0) === 0) {
+        if (!this.emit(s, nxt, 0, TCP_FLAG_ACK | TCP_FLAG_FIN)) break;
+        this.sndNxt[s] = (nxt + 1) | 0;
+        if (((this.sndNxt[s]! - this.sndMax[s]!) | 0) > 0) this.sndMax[s] = this.sndNxt[s]!;
+        if (this.rtoAt[s] === 0) this.rtoAt[s] = this.now() + this.rto[s]!;
+        sent++;
+      }
+      break;
+    }
+    // Zero window with data waiting and nothing in flight: the persist timer probes it.
+    const nxt = this.sndNxt[s]!;
+    if (this.sndWnd[s] === 0 && nxt === this.sndUna[s] && ((sbEnd - nxt) | 0) > 0) {
+      if (this.persistAt[s] === 0) this.persistAt[s] = this.now() + this.persistDelay(s);
+      this.rtoAt[s] = 0;
+    }
+    if (sent === 0 && ((this.flags[s]! & F_ACK_NOW) !== 0 || this.segsUnacked[s]! >= 2)) {
+      if (this.segsUnacked[s]! >= 2 && (this.flags[s]! & F_ACK_NOW) === 0) this.c[C.TCP_DELAYED_ACKS]!++;
+      this.emit(s, nxt, 0, TCP_FLAG_ACK);
+    }
+  }
+
+  private persistDelay(s: number): number {
+    const base = Math.max(this.rto[s]!, this.o.minRtoMs);
+    return Math.min(base * 2 ** this.persistShift[s]!, this.o.maxRtoMs);
+  }
+
+  /**
+   * Builds one segment of slot `s` into a new frame and queues it for ip4_output: IPv4 and TCP headers,
+   * options, `len` bytes of the send ring from `seq`. Any segment with ACK carries the current window.
+   */
+  private emit(s: number, seq: number, len: number, fl: number): boolean {
+    const c = this.c;
+    const ctx = this.ctx;
+    const h = ctx.mp.alloc();
+    if (h < 0) {
+      c[C.TCP_NO_BUF]!++;
+      return false;
+    }
+    const u8 = this.u8;
+    const base = ((h << ctx.shift) >>> 0) + ctx.dataOff[h]!;
+    const ip = base + ETH_HLEN;
+    const l4 = ip + IP_HLEN;
+    let o = l4 + 20;
+    const f = this.flags[s]!;
+    const syn = (fl & TCP_FLAG_SYN) !== 0;
+    if (syn) {
+      const offerAll = (fl & TCP_FLAG_ACK) === 0;
+      u8[o] = 2; u8[o + 1] = 4; u8[o + 2] = this.ourMss >> 8; u8[o + 3] = this.ourMss & 0xff;
+      o += 4;
+      if (offerAll ? this.o.sack : (f & F_SACK) !== 0) {
+        u8[o] = 1; u8[o + 1] = 1; u8[o + 2] = 4; u8[o + 3] = 2;
+        o += 4;
+      }
+      if (offerAll ? this.o.timestamps : (f & F_TS) !== 0) {
+        u8[o] = 1; u8[o + 1] = 1; u8[o + 2] = 8; u8[o + 3] = 10;
+        setBe32(u8, o + 4, this.tsNow());
+        setBe32(u8, o + 8, offerAll ? 0 : this.tsRecent[s]!);
+        o += 12;
+      }
+      if (offerAll ? this.o.windowScaling : (f & F_WS) !== 0) {
+        u8[o] = 1; u8[o + 1] = 3; u8[o + 2] = 3; u8[o + 3] = offerAll ? this.rcvWsOffer : this.rcvWs[s]!;
+        o += 4;
+      }
+    } else {
+      if ((f & F_TS) !== 0) {
+        u8[o] = 1; u8[o + 1] = 1; u8[o + 2] = 8; u8[o + 3] = 10;
+        setBe32(u8, o + 4, this.tsNow());
+        setBe32(u8, o + 8, this.tsRecent[s]!);
+        o += 12;
+      }
+      if ((f & F_SACK) !== 0 && this.oooLen[s]! > 0 && (fl & TCP_FLAG_ACK) !== 0) {
+        let nb = this.sackBlocks(s);
+        if ((f & F_TS) !== 0 && nb > 3) nb = 3;
+        u8[o] = 1; u8[o + 1] = 1; u8[o + 2] = 5; u8[o + 3] = 2 + 8 * nb;
+        o += 4;
+        for (let b = 0; b < nb; b++) {
+          setBe32(u8, o, this.sackOut[2 * b]!);
+          setBe32(u8, o + 4, this.sackOut[2 * b + 1]!);
+          o += 8;
+        }
+        c[C.TCP_SACK_BLOCKS_OUT] = c[C.TCP_SACK_BLOCKS_OUT]! + nb;
+      }
+    }
+    const thl = o - l4;
+    // Payload from the send ring.
+    if (len > 0) {
+      const ring = this.bufs[s]!.snd;
+      const mask = this.sndMask;
+      let pos = (seq - this.iss[s]! - 1) & mask;
+      const first = Math.min(len, this.sndBuf - pos);
+      copyBytes(u8, o, ring, pos, first);
+      if (first < len) copyBytes(u8, o + first, ring, 0, len - first);
+      pos = 0;
+    }
+    // TCP header
+    setBe16(u8, l4, this.lport[s]!);
+    setBe16(u8, l4 + 2, this.rport[s]!);
+    setBe32(u8, l4 + 4, seq);
+    const hasAck = (fl & TCP_FLAG_ACK) !== 0;
+    setBe32(u8, l4 + 8, hasAck ? this.rcvNxt[s]! : 0);
+    u8[l4 + 12] = (thl >> 2) << 4;
+    u8[l4 + 13] = fl;
+    let wnd = 0;
+    if (hasAck || syn) {
+      let free = this.freeWindow(s);
+      const nxt = this.rcvNxt[s]!;
+      // Never shrink the right edge already offered (RFC 9293 3.8.6.2.2).
+      const adv = (this.rcvAdv[s]! - nxt) | 0;
+      if (free < adv) free = adv;
+      if (syn) wnd = Math.min(free, 65535);
+      else {
+        const ws = this.rcvWs[s]!;
+        wnd = Math.min(free >> ws, 65535);
+        const edge = (nxt + (wnd << ws)) | 0;
+        if (((edge - this.rcvAdv[s]!) | 0) > 0) this.rcvAdv[s] = edge;
+      }
+      if (syn) this.rcvAdv[s] = (nxt + wnd) | 0;
+    }
+    setBe16(u8, l4 + 14, wnd);
+    u8[l4 + 16] = 0; u8[l4 + 17] = 0; u8[l4 + 18] = 0; u8[l4 + 19] = 0;
+    // IPv4 header
+    const total = IP_HLEN + thl + len;
+    u8[ip] = 0x45;
+    u8[ip + 1] = 0;
+    setBe16(u8, ip + 2, total);
+    this.ipId = (this.ipId + 1) & 0xffff;
+    setBe16(u8, ip + 4, this.ipId);
+    setBe16(u8, ip + 6, 0x4000);
+    u8[ip + 8] = 64;
+    u8[ip + 9] = IPPROTO_TCP;
+    setBe32(u8, ip + IP4_SRC, this.lip[s]!);
+    setBe32(u8, ip + IP4_DST, this.rip[s]!);
+    setBe16(u8, ip + IP4_CSUM, 0);
+    setBe16(u8, ip + IP4_CSUM, ip4Cksum(u8, ip));
+    setBe16(u8, l4 + TCP_CSUM, tcp4Cksum(u8, ip, l4));
+    ctx.dataLen[h] = ETH_HLEN + total;
+    if (!this.out.push(h)) {
+      ctx.mp.free(h);
+      c[C.TCP_OUT_QUEUE_FULL]!++;
+      return false;
+    }
+    c[C.TCP_TX]!++;
+    if (hasAck) {
+      this.segsUnacked[s] = 0;
+      this.delackAt[s] = 0;
+      this.flags[s] = this.flags[s]! & ~F_ACK_NOW;
+    }
+    return true;
+  }
+
+  /** RST for slot `s` (abort): seq = snd.nxt. */
+  private sendRst(s: number): void {
+    const st = this.state[s]!;
+    if (st === TCP_CLOSED || st === TCP_LISTEN) return;
+    this.c[C.TCP_RST_OUT]!++;
+    this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_RST | TCP_FLAG_ACK);
+  }
+
+  /** RST answering a segment without a connection (RFC 9293 3.10.7.1); never for a RST. */
+  private rstFor(src: number, sport: number, dst: number, dport: number, seq: number, ack: number, fl: number, dlen: number): void {
+    if ((fl & TCP_FLAG_RST) !== 0) return;
+    const ctx = this.ctx;
+    const h = ctx.mp.alloc();
+    if (h < 0) {
+      this.c[C.TCP_NO_BUF]!++;
+      return;
+    }
+    const u8 = this.u8;
+    const ip = ((h << ctx.shift) >>> 0) + ctx.dataOff[h]! + ETH_HLEN;
+    const l4 = ip + IP_HLEN;
+    setBe16(u8, l4, dport);
+    setBe16(u8, l4 + 2, sport);
+    if ((fl & TCP_FLAG_ACK) !== 0) {
+      setBe32(u8, l4 + 4, ack);
+      setBe32(u8, l4 + 8, 0);
+      u8[l4 + 13] = TCP_FLAG_RST;
+    } else {
+      const len = dlen + ((fl & TCP_FLAG_SYN) !== 0 ? 1 : 0) + ((fl & TCP_FLAG_FIN) !== 0 ? 1 : 0);
+      setBe32(u8, l4 + 4, 0);
+      setBe32(u8, l4 + 8, (seq + len) | 0);
+      u8[l4 + 13] = TCP_FLAG_RST | TCP_FLAG_ACK;
+    }
+    u8[l4 + 12] = 5 << 4;
+    setBe16(u8, l4 + 14, 0);
+    u8[l4 + 16] = 0; u8[l4 + 17] = 0; u8[l4 + 18] = 0; u8[l4 + 19] = 0;
+    u8[ip] = 0x45;
+    u8[ip + 1] = 0;
+    setBe16(u8, ip + 2, IP_HLEN + 20);
+    this.ipId = (this.ipId + 1) & 0xffff;
+    setBe16(u8, ip + 4, this.ipId);
+    setBe16(u8, ip + 6, 0x4000);
+    u8[ip + 8] = 64;
+    u8[ip + 9] = IPPROTO_TCP;
+    setBe32(u8, ip + IP4_SRC, dst);
+    setBe32(u8, ip + IP4_DST, src);
+    setBe16(u8, ip + IP4_CSUM, 0);
+    setBe16(u8, ip + IP4_CSUM, ip4Cksum(u8, ip));
+    setBe16(u8, l4 + TCP_CSUM, tcp4Cksum(u8, ip, l4));
+    ctx.dataLen[h] = ETH_HLEN + IP_HLEN + 20;
+    if (!this.out.push(h)) {
+      ctx.mp.free(h);
+      this.c[C.TCP_OUT_QUEUE_FULL]!++;
+      return;
+    }
+    this.c[C.TCP_RST_OUT]!++;
+    this.c[C.TCP_TX]!++;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Timers and deferred output (the tcp_timer node, once per walk)
+
+  /** @internal Output for the connections kicked since the last call. */
+  flush(): void {
+    for (let i = 0; i < this.nKicks; i++) {
+      const s = this.kicks[i]!;
+      this.flags[s] = this.flags[s]! & ~F_KICKED;
+      this.output(s);
+    }
+    this.nKicks = 0;
+  }
+
+  /** @internal Runs the timers due at the clock's time (at most once per clock tick). */
+  timers(): void {
+    const now = this.now();
+    if (now === this.tnow[0]) return;
+    this.tnow[0] = now;
+    for (let k = this.nActive - 1; k >= 0; k--) {
+      const s = this.active[k]!;
+      const rt = this.rtoAt[s]!;
+      if (rt !== 0 && rt <= now) {
+        this.rtoAt[s] = 0;
+        this.onRto(s);
+        continue;
+      }
+      const da = this.delackAt[s]!;
+      if (da !== 0 && da <= now) {
+        this.delackAt[s] = 0;
+        if (this.segsUnacked[s]! > 0) {
+          this.c[C.TCP_DELAYED_ACKS]!++;
+          this.flags[s] = this.flags[s]! | F_ACK_NOW;
+          this.kick(s);
+        }
+      }
+      const pa = this.persistAt[s]!;
+      if (pa !== 0 && pa <= now) this.onPersist(s);
+      const ka = this.keepAt[s]!;
+      if (ka !== 0 && ka <= now) this.onKeepalive(s);
+    }
+    if (this.table !== null && now >= this.nextTable[0]!) {
+      this.nextTable[0] = now + this.o.tableMs;
+      this.writeTable(this.table);
+    }
+  }
+
+  private onRto(s: number): void {
+    const st = this.state[s]!;
+    const c = this.c;
+    if (st === TCP_TIME_WAIT) {
+      this.finish(s, 0);
+      return;
+    }
+    if (st === TCP_FIN_WAIT_2) {
+      if ((this.flags[s]! & F_ORPHAN) !== 0) this.finish(s, 0);
+      return;
+    }
+    const r = this.retries[s]! + 1;
+    this.retries[s] = r;
+    if (st === TCP_SYN_SENT || st === TCP_SYN_RECEIVED) {
+      const limit = st === TCP_SYN_SENT ? this.o.synRetries : this.o.synAckRetries;
+      if (r > limit) {
+        if (this.parent[s]! >= 0) {
+          c[C.TCP_SYN_RECV_TIMEOUT]!++;
+          this.freeSlot(s);
+        } else {
+          c[C.TCP_ATTEMPT_FAILS]!++;
+          this.flags[s] = this.flags[s]! | F_ERROR;
+          this.finish(s, EV_ERROR);
+        }
+        return;
+      }
+      c[C.TCP_TIMEOUTS]!++;
+      this.rto[s] = Math.min(this.rto[s]! * 2, this.o.maxRtoMs);
+      this.sndMax[s] = this.iss[s]!; // output() sends the SYN again
+      c[C.TCP_RETRANSMITS]!++;
+      this.retrans[s] = this.retrans[s]! + 1;
+      this.output(s);
+      return;
+    }
+    if (this.sndMax[s] === this.sndUna[s]) return;
+    if (r > this.o.maxRetries) {
+      c[C.TCP_TIMEOUTS]!++;
+      this.sendRst(s);
+      this.flags[s] = this.flags[s]! | F_ERROR;
+      this.finish(s, EV_ERROR);
+      return;
+    }
+    c[C.TCP_TIMEOUTS]!++;
+    const mss = this.mss[s]!;
+    const flight = (this.sndMax[s]! - this.sndUna[s]!) | 0;
+    if (r === 1) this.ssthresh[s] = Math.max(flight >> 1, 2 * mss);
+    this.cwnd[s] = mss;
+    this.caAcked[s] = 0;
+    this.flags[s] = this.flags[s]! & ~(F_RECOVERY | F_RTT_TIMING);
+    this.recover[s] = this.sndMax[s]!;
+    this.dupacks[s] = 0;
+    this.sackN[s] = 0;
+    this.sndNxt[s] = this.sndUna[s]!;
+    this.rexmitNxt[s] = this.sndUna[s]!;
+    this.rto[s] = Math.min(this.rto[s]! * 2, this.o.maxRtoMs);
+    this.output(s);
+    if (this.rtoAt[s] === 0 && this.sndMax[s] !== this.sndUna[s]) this.rtoAt[s] = this.now() + this.rto[s]!;
+  }
+
+  private onPersist(s: number): void {
+    this.persistAt[s] = 0;
+    const st = this.state[s]!;
+    if (this.sndWnd[s]! > 0 || (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT && st !== TCP_FIN_WAIT_1 && st !== TCP_LAST_ACK)) {
+      this.kick(s);
+      return;
+    }
+    // A probe below the window (seq = snd.una - 1) asks for the window (Linux's tcp_xmit_probe_skb).
+    this.c[C.TCP_PERSIST_PROBES]!++;
+    this.emit(s, (this.sndUna[s]! - 1) | 0, 0, TCP_FLAG_ACK);
+    if (this.persistShift[s]! < 16) this.persistShift[s] = this.persistShift[s]! + 1;
+    this.persistAt[s] = this.now() + this.persistDelay(s);
+  }
+
+  private onKeepalive(s: number): void {
+    if (this.state[s] !== TCP_ESTABLISHED || (this.flags[s]! & F_KEEPALIVE) === 0) {
+      this.keepAt[s] = 0;
+      return;
+    }
+    if (this.probes[s]! >= this.o.keepCnt) {
+      this.c[C.TCP_KEEPALIVE_TIMEOUTS]!++;
+      this.sendRst(s);
+      this.flags[s] = this.flags[s]! | F_ERROR;
+      this.finish(s, EV_ERROR);
+      return;
+    }
+    this.probes[s] = this.probes[s]! + 1;
+    this.c[C.TCP_KEEPALIVE_PROBES]!++;
+    this.emit(s, (this.sndUna[s]! - 1) | 0, 0, TCP_FLAG_ACK);
+    this.keepAt[s] = this.now() + this.o.keepIntvlMs;
+  }
+
+  private writeTable(t: TcpConnTable): void {
+    const w = t.w;
+    t.begin();
+    let n = 0;
+    for (let k = 0; k < this.nActive && n < t.capacity; k++) {
+      const s = this.active[k]!;
+      const st = this.state[s]!;
+      if (st === TCP_CLOSED) continue;
+      const b = connEntryAt(n++);
+      w[b] = this.lip[s]! >>> 0;
+      w[b + 1] = this.lport[s]!;
+      w[b + 2] = this.rip[s]! >>> 0;
+      w[b + 3] = this.rport[s]!;
+      w[b + 4] = st;
+      w[b + 5] = this.sndNxt[s]! >>> 0;
+      w[b + 6] = this.sndUna[s]! >>> 0;
+      w[b + 7] = this.rcvNxt[s]! >>> 0;
+      w[b + 8] = this.sndWnd[s]!;
+      w[b + 9] = Math.max(0, (this.rcvAdv[s]! - this.rcvNxt[s]!) | 0);
+      w[b + 10] = this.cwnd[s]!;
+      w[b + 11] = this.ssthresh[s]!;
+      w[b + 12] = this.srtt[s]!;
+      w[b + 13] = this.rto[s]!;
+      w[b + 14] = this.retrans[s]!;
+      w[b + 15] = this.bytesIn[s]!;
+      w[b + 16] = this.bytesOut[s]!;
+    }
+    t.end(n);
+  }
+
+  /** @internal Frees every frame held (queues of every slot and the output queue); returns how many. */
+  closeAll(): number {
+    let freed = 0;
+    for (let k = this.nActive - 1; k >= 0; k--) {
+      const s = this.active[k]!;
+      freed += this.rqLen[s]! + this.oooLen[s]!;
+      this.dropQueues(s);
+    }
+    const scratch = this.scratch;
+    for (let k; (k = this.out.shift(scratch, 256)) > 0;) {
+      this.ctx.mp.freeBulk(scratch, k);
+      freed += k;
+    }
+    return freed;
+  }
+
+  /** @internal Connections in use (listeners included). */
+  get activeCount(): number {
+    return this.nActive;
+  }
+}

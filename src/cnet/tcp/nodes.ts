@@ -1,0 +1,84 @@
+/**
+ * TCP's graph nodes. `tcp4_input` (from ip4_input, protocol 6): checks the header length and the
+ * checksum (bad: dropped and counted), hands each segment to the engine (which keeps data frames on its
+ * queues), then moves the segments the engine built (ACKs, data, RSTs) to `ip4_output`. `tcp_timer` (a
+ * source, once per walk): runs the engine's timers (RTO, delayed ACK, persist, keepalive, TIME_WAIT),
+ * sends what channels queued since the last walk, and moves those segments to `ip4_output`.
+ *
+ * @example
+ * const tcpIn = tcp4InputNode(ctx, engine);
+ * const timer = tcpTimerNode(ctx, engine, 64);
+ */
+import type { NodeSpec } from "../../graph/node.js";
+import { PKT_DROP } from "../../graph/nodes/names.js";
+import { ETH_HLEN } from "../../wire/ether.js";
+import { ip4HdrLen, ip4TotalLen } from "../../wire/ipv4.js";
+import { TCP_HLEN, tcp4CksumOk } from "../../wire/tcp.js";
+import { C } from "../counters.js";
+import { frameAt, type StackCtx } from "../context.js";
+import { IP4_OUTPUT, TCP4_INPUT, TCP_TIMER } from "../nodes/names.js";
+import type { TcpEngine } from "./engine.js";
+
+/** Segments moved to ip4_output per node call (the rest wait for the next walk). */
+const OUT_BURST = 512;
+
+/**
+ * The TCP input node.
+ *
+ * @example
+ * const tcpIn = tcp4InputNode(ctx, engine);
+ */
+export function tcp4InputNode(ctx: StackCtx, eng: TcpEngine): NodeSpec {
+  const u8 = ctx.u8;
+  const c = ctx.c;
+  const outBuf = new Uint32Array(OUT_BURST);
+  return {
+    name: TCP4_INPUT, next: [PKT_DROP, IP4_OUTPUT],
+    process: (g, node, objs, n) => {
+      for (let i = 0; i < n; i++) {
+        const h = objs[i]!;
+        c[C.TCP_RX]!++;
+        const ip = frameAt(ctx, h) + ETH_HLEN;
+        const hl = ip4HdrLen(u8, ip);
+        const tlen = ip4TotalLen(u8, ip) - hl;
+        const l4 = ip + hl;
+        if (tlen < TCP_HLEN) {
+          c[C.TCP_DROP_BAD]!++;
+          g.enqueue1(node, 0, h);
+          continue;
+        }
+        if (!tcp4CksumOk(u8, ip, l4)) {
+          c[C.TCP_DROP_CKSUM]!++;
+          g.enqueue1(node, 0, h);
+          continue;
+        }
+        if (!eng.input(h, ip, l4, tlen)) g.enqueue1(node, 0, h);
+      }
+      eng.flush();
+      const k = eng.out.shift(outBuf, OUT_BURST);
+      if (k > 0) g.enqueue(node, 1, outBuf, 0, k);
+      return n;
+    },
+  };
+}
+
+/**
+ * The TCP timer source node.
+ *
+ * @example
+ * const timer = tcpTimerNode(ctx, engine, 64);
+ */
+export function tcpTimerNode(_ctx: StackCtx, eng: TcpEngine, burst: number): NodeSpec {
+  const max = Math.max(burst, OUT_BURST);
+  return {
+    name: TCP_TIMER, next: [PKT_DROP, IP4_OUTPUT], source: true,
+    init: (g, node) => { g.ensureStream(node, max); },
+    process: (g, node, objs) => {
+      eng.timers();
+      eng.flush();
+      const k = eng.out.shift(objs, Math.min(max, objs.length));
+      if (k > 0) g.move(node, 1, k);
+      return k;
+    },
+  };
+}

@@ -5,6 +5,10 @@
  * as the client, then as the client of our server. Frames come back MAC-swapped byte for byte, and
  * testpmd's own counters agree. Skipped when testpmd is not installed.
  *
+ * `XDPLANE_TESTPMD` names another testpmd, as a command split on spaces: .ci/dpdk2511 runs this file
+ * with DPDK 25.11's from a Debian forky rootfs (`chroot <root> dpdk-testpmd`, the host's /tmp bound into
+ * it, so socket paths are the same on both sides).
+ *
  * testpmd drains its RX queues when forwarding starts (flush_fwd_rx_queues): frames are sent only once it
  * prints that it is forwarding.
  */
@@ -20,8 +24,11 @@ import { MemifPort } from "./memif.js";
 import { framesInPool, bytesOf, sendAll, receive, assertAllReturned } from "../testing/port-conformance.js";
 import { udpFrame } from "../testing/packet-socket.js";
 
-const testpmd = spawnSync("sh", ["-c", "command -v dpdk-testpmd"], { encoding: "utf8" }).stdout.trim();
-const skip = testpmd === "" ? "dpdk-testpmd is not installed (apt-get install dpdk-dev librte-net-memif23 librte-mempool-ring23)"
+/** The testpmd command line before its arguments: `XDPLANE_TESTPMD` split on spaces, or the host's. */
+const testpmd: string[] = (process.env["XDPLANE_TESTPMD"] ?? "").trim() !== ""
+  ? process.env["XDPLANE_TESTPMD"]!.trim().split(/\s+/)
+  : [spawnSync("sh", ["-c", "command -v dpdk-testpmd"], { encoding: "utf8" }).stdout.trim()].filter((s) => s !== "");
+const skip = testpmd.length === 0 ? "dpdk-testpmd is not installed (apt-get install dpdk-dev librte-net-memif23 librte-mempool-ring23)"
   : process.getuid?.() !== 0 ? "testpmd needs root here" : false;
 
 const hex = (f: Uint8Array) => Buffer.from(f).toString("hex");
@@ -42,7 +49,7 @@ interface Testpmd {
 /** Starts testpmd with one memif vdev in macswap mode; resolves once it forwards. */
 async function startTestpmd(vdev: string, prefix: string): Promise<Testpmd> {
   // stdbuf: testpmd's stdout is a pipe here, fully buffered otherwise.
-  const child = spawn("stdbuf", ["-o0", "-e0", testpmd,
+  const child = spawn("stdbuf", ["-o0", "-e0", ...testpmd,
     "-l", "0-1", "--no-pci", "--no-huge", "-m", "512", "--no-shconf", `--file-prefix=${prefix}`, `--vdev=${vdev}`,
     "--", "--forward-mode=macswap", "--auto-start", "--total-num-mbufs=8192", "--burst=32",
   ], { stdio: ["pipe", "pipe", "pipe"] });
@@ -88,8 +95,8 @@ async function exchange(port: MemifPort, pool: Mempool, count: number): Promise<
   assert.deepEqual([s["opackets"], s["ipackets"], s["ierrors"], s["oerrors"]], [count, count, 0, 0]);
 }
 
-describe("net_memif with DPDK's net_memif (dpdk-testpmd, macswap)", { skip }, () => {
-  test("testpmd is the server, our port the client: 1000 frames of 60 to 1459 bytes come back MAC-swapped", async () => {
+describe(`net_memif with DPDK's net_memif (${testpmd.join(" ") || "dpdk-testpmd"}, macswap)`, { skip }, () => {
+  test("testpmd is the server, our port the client: 1000 frames of 60 to 1459 bytes come back MAC-swapped", async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "xdplane-memif-dpdk-"));
     const socket = join(dir, "memif.sock");
     const umem = Umem.create({ frames: 4096 });
@@ -101,6 +108,7 @@ describe("net_memif with DPDK's net_memif (dpdk-testpmd, macswap)", { skip }, ()
       port = MemifPort.create({ name: "memif0:0", pid: 0, mempool: pool, role: "client", socket, socketAbstract: false, id: 3, reconnectMs: 100 });
       await port.whenUp(10000);
       assert.match(String(port.info()["remoteName"]), /^DPDK /);
+      t.diagnostic(`peer: ${String(port.info()["remoteName"])}`);
       await exchange(port, pool, 1000);
       const out = await tp.stop();
       tp = null;

@@ -15,6 +15,8 @@ import type { NetTables } from "./tables.js";
 import type { ArpTable } from "./arp-table.js";
 import type { CnetCounters } from "./counters.js";
 import { C } from "./counters.js";
+import { ChainIo } from "./frag/chain-io.js";
+import { IcmpRateLimit, type IcmpRateOptions } from "./frag/icmp-rate.js";
 
 /** One lport the stack serves. */
 export interface StackPort {
@@ -62,6 +64,15 @@ export interface StackCtx {
   readonly ownClock: boolean;
   /** Scratch for frames released from an ARP queue. */
   readonly scratch: Uint32Array;
+  /** Byte ranges and sums across mbuf chains (reassembled datagrams, large datagrams to send). */
+  readonly chains: ChainIo;
+  /** The ICMP error token bucket (frag/icmp-rate.ts). */
+  readonly icmpRate: IcmpRateLimit;
+  /**
+   * Punting is on (punt.ts): what the stack does not handle goes to the kernel through the TAP
+   * (`punt_tap`) instead of pkt_drop, ICMP port/protocol unreachable or a TCP RST.
+   */
+  readonly punt: boolean;
 }
 
 /**
@@ -70,7 +81,7 @@ export interface StackCtx {
  * @example
  * const ctx = makeStackCtx({ mempool, tables: NetTables.create(), arp: ArpTable.create(), counters: CnetCounters.create(), ports: [] });
  */
-export function makeStackCtx(o: { mempool: Mempool; tables: NetTables; arp: ArpTable; counters: CnetCounters; ports: readonly StackPort[]; clock?: Float64Array }): StackCtx {
+export function makeStackCtx(o: { mempool: Mempool; tables: NetTables; arp: ArpTable; counters: CnetCounters; ports: readonly StackPort[]; clock?: Float64Array; icmpRate?: IcmpRateOptions; punt?: boolean }): StackCtx {
   const maxPid = Math.max(0, ...o.ports.map((p) => p.pid));
   const macs = new Uint8Array(6 * (maxPid + 1));
   const ifindexOf = new Int32Array(maxPid + 1);
@@ -87,6 +98,7 @@ export function makeStackCtx(o: { mempool: Mempool; tables: NetTables; arp: ArpT
     udpBound: new Int32Array(65536).fill(-1), peerIp: new Uint32Array(count), peerPort: new Uint16Array(count),
     localIp: new Uint32Array(count), localPort: new Uint16Array(count),
     clock: o.clock ?? Float64Array.of(Date.now()), ownClock: o.clock === undefined, scratch: new Uint32Array(256),
+    chains: new ChainIo(mp), icmpRate: new IcmpRateLimit(o.icmpRate ?? {}), punt: o.punt ?? false,
   };
 }
 

@@ -1,0 +1,20 @@
+/**
+ * Node streams over the stack: the event-loop host that runs a stack on this thread
+ * ({@link StackHost}), and the `net`-like face over its TCP channels ({@link createServer},
+ * {@link connect}, {@link CnetSocket} a `stream.Duplex`, {@link CnetServer}).
+ *
+ * @example
+ * import * as http from "node:http";
+ * import { StackHost, createServer } from "xdplane/cnet";
+ * const host = StackHost.start(stack);
+ * const web = http.createServer((req, res) => res.end("hello\n"));
+ * createServer((sock) => web.emit("connection", sock)).listen(80);
+ */
+export { StackHost, type StackHostOptions, type StackHostStats } from "./host.js";
+export { CnetSocket, type CnetSocketOptions, type CnetConnectOptions } from "./socket.js";
+export { CnetServer, type CnetServerOptions, type CnetListenOptions } from "./server.js";
+export { createServer, connect, createConnection } from "./net.js";
+export {
+  EV_READABLE, EV_WRITABLE, EV_ACCEPT, EV_CONNECTED, EV_EOF, EV_RESET, EV_CLOSED, EV_ERROR,
+  type TcpChannelApi, type StreamStack,
+} from "./types.js";

@@ -1,0 +1,69 @@
+/**
+ * What the streams layer needs of a stack: one walk of its graph (which also runs the channels'
+ * callbacks, the `chnl.dispatch()` step) and the TCP part of its channel API (src/cnet/chnl.ts, CNDP's
+ * `chnl_*`). A {@link CnetStack} is one; tests use a stand-in (src/testing/fake-tcp.ts).
+ *
+ * @example
+ * import type { StreamStack } from "xdplane/cnet";
+ * const count = (s: StreamStack) => s.walk();
+ */
+
+/** Channel event bits (the level bits of `chnl.events(cd)`; callbacks get them). Same values as chnl.ts. */
+export const EV_READABLE = 1;
+/** The send buffer has room. */
+export const EV_WRITABLE = 2;
+/** A listening channel has a connection to accept. */
+export const EV_ACCEPT = 4;
+/** An active open completed. */
+export const EV_CONNECTED = 8;
+/** The peer's FIN arrived (reads return -1 once everything before it was read). */
+export const EV_EOF = 16;
+/** The connection was reset (an RST arrived, or a SYN was refused). */
+export const EV_RESET = 32;
+/** The connection is done (both FINs exchanged and acknowledged). */
+export const EV_CLOSED = 64;
+/** The connection failed (retransmissions or keepalive probes ran out). */
+export const EV_ERROR = 128;
+
+/**
+ * The TCP calls of the channel API the streams use (see /work/tmp/contracts.md, chnl.ts). All on the
+ * stack's thread, between walks.
+ *
+ * @example
+ * import type { TcpChannelApi } from "xdplane/cnet";
+ * const listen = (ch: TcpChannelApi, port: number) => { const cd = ch.open("tcp"); ch.bind(cd, 0, port); ch.listen(cd, 128); return cd; };
+ */
+export interface TcpChannelApi {
+  open(proto: "tcp"): number;
+  bind(cd: number, ip: number, port: number): unknown;
+  listen(cd: number, backlog: number): void;
+  /** A new cd, or -1 when none is ready. */
+  accept(cd: number): number;
+  connect(cd: number, ip: number, port: number): void;
+  /** Bytes copied into the send buffer (0 when full: wait for WRITABLE). */
+  send(cd: number, src: Uint8Array, off: number, len: number): number;
+  /** Bytes copied out; 0 when nothing is there now; -1 at EOF. */
+  recv(cd: number, dst: Uint8Array, off: number, max: number): number;
+  shutdown(cd: number): void;
+  close(cd: number): void;
+  abort(cd: number): void;
+  setCallback(cd: number, fn: ((cd: number, events: number) => void) | null): void;
+  events(cd: number): number;
+  setOption(cd: number, opt: "nodelay" | "keepalive", on: boolean): void;
+  tcpState(cd: number): string;
+  peerOf(cd: number): { ip: number; port: number };
+  localOf(cd: number): { ip: number; port: number };
+}
+
+/**
+ * A stack the streams can run over: `walk()` (graph walk plus callbacks; returns the work done, 0 when
+ * idle) and its channels.
+ *
+ * @example
+ * import type { StreamStack } from "xdplane/cnet";
+ * const spin = (s: StreamStack) => { while (s.walk() > 0); };
+ */
+export interface StreamStack {
+  walk(): number;
+  readonly chnl: TcpChannelApi;
+}

@@ -17,7 +17,7 @@ import { ETH_HLEN } from "../../wire/ether.js";
 import { C } from "../counters.js";
 import { frameAt, type StackCtx } from "../context.js";
 import type { Ip6Ctx } from "../ip6/context.js";
-import { ARP_INPUT, ETH_INPUT, IP4_INPUT, IP6_INPUT, cnetRxName } from "./names.js";
+import { ARP_INPUT, ETH_INPUT, IP4_INPUT, IP6_INPUT, cnetRxName, PUNT_TAP } from "./names.js";
 
 /**
  * The receive node of `port`.
@@ -62,8 +62,9 @@ export function ethInputNode(ctx: StackCtx, x: Ip6Ctx | null = null): NodeSpec {
   let nexts = new Uint16Array(256);
   const u8 = ctx.u8;
   const c = ctx.c;
+  const ePunt = ctx.punt ? (x === null ? 3 : 4) : E_DROP;
   return {
-    name: ETH_INPUT, next: x === null ? [PKT_DROP, ARP_INPUT, IP4_INPUT] : [PKT_DROP, ARP_INPUT, IP4_INPUT, IP6_INPUT],
+    name: ETH_INPUT, next: [...(x === null ? [PKT_DROP, ARP_INPUT, IP4_INPUT] : [PKT_DROP, ARP_INPUT, IP4_INPUT, IP6_INPUT]), ...(ctx.punt ? [PUNT_TAP] : [])],
     process: (g, node, objs, n) => {
       if (n > nexts.length) nexts = new Uint16Array(g.streamCapacity(node)); // warm-up only
       for (let i = 0; i < n; i++) {
@@ -106,7 +107,7 @@ export function ethInputNode(ctx: StackCtx, x: Ip6Ctx | null = null): NodeSpec {
         }
         else {
           c[C.ETH_DROP_OTHER]!++;
-          nexts[i] = E_DROP;
+          nexts[i] = ePunt; // other EtherTypes: the kernel's, when punting (punt.ts)
         }
       }
       g.enqueueNexts(node, objs, nexts, n);

@@ -23,6 +23,7 @@ export * as wire from "./wire/index.js";
 export * as cnf from "./cnf/index.js";
 export * as lookup from "./lookup/index.js";
 export * as graph from "./graph/index.js";
+export * as cnet from "./cnet/index.js";
 export { Cnf, PortSet, type CnfOptions, type WorkerContext, type WorkerModule, type StopReport, type ThreadPlan } from "./cnf/index.js";
 export { loadConfig, parseConfig, ConfigError, type AppConfig } from "./config/index.js";
 /**

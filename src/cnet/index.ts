@@ -18,3 +18,8 @@ export { TCP_STATE_NAMES } from "./tcp/states.js";
 export { TCP_COUNTER_NAMES } from "./tcp/counter-names.js";
 export type { StackPort } from "./context.js";
 export type { ArpTimers } from "./nodes/arp.js";
+export {
+  StackHost, CnetSocket, CnetServer, createServer, connect, createConnection,
+  type StackHostOptions, type StackHostStats, type CnetSocketOptions, type CnetConnectOptions, type CnetServerOptions, type CnetListenOptions,
+  type TcpChannelApi, type StreamStack,
+} from "./stream/index.js";

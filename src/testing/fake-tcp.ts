@@ -15,10 +15,8 @@
  * counts as low again).
  */
 import { formatIp4 } from "../lookup/addr.js";
-import {
-  EV_ACCEPT, EV_CLOSED, EV_CONNECTED, EV_EOF, EV_ERROR, EV_READABLE, EV_RESET, EV_WRITABLE,
-  type StreamStack, type TcpChannelApi,
-} from "../cnet/stream/types.js";
+import { CHNL_EV_ACCEPT, CHNL_EV_CLOSED, CHNL_EV_CONNECTED, CHNL_EV_EOF, CHNL_EV_ERROR, CHNL_EV_READABLE, CHNL_EV_RESET, CHNL_EV_WRITABLE } from "../cnet/chnl.js";
+import type { StreamStack, TcpChannelApi } from "../cnet/stream/types.js";
 
 /** Options of {@link FakeTcpStack}. */
 export interface FakeTcpOptions {
@@ -137,14 +135,14 @@ export class FakeTcpStack implements StreamStack {
 
   private events(e: Ep): number {
     let b = 0;
-    if (e.rcv.len > 0) b |= EV_READABLE;
-    if (e.eofIn) b |= EV_EOF;
-    if (e.state === "ESTABLISHED" && !e.finQueued && !e.reset && e.snd.room > 0) b |= EV_WRITABLE;
-    if (e.backlog.length > 0) b |= EV_ACCEPT;
-    if (e.connected) b |= EV_CONNECTED;
-    if (e.reset) b |= EV_RESET;
-    if (e.error) b |= EV_ERROR;
-    if (e.finSent && e.eofIn && e.snd.len === 0) b |= EV_CLOSED;
+    if (e.rcv.len > 0) b |= CHNL_EV_READABLE;
+    if (e.eofIn) b |= CHNL_EV_EOF;
+    if (e.state === "ESTABLISHED" && !e.finQueued && !e.reset && e.snd.room > 0) b |= CHNL_EV_WRITABLE;
+    if (e.backlog.length > 0) b |= CHNL_EV_ACCEPT;
+    if (e.connected) b |= CHNL_EV_CONNECTED;
+    if (e.reset) b |= CHNL_EV_RESET;
+    if (e.error) b |= CHNL_EV_ERROR;
+    if (e.finSent && e.eofIn && e.snd.len === 0) b |= CHNL_EV_CLOSED;
     return b;
   }
 
@@ -286,7 +284,7 @@ export class FakeTcpStack implements StreamStack {
         const e = self.ep(cd, "accept");
         const c = e.backlog.shift();
         if (c === undefined) {
-          e.seen &= ~EV_ACCEPT;
+          e.seen &= ~CHNL_EV_ACCEPT;
           return -1;
         }
         return c;
@@ -303,14 +301,14 @@ export class FakeTcpStack implements StreamStack {
         const e = self.ep(cd, "send");
         if (e.state !== "ESTABLISHED" || e.finQueued || e.reset || e.error) throw new Error(`fake chnl_send ${cd}: not connected or shut down (${self.state(e)})`);
         const n = e.snd.write(src, off, len);
-        if (n < len) e.seen &= ~EV_WRITABLE;
+        if (n < len) e.seen &= ~CHNL_EV_WRITABLE;
         return n;
       },
       recv(cd: number, dst: Uint8Array, off: number, max: number): number {
         const e = self.ep(cd, "recv");
         const n = e.rcv.read(dst, off, max);
         if (n > 0) return n;
-        e.seen &= ~EV_READABLE;
+        e.seen &= ~CHNL_EV_READABLE;
         return e.eofIn ? -1 : 0;
       },
       shutdown(cd: number): void {

@@ -14,7 +14,4 @@ export { StackHost, type StackHostOptions, type StackHostStats } from "./host.js
 export { CnetSocket, type CnetSocketOptions, type CnetConnectOptions } from "./socket.js";
 export { CnetServer, type CnetServerOptions, type CnetListenOptions } from "./server.js";
 export { createServer, connect, createConnection } from "./net.js";
-export {
-  EV_READABLE, EV_WRITABLE, EV_ACCEPT, EV_CONNECTED, EV_EOF, EV_RESET, EV_CLOSED, EV_ERROR,
-  type TcpChannelApi, type StreamStack,
-} from "./types.js";
+export type { TcpChannelApi, StreamStack } from "./types.js";

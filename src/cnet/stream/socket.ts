@@ -26,7 +26,8 @@
 import { Duplex, type DuplexOptions } from "node:stream";
 import { formatIp4, parseIp4 } from "../../lookup/addr.js";
 import { StackHost, type HostMember } from "./host.js";
-import { EV_CONNECTED, EV_EOF, EV_ERROR, EV_READABLE, EV_RESET, EV_WRITABLE, type TcpChannelApi } from "./types.js";
+import { CHNL_EV_CONNECTED, CHNL_EV_EOF, CHNL_EV_ERROR, CHNL_EV_READABLE, CHNL_EV_RESET, CHNL_EV_WRITABLE } from "../chnl.js";
+import type { TcpChannelApi } from "./types.js";
 
 /** Options of a {@link CnetSocket}. */
 export interface CnetSocketOptions extends Pick<DuplexOptions, "allowHalfOpen" | "readableHighWaterMark" | "writableHighWaterMark"> {
@@ -322,19 +323,25 @@ export class CnetSocket extends Duplex implements HostMember {
     if (this.cd < 0) return;
     const bits = events | this.ch.events(this.cd);
     if (this.connecting) {
-      if (bits & EV_CONNECTED) this.connected();
-      else if (bits & (EV_RESET | EV_ERROR)) {
-        this.fail(bits & EV_RESET ? "ECONNREFUSED" : "ETIMEDOUT", "connect", bits & EV_RESET ? "the peer refused" : "no answer");
+      if (bits & CHNL_EV_CONNECTED) this.connected();
+      else if (bits & (CHNL_EV_RESET | CHNL_EV_ERROR)) {
+        this.fail(bits & CHNL_EV_RESET ? "ECONNREFUSED" : "ETIMEDOUT", "connect", bits & CHNL_EV_RESET ? "the peer refused" : "no answer");
         return;
       } else return;
     }
-    if (bits & (EV_READABLE | EV_EOF)) this.touch();
-    if (this.wantRead && bits & (EV_READABLE | EV_EOF)) this.pull();
+    // A reset or a failure first: what was received and not read is lost (as Linux's ECONNRESET).
+    if (bits & CHNL_EV_RESET) {
+      this.fail("ECONNRESET", this.pendBuf !== null ? "write" : "read", "reset by the peer");
+      return;
+    }
+    if (bits & CHNL_EV_ERROR) {
+      this.fail("ETIMEDOUT", "read", "the peer stopped answering");
+      return;
+    }
+    if (bits & (CHNL_EV_READABLE | CHNL_EV_EOF)) this.touch();
+    if (this.wantRead && bits & (CHNL_EV_READABLE | CHNL_EV_EOF)) this.pull();
     if (this.cd < 0) return;
-    if (this.pendBuf !== null && bits & EV_WRITABLE) this.flushPending();
-    if (this.cd < 0) return;
-    if (bits & EV_RESET) this.fail("ECONNRESET", this.pendBuf !== null ? "write" : "read", "reset by the peer");
-    else if (bits & EV_ERROR) this.fail("ETIMEDOUT", "read", "the peer stopped answering");
+    if (this.pendBuf !== null && bits & CHNL_EV_WRITABLE) this.flushPending();
   }
 
   private fail(code: string, syscall: string, what: string): void {

@@ -1,29 +1,13 @@
 /**
  * What the streams layer needs of a stack: one walk of its graph (which also runs the channels'
  * callbacks, the `chnl.dispatch()` step) and the TCP part of its channel API (src/cnet/chnl.ts, CNDP's
- * `chnl_*`). A {@link CnetStack} is one; tests use a stand-in (src/testing/fake-tcp.ts).
+ * `chnl_*`; its event bits are chnl.ts's CHNL_EV_*). A {@link CnetStack} is one; tests also use a
+ * stand-in (src/testing/fake-tcp.ts).
  *
  * @example
  * import type { StreamStack } from "xdplane/cnet";
  * const count = (s: StreamStack) => s.walk();
  */
-
-/** Channel event bits (the level bits of `chnl.events(cd)`; callbacks get them). Same values as chnl.ts. */
-export const EV_READABLE = 1;
-/** The send buffer has room. */
-export const EV_WRITABLE = 2;
-/** A listening channel has a connection to accept. */
-export const EV_ACCEPT = 4;
-/** An active open completed. */
-export const EV_CONNECTED = 8;
-/** The peer's FIN arrived (reads return -1 once everything before it was read). */
-export const EV_EOF = 16;
-/** The connection was reset (an RST arrived, or a SYN was refused). */
-export const EV_RESET = 32;
-/** The connection is done (both FINs exchanged and acknowledged). */
-export const EV_CLOSED = 64;
-/** The connection failed (retransmissions or keepalive probes ran out). */
-export const EV_ERROR = 128;
 
 /**
  * The TCP calls of the channel API the streams use (see /work/tmp/contracts.md, chnl.ts). All on the

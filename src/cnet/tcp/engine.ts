@@ -986,7 +986,7 @@ export class TcpEngine {
 
   private challengeAck(s: number): void {
     this.c[C.TCP_CHALLENGE_ACKS]!++;
-    this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+    this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK);
   }
 
   /** Input for SYN_RECEIVED and every later state. */
@@ -1001,7 +1001,7 @@ export class TcpEngine {
     // PAWS (RFC 7323 5.3)
     if ((f & F_TS) !== 0 && opt[3] === 1 && (fl & TCP_FLAG_RST) === 0 && ((opt[4]! - this.tsRecent[s]!) | 0) < 0) {
       c[C.TCP_DROP_PAWS]!++;
-      this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+      this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK);
       return false;
     }
     const rcvNxt = this.rcvNxt[s]!;
@@ -1025,7 +1025,7 @@ export class TcpEngine {
       if (((seq + segLen - rcvNxt) | 0) <= 0) c[C.TCP_RX_DUP]!++;
       else c[C.TCP_DROP_OUT_OF_WINDOW]!++;
       if (st === TCP_TIME_WAIT && fin === 1) this.rtoAt[s] = this.now() + this.o.timeWaitMs;
-      this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+      this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK);
       return false;
     }
     let dup = false;
@@ -1123,7 +1123,7 @@ export class TcpEngine {
     if (st2 === TCP_TIME_WAIT) {
       if ((fl & TCP_FLAG_FIN) !== 0) {
         this.rtoAt[s] = this.now() + this.o.timeWaitMs;
-        this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+        this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK);
       }
       return false;
     }
@@ -1251,14 +1251,14 @@ export class TcpEngine {
       const pEnd = (this.segSeq[p]! + this.ctx.dataLen[p]!) | 0;
       if (((pEnd - (seq + dlen)) | 0) >= 0 && (this.segFin[p] === 1 || !fin)) {
         c[C.TCP_RX_DUP]!++;
-        this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+        this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK);
         this.oooLast[s] = seq;
         return false;
       }
     }
     if (n >= this.oooMax) {
       c[C.TCP_DROP_OOO_FULL]!++;
-      this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+      this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK);
       return false;
     }
     ooo.copyWithin(i + 1, i, n);
@@ -1267,7 +1267,7 @@ export class TcpEngine {
     this.segSeq[h] = seq;
     this.segFin[h] = fin ? 1 : 0;
     this.oooLast[s] = seq;
-    this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+    this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK);
     return true;
   }
 
@@ -1556,7 +1556,7 @@ export class TcpEngine {
       return;
     }
     if (st === TCP_TIME_WAIT) {
-      if ((this.flags[s]! & F_ACK_NOW) !== 0) this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_ACK);
+      if ((this.flags[s]! & F_ACK_NOW) !== 0) this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK);
       return;
     }
     const mss = this.mss[s]!;
@@ -1622,7 +1622,7 @@ export class TcpEngine {
     }
     if (sent === 0 && ((this.flags[s]! & F_ACK_NOW) !== 0 || this.segsUnacked[s]! >= 2)) {
       if (this.segsUnacked[s]! >= 2 && (this.flags[s]! & F_ACK_NOW) === 0) this.c[C.TCP_DELAYED_ACKS]!++;
-      this.emit(s, nxt, 0, TCP_FLAG_ACK);
+      this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK); // pure ACKs carry snd.max (BSD), so a rewound snd.nxt never makes them unacceptable
     }
   }
 
@@ -1760,7 +1760,7 @@ export class TcpEngine {
     const st = this.state[s]!;
     if (st === TCP_CLOSED || st === TCP_LISTEN) return;
     this.c[C.TCP_RST_OUT]!++;
-    this.emit(s, this.sndNxt[s]!, 0, TCP_FLAG_RST | TCP_FLAG_ACK);
+    this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_RST | TCP_FLAG_ACK);
   }
 
   /** RST answering a segment without a connection (RFC 9293 3.10.7.1); never for a RST. */

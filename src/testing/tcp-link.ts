@@ -1,0 +1,171 @@
+/**
+ * Test fixture for TCP without root: two cnet stacks (A 10.0.0.1, B 10.0.0.2) on one mempool, each on a
+ * ring port, joined by a simulated link the test drives (`step()`): it moves the frames each stack sent
+ * to the other, with loss, duplication, reordering and delay from a seeded generator, and optional taps
+ * that see (and may change or drop) each frame. Time is a fake clock (ms) the test advances: `step()`
+ * adds `msPerStep`. Neighbours are permanent ARP entries, so no ARP crosses the link.
+ */
+import { Umem } from "../mem/umem.js";
+import { Mempool } from "../mem/mempool.js";
+import { RingPort } from "../pktdev/ring-port.js";
+import { NetTables } from "../cnet/tables.js";
+import { ArpTable } from "../cnet/arp-table.js";
+import { CnetCounters, type CounterName } from "../cnet/counters.js";
+import { CnetStack } from "../cnet/stack.js";
+import type { TcpOptions } from "../cnet/tcp/engine.js";
+
+export const IP_A = 0x0a000001;
+export const IP_B = 0x0a000002;
+export const MAC_A = Uint8Array.of(2, 0, 0, 0, 0xa, 1);
+export const MAC_B = Uint8Array.of(2, 0, 0, 0, 0xb, 2);
+
+/** Impairments of one direction (probabilities 0..1, delays in ms). */
+export interface LinkImpair {
+  loss?: number;
+  dup?: number;
+  /** Probability a frame is held back `reorderMs` more than the rest. */
+  reorder?: number;
+  reorderMs?: number;
+  delayMs?: number;
+}
+
+/** What a tap returns: keep the frame, or drop it. */
+export type Tap = (u8: Uint8Array, off: number, len: number, h: number) => boolean;
+
+/** One rig: see the module comment. */
+export interface TcpLink {
+  umem: Umem;
+  mp: Mempool;
+  a: CnetStack;
+  b: CnetStack;
+  clock: Float64Array;
+  frames: number;
+  /** Impairments A -> B and B -> A. */
+  ab: LinkImpair;
+  ba: LinkImpair;
+  tapAB: Tap | null;
+  tapBA: Tap | null;
+  /** Walks both stacks and moves frames; advances the clock by `ms` (default 1). */
+  step(ms?: number): void;
+  /** Frames on the link now (held for delay). */
+  inFlight(): number;
+  /** Counters of A or B. */
+  ca(): Record<CounterName, number>;
+  cb(): Record<CounterName, number>;
+  /** Injects a raw frame (Ethernet) towards A or B. */
+  inject(to: "a" | "b", f: Uint8Array): void;
+  /** Closes both stacks, frees the link's frames; returns frames missing from the pool (leaks). */
+  close(): number;
+}
+
+/**
+ * Builds the rig.
+ *
+ * @example
+ * const L = tcpLink({ tcp: { timeWaitMs: 100 } });
+ */
+export function tcpLink(o: { tcp?: TcpOptions; frames?: number; seed?: number; burst?: number } = {}): TcpLink {
+  const frames = o.frames ?? 16384;
+  const umem = Umem.create({ frames });
+  const mp = Mempool.create({ umem, cacheSize: 64 });
+  const [pa, xa] = RingPort.pair({ names: ["pa", "xa"], pids: [0, 1], mbufs: mp.mbufs, size: 8192 });
+  const [pb, xb] = RingPort.pair({ names: ["pb", "xb"], pids: [2, 3], mbufs: mp.mbufs, size: 8192 });
+  const clock = Float64Array.of(1_000_000);
+  const mk = (pid: number, port: RingPort, ifindex: number, mac: Uint8Array, us: number, peer: number, peerMac: Uint8Array, name: string) => {
+    const tables = NetTables.create({ maxTbl8Groups: 4 });
+    tables.setInterface({ ifindex, pid, mac, mtu: 1500 });
+    tables.addAddress4(us, 24, ifindex);
+    tables.addRoute4(0x0a000000, 24, 0, ifindex, 0);
+    const arp = ArpTable.create({ capacity: 64 });
+    arp.setFromLinux(peer, peerMac, 0, ifindex, clock[0]!, true);
+    const counters = CnetCounters.create();
+    const stack = CnetStack.create({
+      ports: [port], mempool: mp, burst: o.burst ?? 64, tables, arp, counters, stackPorts: [{ pid, ifindex, mac }], clock, name,
+      timers: { gratuitous: false }, ipv6: false, ...(o.tcp ? { tcp: o.tcp } : {}),
+    });
+    return { stack, counters };
+  };
+  const A = mk(0, pa!, 5, MAC_A, IP_A, IP_B, MAC_B, "A");
+  const B = mk(2, pb!, 6, MAC_B, IP_B, IP_A, MAC_A, "B");
+  let seed = (o.seed ?? 12345) >>> 0;
+  const rnd = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) / 16777216;
+  };
+  // Held frames: [handle, due] pairs, per direction.
+  const held: { h: number; due: number }[][] = [[], []];
+  const bufs = new Uint32Array(256);
+  const one = new Uint32Array(1);
+  const u8 = umem.u8;
+  const at = (h: number) => ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!;
+  const link: TcpLink = {
+    umem, mp, a: A.stack, b: B.stack, clock, frames, ab: {}, ba: {}, tapAB: null, tapBA: null,
+    step(ms = 1) {
+      A.stack.walk();
+      B.stack.walk();
+      const dirs: [RingPort, RingPort, LinkImpair, Tap | null][] = [[xa!, xb!, link.ab, link.tapAB], [xb!, xa!, link.ba, link.tapBA]];
+      dirs.forEach(([from, to, imp, tap], d) => {
+        const q = held[d]!;
+        for (let n; (n = from.rxBurst(bufs, 256)) > 0;) {
+          for (let i = 0; i < n; i++) {
+            const h = bufs[i]!;
+            if (tap !== null && !tap(u8, at(h), mp.mbufs.dataLen[h]!, h)) {
+              mp.free(h);
+              continue;
+            }
+            if (imp.loss && rnd() < imp.loss) {
+              mp.free(h);
+              continue;
+            }
+            const base = clock[0]! + (imp.delayMs ?? 0);
+            if (imp.dup && rnd() < imp.dup) {
+              const c = mp.alloc();
+              if (c >= 0) {
+                const len = mp.mbufs.dataLen[h]!;
+                u8.copyWithin(at(c), at(h), at(h) + len);
+                mp.mbufs.dataLen[c] = len;
+                q.push({ h: c, due: base + (imp.reorder && rnd() < imp.reorder ? imp.reorderMs ?? 5 : 0) });
+              }
+            }
+            q.push({ h, due: base + (imp.reorder && rnd() < imp.reorder ? imp.reorderMs ?? 5 : 0) });
+          }
+        }
+        // Deliver what is due, in arrival order among the due ones.
+        let w = 0;
+        for (let i = 0; i < q.length; i++) {
+          const e = q[i]!;
+          if (e.due <= clock[0]!) {
+            one[0] = e.h;
+            if (to.txBurst(one, 1) !== 1) mp.free(e.h);
+          } else q[w++] = e;
+        }
+        q.length = w;
+      });
+      clock[0] = clock[0]! + ms;
+    },
+    inFlight: () => held[0]!.length + held[1]!.length,
+    ca: () => A.counters.read(),
+    cb: () => B.counters.read(),
+    inject(to, f) {
+      const h = mp.alloc();
+      if (h < 0) throw new Error("tcpLink.inject: pool empty");
+      u8.set(f, at(h));
+      mp.mbufs.dataLen[h] = f.length;
+      one[0] = h;
+      if ((to === "a" ? xa! : xb!).txBurst(one, 1) !== 1) throw new Error("tcpLink.inject: ring full");
+    },
+    close() {
+      A.stack.close();
+      B.stack.close();
+      for (const p of [xa!, xb!, pa!, pb!]) for (let n; (n = p.rxBurst(bufs, 256)) > 0;) mp.freeBulk(bufs, n);
+      for (const q of held) for (const e of q) mp.free(e.h);
+      held[0]!.length = 0;
+      held[1]!.length = 0;
+      mp.flushCache();
+      const leaked = frames - mp.available();
+      umem.close();
+      return leaked;
+    },
+  };
+  return link;
+}

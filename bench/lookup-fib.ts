@@ -5,7 +5,8 @@
  * over the address space (gen_random_rt_4/6: one random value per step); next hops random 21-bit values;
  * 10 M lookup addresses, the i-th inside route i mod n in generation order with random host bits
  * (gen_rnd_lookup_tbl); bulk lookups in bursts of 64 (test-fib's BURST_SZ). One core, the main thread;
- * the median of `runs`; ns are CPU time (process.cpuUsage) per lookup, wall time beside it. IPv4: 1 k, 100 k and 1 M routes (Fib4, DIR-24-8); IPv6: 100 k routes (Fib6).
+ * the median of `runs`; ns are CPU time (process.cpuUsage) per lookup, wall time beside it. The IPv4 tables are
+ * on 2 MB pages where the system allows (src/sys/hugepage.ts, as the fwd app's; the `pages` column). IPv4: 1 k, 100 k and 1 M routes (Fib4, DIR-24-8); IPv6: 100 k routes (Fib6).
  *
  * Beside each, in the same run, naive baselines whose ratio survives another machine: a Map per prefix
  * length probed from the longest length in use down (the obvious JS longest-prefix match), and the RIB's
@@ -16,6 +17,7 @@
  */
 import { loadavg } from "node:os";
 import { Fib4, Fib6, Rib4, Rib6 } from "../src/lookup/fib/index.js";
+import { mmapHuge, type HugeKind } from "../src/sys/hugepage.js";
 
 export interface FibBenchRow {
   /** What was measured. */
@@ -39,6 +41,8 @@ export interface FibBenchRow {
   targetNs: number;
   /** Seconds to add all routes one by one. */
   buildSeconds: number;
+  /** Pages the tables got (IPv4: src/sys/hugepage.ts, as the fwd app; IPv6: plain SharedArrayBuffers). */
+  pages: HugeKind;
 }
 
 export interface FibBenchResult {
@@ -160,7 +164,13 @@ async function bench4(n: number, L: number, runs: number, r: () => number): Prom
   const total = rt.depth.length;
   let deep = 0;
   for (let k = 0; k < total; k++) if (rt.depth[k]! > 24) deep++;
-  const fib = Fib4.create({ maxTbl8Groups: deep + 1024 });
+  let pages: HugeKind = "hugetlb";
+  const alloc = (bytes: number): SharedArrayBuffer => {
+    const m = mmapHuge(bytes);
+    if (m.kind === "4KB" || pages === "hugetlb") pages = m.kind;
+    return m.buf;
+  };
+  const fib = Fib4.create({ maxTbl8Groups: deep + 1024, alloc });
   const rib = new Rib4();
   const maps: Map<number, number>[] = Array.from({ length: 33 }, () => new Map());
   const t0 = process.hrtime.bigint();
@@ -239,7 +249,7 @@ async function bench4(n: number, L: number, runs: number, r: () => number): Prom
   const ns = median(fibRuns);
   return {
     name: `IPv4 DIR-24-8, ${n} routes`, family: 4, routes: total, nsPerLookup: ns, runs: fibRuns, wallNs: median(wallRuns), mapNs: median(mapRuns), ribNs: median(ribRuns),
-    vsMap: median(mapRuns) / ns, dpdkNs: ref.dpdk, targetNs: ref.target, buildSeconds,
+    vsMap: median(mapRuns) / ns, dpdkNs: ref.dpdk, targetNs: ref.target, buildSeconds, pages,
   };
 }
 
@@ -339,7 +349,7 @@ async function bench6(n: number, L: number, runs: number, r: () => number): Prom
   const s = fib.stats();
   return {
     name: `IPv6, ${n} routes (${s.tbl8Used} groups, ${s.leavesUsed} leaves)`, family: 6, routes: total, nsPerLookup: ns, runs: fibRuns, wallNs: median(wallRuns), mapNs: median(mapRuns),
-    ribNs: median(ribRuns), vsMap: median(mapRuns) / ns, dpdkNs: ref.dpdk, targetNs: ref.target, buildSeconds,
+    ribNs: median(ribRuns), vsMap: median(mapRuns) / ns, dpdkNs: ref.dpdk, targetNs: ref.target, buildSeconds, pages: "4KB",
   };
 }
 
@@ -358,11 +368,11 @@ export async function lookupFibBench(opts: { lookups?: number; runs?: number; v4
       "Baselines in the same run: a Map per prefix length probed from the longest down, and the RIB trie. " +
       `ns are CPU time per lookup (wall time beside it: it also counts other processes; load average ${loadavg().map((x) => x.toFixed(1)).join(" ")} at the end).`,
     "",
-    "| workload | ns per lookup | wall ns | Map per length, ns | vs Map | RIB trie, ns | DPDK C, ns | target, ns | vs target | build, s |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| workload | ns per lookup | wall ns | Map per length, ns | vs Map | RIB trie, ns | DPDK C, ns | target, ns | vs target | build, s | pages |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...rows.map((x) =>
       `| ${x.name} | ${f(x.nsPerLookup)} | ${f(x.wallNs)} | ${f(x.mapNs)} | ${x.vsMap.toFixed(1)}x | ${f(x.ribNs)} | ${f(x.dpdkNs)} | ${f(x.targetNs)} | ` +
-        `${Number.isNaN(x.targetNs) ? "" : `${(x.targetNs / x.nsPerLookup).toFixed(2)}x`} | ${x.buildSeconds.toFixed(1)} |`),
+        `${Number.isNaN(x.targetNs) ? "" : `${(x.targetNs / x.nsPerLookup).toFixed(2)}x`} | ${x.buildSeconds.toFixed(1)} | ${x.pages} |`),
     "",
   ].join("\n");
   return { rows, markdown: md };

@@ -149,17 +149,38 @@ napi_value FromLocal(v8::Local<v8::Value> local) {
   return reinterpret_cast<napi_value>(*local);
 }
 
-// mmap(fd, length, prot, flags, offset) -> SharedArrayBuffer | -errno
+// mmap(fd, length, prot, flags, offset[, align]) -> SharedArrayBuffer | -errno. With `align` (a power of
+// two above the page size; anonymous memory only, fd -1) the mapping starts at a multiple of it: a range
+// `align` longer is reserved and its unaligned head and tail unmapped (for transparent huge pages, whose
+// 2 MB pages cover only 2 MB-aligned ranges).
 napi_value Mmap(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
+  napi_value argv[6];
   if (!Args(env, info, argv, 5)) return nullptr;
-  int64_t fd, len, prot, flags, off;
+  int64_t fd, len, prot, flags, off, align = 0;
   if (!ArgI64(env, argv[0], &fd) || !ArgI64(env, argv[1], &len) || !ArgI64(env, argv[2], &prot) ||
       !ArgI64(env, argv[3], &flags) || !ArgI64(env, argv[4], &off))
     return nullptr;
+  napi_valuetype at;
+  napi_typeof(env, argv[5], &at);
+  if (at != napi_undefined && !ArgI64(env, argv[5], &align)) return nullptr;
   if (len <= 0) return Num(env, -EINVAL);
-  void* p = mmap(nullptr, (size_t)len, (int)prot, (int)flags, (int)fd, (off_t)off);
-  if (p == MAP_FAILED) return Num(env, -errno);
+  long page = sysconf(_SC_PAGESIZE);
+  void* p;
+  if (align > page) {
+    if ((align & (align - 1)) != 0 || fd != -1 || off != 0 || len > INT64_MAX - align) return Num(env, -EINVAL);
+    size_t span = (size_t)len + (size_t)align;
+    void* r = mmap(nullptr, span, (int)prot, (int)flags, -1, 0);
+    if (r == MAP_FAILED) return Num(env, -errno);
+    uintptr_t lo = reinterpret_cast<uintptr_t>(r);
+    uintptr_t a = (lo + (uintptr_t)align - 1) & ~((uintptr_t)align - 1);
+    size_t mlen = ((size_t)len + (size_t)page - 1) & ~((size_t)page - 1);
+    if (a > lo) munmap(r, a - lo);
+    if (lo + span > a + mlen) munmap(reinterpret_cast<void*>(a + mlen), lo + span - (a + mlen));
+    p = reinterpret_cast<void*>(a);
+  } else {
+    p = mmap(nullptr, (size_t)len, (int)prot, (int)flags, (int)fd, (off_t)off);
+    if (p == MAP_FAILED) return Num(env, -errno);
+  }
   {
     std::lock_guard<std::mutex> lock(g_maps_mu);
     g_maps[reinterpret_cast<uintptr_t>(p)] = MappingState{(size_t)len, false};
@@ -201,6 +222,32 @@ napi_value Munmap(napi_env env, napi_callback_info info) {
   if (r == MAP_FAILED) return Num(env, -errno);
   it->second.released = true;
   return Num(env, 0);
+}
+
+// madvise(view, advice) -> 0 | -errno over the whole of a mapping made by mmap() (view starts at its first
+// byte, not released): MADV_HUGEPAGE before the first touch, MADV_COLLAPSE after. -EINVAL, touching
+// nothing, for anything else.
+napi_value Madvise(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!Args(env, info, argv, 2)) return nullptr;
+  bool is_ta = false;
+  napi_is_typedarray(env, argv[0], &is_ta);
+  if (!is_ta) {
+    napi_throw_type_error(env, "EINVAL", "madvise: expected a typed array over a mapping");
+    return nullptr;
+  }
+  int64_t advice;
+  if (!ArgI64(env, argv[1], &advice)) return nullptr;
+  napi_typedarray_type tt;
+  size_t n, off;
+  napi_value ab;
+  void* p;
+  CHECK_NAPI(napi_get_typedarray_info(env, argv[0], &tt, &n, &p, &ab, &off));
+  if (p == nullptr || off != 0) return Num(env, -EINVAL);
+  std::lock_guard<std::mutex> lock(g_maps_mu);
+  auto it = g_maps.find(reinterpret_cast<uintptr_t>(p));
+  if (it == g_maps.end() || it->second.released) return Num(env, -EINVAL);
+  return Ret(env, madvise(p, it->second.len, (int)advice));
 }
 
 // addressOf(typedArray) -> the address of its first byte (user-space addresses fit in 2^53).
@@ -891,7 +938,7 @@ NAPI_MODULE_INIT() {
       {"clockGettime", ClockGettime}, {"ioctl", Ioctl},       {"read", ReadFd},
       {"write", WriteFd},       {"copyBytes", CopyBytes},
       {"memfdCreate", MemfdCreate}, {"eventfd", EventFd}, {"fcntl", Fcntl},
-      {"mmapFixed", MmapFixed},
+      {"mmapFixed", MmapFixed}, {"madvise", Madvise},
   };
   for (auto& f : fns) {
     napi_value v;

@@ -25,8 +25,11 @@ export interface WatchHandle {
 
 /** The functions of the shim. */
 export interface Shim {
-  /** A SharedArrayBuffer over the new mapping (recorded in the shim's registry), or -errno. */
-  mmap(fd: number, length: number, prot: number, flags: number, offset: number): SharedArrayBuffer | number;
+  /**
+   * A SharedArrayBuffer over the new mapping (recorded in the shim's registry), or -errno. With `align` (a
+   * power of two above the page size, anonymous memory only) the mapping starts at a multiple of it.
+   */
+  mmap(fd: number, length: number, prot: number, flags: number, offset: number, align?: number): SharedArrayBuffer | number;
   /**
    * Releases a whole mapping made by {@link Shim.mmap}, given a typed array over it that starts at its first
    * byte (any length): 0, also when it was already released (a no-op); -EINVAL, touching nothing, for
@@ -106,6 +109,11 @@ export interface Shim {
    * (-EINVAL, touching nothing, for memory the shim did not map, a released mapping or a range past it).
    */
   mmapFixed(view: Bytes, at: number, length: number, fd: number, offset: number): number;
+  /**
+   * madvise(2) over the whole of a mapping made by {@link Shim.mmap} (`view` starts at its first byte):
+   * 0 or -errno (-EINVAL, touching nothing, for memory the shim did not map or a released mapping).
+   */
+  madvise(view: Bytes, advice: number): number;
 }
 
 function findShim(): string {

@@ -15,6 +15,7 @@ import { Fib4, type Fib4Shared } from "../../lookup/fib/index.js";
 import { formatFibRule, type FibRule } from "../../lookup/fib/rules.js";
 import { formatIp4 } from "../../lookup/addr.js";
 import type { Qsbr } from "../../lookup/qsbr.js";
+import { hugeAlloc } from "../../sys/hugepage.js";
 import { NextHopTable, NH_MAC_STRIDE, type NextHopShared } from "./next-hops.js";
 
 /** Where routes are copied to besides the FIB (the XDP fast path's maps). Methods throw on failure. */
@@ -76,13 +77,18 @@ export class L3fwdRoutes {
 
   /**
    * An empty table for an app with `ports` lports. With `qsbr`, FIB groups and next-hop entries are
-   * reused only after every worker passed a quiescent state.
+   * reused only after every worker passed a quiescent state. The FIB's tables are on 2 MB pages where the
+   * system allows (`alloc`, default src/sys/hugepage.ts's hugeAlloc).
    *
    * @example
    * const routes = L3fwdRoutes.create({ ports: 2, qsbr: Qsbr.create(2) });
    */
-  static create(o: { ports: number; qsbr?: Qsbr; nextHops?: number; maxTbl8Groups?: number }): L3fwdRoutes {
-    const fib = Fib4.create({ ...(o.qsbr ? { qsbr: o.qsbr } : {}), ...(o.maxTbl8Groups !== undefined ? { maxTbl8Groups: o.maxTbl8Groups } : {}) });
+  static create(o: { ports: number; qsbr?: Qsbr; nextHops?: number; maxTbl8Groups?: number; alloc?: (bytes: number) => SharedArrayBuffer }): L3fwdRoutes {
+    const fib = Fib4.create({
+      ...(o.qsbr ? { qsbr: o.qsbr } : {}),
+      ...(o.maxTbl8Groups !== undefined ? { maxTbl8Groups: o.maxTbl8Groups } : {}),
+      alloc: o.alloc ?? hugeAlloc,
+    });
     const nh = NextHopTable.create({ ...(o.qsbr ? { qsbr: o.qsbr } : {}), ...(o.nextHops !== undefined ? { capacity: o.nextHops } : {}) });
     return new L3fwdRoutes(fib, nh, o.ports);
   }

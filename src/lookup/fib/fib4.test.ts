@@ -235,6 +235,43 @@ test("Fib4.fromShared is a read-only view of the same tables", () => {
   assert.deepEqual(fib.stats(), { routes: 1, maxTbl8Groups: 4, tbl8Used: 0, tbl8Pending: 0, tbl8Retired: 1 });
 });
 
+test("Fib4.lookupBulk: every count 0..40 and the entries past n untouched (eight at a time plus a tail)", () => {
+  const rand = rng(5);
+  const fib = Fib4.create({ maxTbl8Groups: 512 });
+  for (let i = 0; i < 3000; i++) {
+    const depth = 16 + Math.floor(rand() * 17);
+    fib.add((0x0a000000 | (rand() & 0xffffff)) & mask(depth), depth, i);
+  }
+  const ips = new Uint32Array(48);
+  const nhs = new Uint32Array(48);
+  for (let round = 0; round < 200; round++) {
+    for (let i = 0; i < ips.length; i++) ips[i] = rand() & 3 ? (0x0a000000 | (rand() & 0xffffff)) >>> 0 : rand();
+    const n = round % 41;
+    nhs.fill(0xdead);
+    fib.lookupBulk(ips, nhs, n);
+    for (let i = 0; i < ips.length; i++) {
+      const want = i < n ? fib.lookup(ips[i]!) : 0xdead;
+      if (nhs[i] !== want) assert.fail(`n ${n}: nextHops[${i}] ${nhs[i]}, expected ${want}`);
+    }
+  }
+});
+
+test("Fib4 takes its tables from opts.alloc and refuses a buffer that is too short or not shared", () => {
+  const asked: number[] = [];
+  const fib = Fib4.create({ maxTbl8Groups: 8, alloc: (bytes) => (asked.push(bytes), new SharedArrayBuffer(bytes + 4096)) });
+  assert.deepEqual(asked, [4 << 24, 4 * 256 * 8]);
+  fib.add(parseIp4("10.0.0.0"), 8, 1);
+  fib.add(parseIp4("10.0.0.128"), 25, 2);
+  const view = Fib4.fromShared(fib.shared());
+  assert.equal(view.lookup(parseIp4("10.0.0.129")), 2);
+  assert.equal(view.lookup(parseIp4("10.0.0.1")), 1);
+  assert.equal(fib.shared().tbl24.byteLength, (4 << 24) + 4096);
+  assert.throws(() => Fib4.create({ alloc: (bytes) => new SharedArrayBuffer(bytes - 4) }),
+    /Fib4\.create: opts\.alloc\(67108864\) for tbl24 gave 67108860 bytes; it must return a zero-filled SharedArrayBuffer of at least 67108864 bytes/);
+  assert.throws(() => Fib4.create({ maxTbl8Groups: 1, alloc: (bytes) => (bytes === 1024 ? (new ArrayBuffer(bytes) as unknown as SharedArrayBuffer) : new SharedArrayBuffer(bytes)) }),
+    /opts\.alloc\(1024\) for tbl8 gave no SharedArrayBuffer/);
+});
+
 test("Fib4 with a Qsbr reuses an unpublished group only after every online reader was quiescent", () => {
   const q = Qsbr.create(2);
   const fib = Fib4.create({ maxTbl8Groups: 2, qsbr: q });

@@ -122,8 +122,8 @@ export class NetTables {
   /** Control side: routes by "ip/depth", each prefix's candidates (lowest metric wins). */
   private readonly routeMap: Map<string, NetRoute4[]> | null;
   private readonly nhIndex: Map<string, number> | null;
-  private readonly ad6: Uint32Array;
-  private readonly nh6: Uint32Array;
+  private readonly ad6: Int32Array;
+  private readonly nh6: Int32Array;
   private readonly routeMap6: Map<string, NetRoute6[]> | null;
   private readonly nhIndex6: Map<string, number> | null;
 
@@ -136,8 +136,8 @@ export class NetTables {
     this.fib = fib;
     this.routeMap = writer ? new Map() : null;
     this.nhIndex = writer ? new Map() : null;
-    this.ad6 = new Uint32Array(s.addrs6);
-    this.nh6 = new Uint32Array(s.nexthops6);
+    this.ad6 = new Int32Array(s.addrs6);
+    this.nh6 = new Int32Array(s.nexthops6);
     this.fib6 = fib6;
     this.routeMap6 = writer ? new Map() : null;
     this.nhIndex6 = writer ? new Map() : null;
@@ -521,7 +521,7 @@ export class NetTables {
     if (isNew) {
       if (n >= MAX_ADDRS6) throw new RangeError(`NetTables.addAddress6 ${formatIp6(ip)}/${prefixLen}: already ${MAX_ADDRS6} IPv6 addresses`);
       slot = n;
-    } else if (this.ad6[slot * AD6_W + 4] === prefixLen && this.ad6[slot * AD6_W + 6] === flags >>> 0) {
+    } else if (this.ad6[slot * AD6_W + 4] === prefixLen && this.ad6[slot * AD6_W + 6] === (flags | 0)) {
       return false;
     }
     this.begin();
@@ -529,7 +529,7 @@ export class NetTables {
     for (let w = 0; w < 4; w++) this.ad6[b + w] = word(ip, 4 * w);
     this.ad6[b + 4] = prefixLen;
     this.ad6[b + 5] = ifindex;
-    this.ad6[b + 6] = flags >>> 0;
+    this.ad6[b + 6] = flags | 0;
     if (isNew) Atomics.store(this.ctl, C_NADDR6, n + 1);
     this.end();
     return isNew;
@@ -578,7 +578,7 @@ export class NetTables {
         const b = s * AD6_W;
         const ip = new Uint8Array(16);
         for (let w = 0; w < 4; w++) putWord(ip, 4 * w, this.ad6[b + w]!);
-        out.push({ ip, prefixLen: this.ad6[b + 4]!, ifindex: this.ad6[b + 5]!, flags: this.ad6[b + 6]! });
+        out.push({ ip, prefixLen: this.ad6[b + 4]!, ifindex: this.ad6[b + 5]!, flags: this.ad6[b + 6]! >>> 0 });
       }
       if (Atomics.load(this.ctl, C_SEQ) === seq) return out;
     }
@@ -733,9 +733,9 @@ export class NetTables {
   }
 }
 
-/** The big-endian 32-bit word at `u8[off]` (unsigned). */
+/** The big-endian 32-bit word at `u8[off]`, signed (as the Int32Arrays hold it; never boxed). */
 function word(u8: Uint8Array, off: number): number {
-  return ((u8[off]! << 24) | (u8[off + 1]! << 16) | (u8[off + 2]! << 8) | u8[off + 3]!) >>> 0;
+  return (u8[off]! << 24) | (u8[off + 1]! << 16) | (u8[off + 2]! << 8) | u8[off + 3]!;
 }
 
 function putWord(u8: Uint8Array, off: number, v: number): void {

@@ -34,6 +34,10 @@ const IFA_F_NODAD = 0x02;
 export const MAX_ADDRS6_PER_STACK = 64;
 // words per address: 4 address words, ifindex, state
 const W = 6;
+// fe80::/10 and ff02::/16 as signed first words
+const LL_MASK = 0xffc00000 | 0;
+const LL_PREFIX = 0xfe800000 | 0;
+const FF02 = 0xff020000 | 0;
 // ctl: seq, count
 const C_SEQ = 0;
 const C_N = 1;
@@ -59,14 +63,14 @@ export interface Ip6AddrInfo {
  */
 export class Ip6Addrs {
   private declare readonly ctl: Int32Array;
-  private declare readonly w: Uint32Array;
+  private declare readonly w: Int32Array;
   /** Worker side: DAD solicitations sent per slot and when the next step is due (ms). */
   private declare readonly sent: Uint8Array;
   private declare readonly due: Float64Array;
 
   private constructor(s: Ip6AddrsShared) {
     this.ctl = new Int32Array(s.ctl);
-    this.w = new Uint32Array(s.words);
+    this.w = new Int32Array(s.words);
     this.sent = new Uint8Array(MAX_ADDRS6_PER_STACK);
     this.due = new Float64Array(MAX_ADDRS6_PER_STACK);
   }
@@ -154,7 +158,7 @@ export class Ip6Addrs {
     const w = this.w;
     const n = this.ctl[C_N]!;
     const w0 = be32(u8, off), w1 = be32(u8, off + 4), w2 = be32(u8, off + 8), w3 = be32(u8, off + 12);
-    const ll = (w0 & 0xffc00000) === 0xfe800000;
+    const ll = (w0 & LL_MASK) === LL_PREFIX;
     for (let s = 0; s < n; s++) {
       const b = s * W;
       if (w[b + 3] === w3 && w[b] === w0 && w[b + 1] === w1 && w[b + 2] === w2 && (!ll || w[b + 4] === ifindex)) return s;
@@ -172,7 +176,7 @@ export class Ip6Addrs {
    */
   listens(u8: Uint8Array, off: number, ifindex: number): boolean {
     const w0 = be32(u8, off), w1 = be32(u8, off + 4), w2 = be32(u8, off + 8), w3 = be32(u8, off + 12);
-    if (w0 !== 0xff020000 || w1 !== 0) return false;
+    if (w0 !== FF02 || w1 !== 0) return false;
     if (w2 === 0 && w3 === 1) return true;
     if (w2 !== 1 || (w3 >>> 24) !== 0xff) return false;
     return this.hasSolicited(ifindex, w3 & 0xffffff);
@@ -266,7 +270,7 @@ export class Ip6Addrs {
     for (let s = 0; s < n; s++) {
       const b = s * W;
       if (w[b + 4] !== ifindex || w[b + 5] !== ADDR6_PREFERRED) continue;
-      const ll = (w[b]! & 0xffc00000) === 0xfe800000;
+      const ll = (w[b]! & LL_MASK) === LL_PREFIX;
       if (ll === linkLocal) {
         this.copyAddr(s, u8, at);
         return true;
@@ -331,6 +335,7 @@ export class Ip6Addrs {
   }
 }
 
+/** The big-endian word at `u8[off]`, signed (a small integer: never boxed when returned). */
 function be32(u8: Uint8Array, off: number): number {
-  return ((u8[off]! << 24) | (u8[off + 1]! << 16) | (u8[off + 2]! << 8) | u8[off + 3]!) >>> 0;
+  return (u8[off]! << 24) | (u8[off + 1]! << 16) | (u8[off + 2]! << 8) | u8[off + 3]!;
 }

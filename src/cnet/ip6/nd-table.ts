@@ -77,7 +77,7 @@ export class NdTable {
   declare readonly capacity: number;
   declare readonly pendingPerEntry: number;
   private declare readonly mask: number;
-  private declare readonly keys: Uint32Array;
+  private declare readonly keys: Int32Array;
   private declare readonly macs: Uint8Array;
   private declare readonly st: Uint8Array;
   private declare readonly ifx: Int32Array;
@@ -91,7 +91,7 @@ export class NdTable {
     this.capacity = s.capacity;
     this.mask = s.capacity - 1;
     this.pendingPerEntry = pendingPerEntry;
-    this.keys = new Uint32Array(s.keys);
+    this.keys = new Int32Array(s.keys);
     this.macs = new Uint8Array(s.macs);
     this.st = new Uint8Array(s.state);
     this.ifx = new Int32Array(s.ifindex);
@@ -477,6 +477,7 @@ function checkPending(p: number): void {
   if (!Number.isInteger(p) || p < 1 || p > 255) throw new RangeError(`NdTable: pendingPerEntry ${p} is not an integer 1 to 255`);
 }
 
+/** The big-endian word at `u8[off]`, signed (a small integer: never boxed when returned). */
 function be32(u8: Uint8Array, off: number): number {
-  return ((u8[off]! << 24) | (u8[off + 1]! << 16) | (u8[off + 2]! << 8) | u8[off + 3]!) >>> 0;
+  return (u8[off]! << 24) | (u8[off + 1]! << 16) | (u8[off + 2]! << 8) | u8[off + 3]!;
 }

@@ -153,10 +153,10 @@ export function writeNa(ctx: StackCtx, h: number, pid: number, tBuf: Uint8Array,
     setBe32(u8, ip6 + IP6_DST + 4, 0);
     setBe32(u8, ip6 + IP6_DST + 8, 0);
     setBe32(u8, ip6 + IP6_DST + 12, 1);
-  } else if (dstBuf !== u8 || dstOff !== ip6 + IP6_DST) {
-    u8.set(dstBuf.subarray(dstOff, dstOff + 16), ip6 + IP6_DST);
+  } else {
+    for (let k = 0; k < 16; k++) u8[ip6 + IP6_DST + k] = dstBuf[dstOff + k]!;
   }
-  if (tBuf !== u8 || tOff !== l4 + ND_TARGET) u8.set(tBuf.subarray(tOff, tOff + 16), l4 + ND_TARGET);
+  for (let k = 0; k < 16; k++) u8[l4 + ND_TARGET + k] = tBuf[tOff + k]!;
   u8.copyWithin(ip6 + IP6_SRC, l4 + ND_TARGET, l4 + ND_TARGET + 16);
   ndHeader(u8, ip6);
   u8[l4] = ICMP6_NEIGHBOR_ADVERT;

@@ -1,6 +1,6 @@
 /**
- * The event-loop host over the TCP stand-in (src/testing/fake-tcp.ts, until the real TCP channels are
- * used in stream-stack.test.ts): it walks from the event loop, runs the channels' callbacks, sleeps when
+ * The event-loop host over the TCP stand-in (src/testing/fake-tcp.ts: deterministic, no root; the host
+ * over the real stack and a Linux peer is src/apps/cnet/local.test.ts): it walks from the event loop, runs the channels' callbacks, sleeps when
  * idle and wakes on a kick or a watched fd, and leaves nothing on the event loop once stopped.
  */
 import { test } from "node:test";

@@ -1,7 +1,7 @@
 /**
  * The Duplex and the server over the TCP stand-in (src/testing/fake-tcp.ts: the channel API of the
- * contract, until the real TCP lands; stream-stack.test.ts runs the same kind of traffic over the real
- * stack): data both ways byte for byte against a naive oracle (the bytes written), backpressure
+ * contract, with resets and failures injected at will and no root; src/apps/cnet/local.test.ts runs the
+ * same kind of traffic over the real stack against Linux): data both ways byte for byte against a naive oracle (the bytes written), backpressure
  * (write() false while the peer does not read, 'drain' once it does), end/destroy mapping to
  * shutdown/close/abort, errors (refused, reset, timed out) with their codes, and Node's http server and
  * client over it unchanged.

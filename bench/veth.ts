@@ -12,7 +12,7 @@
  * The generator section measures what each txgen engine offers into an XDP drop (both CPUs free).
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus, loadavg, release } from "node:os";
 import { startTxgen, type Txgen } from "../src/apps/txgen/txgen.js";
 import { CountProgram } from "../src/apps/txgen/live-prog.js";
@@ -23,6 +23,11 @@ import { Asm, FP, Helper, R0, R1, R2, R3, R4, R5, R6, R7, XdpAction, XdpMd } fro
 import { Program, ProgType } from "../src/bpf/prog.js";
 import { XdpLink } from "../src/bpf/link.js";
 import { ST_IPACKETS, ST_OPACKETS } from "../src/xsk/stats.js";
+import { sys } from "../src/sys/native.js";
+import { SOL_SOCKET } from "../src/sys/consts.js";
+
+/** getsockopt(SOL_SOCKET, SO_INCOMING_NAPI_ID): the NAPI a socket's busy polling runs (asm-generic/socket.h). */
+const SO_INCOMING_NAPI_ID = 56;
 
 export const GEN_CPU = 0;
 export const DUT_CPU = 1;
@@ -48,6 +53,11 @@ export interface Sample {
   /** Share of a CPU used by the DUT end's NAPI thread (0..1) and by the generator end's. */
   dutNapiCpu: number;
   genNapiCpu: number;
+  /** The forwarder's thread(s) (pinned to the DUT's CPU): share of a CPU in user and in system time. */
+  fwdUsr?: number;
+  fwdSys?: number;
+  /** Counters per second over the window: NET_RX softirqs on the DUT's CPU, the DUT NAPI thread's context switches, xsk statistics. */
+  counters?: Record<string, number>;
 }
 
 export interface ScenarioResult {
@@ -60,6 +70,13 @@ export interface ScenarioResult {
   returned: number | null;
   dutNapiCpu: number;
   genNapiCpu: number;
+  /** Forwarder scenarios: share of a CPU its thread used (user + system) and ns of it per returned packet. */
+  fwdCpu?: number;
+  fwdNsPerPkt?: number | null;
+  /** Offered rate asked of the paced generator (Mpps; absent: unpaced). */
+  pacedMpps?: number;
+  /** What limits the figure (one line). */
+  limit?: string;
   runs: Sample[];
 }
 
@@ -77,7 +94,8 @@ export interface VethResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
-function sh(cmd: string, ...args: string[]): string {
+/** Runs a command, its stderr in the error (bench/ports.ts uses it too). */
+export function sh(cmd: string, ...args: string[]): string {
   try {
     return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   } catch (e) {
@@ -86,7 +104,7 @@ function sh(cmd: string, ...args: string[]): string {
   }
 }
 
-function median(v: number[]): number {
+export function median(v: number[]): number {
   const s = [...v].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
@@ -157,7 +175,7 @@ function ttlRestoreCountAsm(mapFd: number): Asm {
 }
 
 /** Two namespaces and the veth pair, threaded NAPI on both ends. */
-class Bed {
+export class Bed {
   readonly gen = `bgen${process.pid % 10000}`;
   readonly dut = `bdut${process.pid % 10000}`;
   readonly tg = `tg${process.pid % 10000}`;
@@ -190,6 +208,9 @@ class Bed {
   /** NAPI kthread pids by netdev, as last pinned. */
   readonly napiPids = new Map<string, number[]>();
 
+  /** Netdevs whose NAPI a scenario made unthreaded. */
+  readonly unthreaded = new Set<string>();
+
   /** Nice value given to the NAPI kthreads (0: left alone). */
   nice = 0;
 
@@ -205,7 +226,8 @@ class Bed {
         pids.push(Number(m[1]));
       }
     }
-    if (pids.length === 0) throw new Error(`no NAPI thread napi/${dev}-N found: is ${dev} threaded?`);
+    // Not threaded (a scenario turned it off): NAPI runs in softirq, where the CPU raising it decides.
+    if (pids.length === 0 && !this.unthreaded.has(dev)) throw new Error(`no NAPI thread napi/${dev}-N found: is ${dev} threaded?`);
     this.napiPids.set(dev, pids);
     return pids.length;
   }
@@ -223,6 +245,45 @@ class Bed {
     return ticks / 100;
   }
 
+  /**
+   * The DUT end's counters: what its NAPI ran XDP on and redirected, what the generator's redirects into
+   * its queue lost (veth ring full: tx_queue_0_xdp_xmit_errors), and what NAPI processed inside busy
+   * polling (BusyPollRxPackets of the namespace's netstat).
+   */
+  dutCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const eth = sh("ip", "netns", "exec", this.dut, "ethtool", "-S", this.fw);
+    for (const k of ["rx_queue_0_xdp_packets", "rx_queue_0_xdp_redirect", "rx_queue_0_xdp_drops", "tx_queue_0_xdp_xmit", "tx_queue_0_xdp_xmit_errors"]) {
+      const m = new RegExp(`${k}: (\\d+)`).exec(eth);
+      out[k.replace("rx_queue_0_", "dut_").replace("tx_queue_0_", "into_dut_")] = m ? Number(m[1]) : 0;
+    }
+    const ns = sh("ip", "netns", "exec", this.dut, "cat", "/proc/net/netstat").split("\n");
+    const h = ns.find((l) => l.startsWith("TcpExt:"))?.split(" ") ?? [];
+    const v = ns.filter((l) => l.startsWith("TcpExt:"))[1]?.split(" ") ?? [];
+    const i = h.indexOf("BusyPollRxPackets");
+    out["busy_poll_rx_packets"] = i > 0 ? Number(v[i]) : 0;
+    return out;
+  }
+
+  /** Reads a netdev's sysfs attribute in its namespace. */
+  sysfs(ns: string, dev: string, name: string): string {
+    return sh("ip", "netns", "exec", ns, "cat", `/sys/class/net/${dev}/${name}`).trim();
+  }
+
+  /** Writes NAPI knobs of a netdev in its namespace; returns the values they had. */
+  setKnobs(ns: string, dev: string, k: NapiKnobs): NapiKnobs {
+    const old: NapiKnobs = {};
+    for (const [name, v] of Object.entries(k) as [keyof NapiKnobs, number][]) {
+      old[name] = Number(this.sysfs(ns, dev, name));
+      sh("ip", "netns", "exec", ns, "sh", "-c", `echo ${v} > /sys/class/net/${dev}/${name}`);
+      if (name === "threaded") {
+        if (v === 0) this.unthreaded.add(dev);
+        else this.unthreaded.delete(dev);
+      }
+    }
+    return old;
+  }
+
   pin(dutCpu: number): void {
     this.pinNapi(this.tg, GEN_CPU);
     this.pinNapi(this.fw, dutCpu);
@@ -233,42 +294,150 @@ class Bed {
   }
 }
 
+/** Tids of this process's threads pinned to exactly `cpu` (the forwarder's worker in the fwd scenarios). */
+function threadsPinnedTo(cpu: number): number[] {
+  const out: number[] = [];
+  for (const t of readdirSync("/proc/self/task")) {
+    try {
+      const m = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/self/task/${t}/status`, "utf8"));
+      if (m && m[1] === String(cpu)) out.push(Number(t));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** User and system CPU time (s) of threads of this process. */
+function taskTimes(tids: number[]): { usr: number; sys: number } {
+  let usr = 0, sys = 0;
+  for (const t of tids) {
+    try {
+      const f = readFileSync(`/proc/self/task/${t}/stat`, "utf8");
+      const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
+      usr += Number(rest[11]);
+      sys += Number(rest[12]);
+    } catch { /* gone */ }
+  }
+  return { usr: usr / 100, sys: sys / 100 };
+}
+
+/** A softirq's count on one CPU (/proc/softirqs). */
+function softirqs(name: string, cpu: number): number {
+  const line = readFileSync("/proc/softirqs", "utf8").split("\n").find((l) => l.trim().startsWith(`${name}:`));
+  return line ? Number(line.trim().split(/\s+/)[cpu + 1]) : 0;
+}
+
+/** Context switches (voluntary + not) of processes: how often a NAPI thread went to sleep or was preempted. */
+function ctxSwitches(pids: number[]): number {
+  let n = 0;
+  for (const pid of pids) {
+    try {
+      const st = readFileSync(`/proc/${pid}/status`, "utf8");
+      for (const m of st.matchAll(/ctxt_switches:\s*(\d+)/g)) n += Number(m[1]);
+    } catch { /* gone */ }
+  }
+  return n;
+}
+
+export interface Getters {
+  offered: () => number;
+  dutRx?: () => number;
+  returned?: () => number;
+  /** The forwarder's thread ids (CPU time), and named cumulative counters (rates per second reported). */
+  fwdTids?: number[];
+  counters?: () => Record<string, number>;
+}
+
 /** Measures: warm-up, then `runs` windows of `seconds`; every getter returns a cumulative packet count. */
-async function measure(bed: Bed, seconds: number, runs: number, get: { offered: () => number; dutRx?: () => number; returned?: () => number }): Promise<Sample[]> {
+export async function measure(bed: Bed, seconds: number, runs: number, get: Getters): Promise<Sample[]> {
   await sleep(1000);
   const out: Sample[] = [];
+  const napi = () => bed.napiPids.get(bed.fw) ?? [];
+  const counters = (): Record<string, number> => ({ ...(get.counters?.() ?? {}), ...bed.dutCounters(), net_rx_softirqs: softirqs("NET_RX", DUT_CPU), net_tx_softirqs: softirqs("NET_TX", DUT_CPU), dut_napi_ctx_switches: ctxSwitches(napi()) });
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
     const o0 = get.offered(), d0 = get.dutRx?.() ?? 0, b0 = get.returned?.() ?? 0;
     const n0 = bed.napiCpu(bed.fw), g0 = bed.napiCpu(bed.tg);
+    const f0 = taskTimes(get.fwdTids ?? []);
+    const c0 = counters();
     await sleep(seconds * 1000);
     const dt = (performance.now() - t0) / 1000;
     const o1 = get.offered(), d1 = get.dutRx?.() ?? 0, b1 = get.returned?.() ?? 0;
+    const f1 = taskTimes(get.fwdTids ?? []);
+    const c1 = counters();
+    const rates: Record<string, number> = {};
+    for (const k of Object.keys(c1)) rates[k] = Math.round(((c1[k] ?? 0) - (c0[k] ?? 0)) / dt);
     out.push({
       offered: (o1 - o0) / dt / 1e6,
       dutRx: get.dutRx ? (d1 - d0) / dt / 1e6 : null,
       returned: get.returned ? (b1 - b0) / dt / 1e6 : null,
       dutNapiCpu: (bed.napiCpu(bed.fw) - n0) / dt,
       genNapiCpu: (bed.napiCpu(bed.tg) - g0) / dt,
+      ...(get.fwdTids ? { fwdUsr: (f1.usr - f0.usr) / dt, fwdSys: (f1.sys - f0.sys) / dt } : {}),
+      counters: rates,
     });
   }
   return out;
 }
 
-function summarize(id: string, layout: 0 | 1 | 2, what: string, runs: Sample[]): ScenarioResult {
+export function summarize(id: string, layout: 0 | 1 | 2, what: string, runs: Sample[]): ScenarioResult {
   const med = (k: keyof Sample) => (runs[0]![k] === null ? null : median(runs.map((s) => s[k] as number)));
-  return { id, layout, what, offered: med("offered")!, dutRx: med("dutRx"), returned: med("returned"), dutNapiCpu: med("dutNapiCpu")!, genNapiCpu: med("genNapiCpu")!, runs };
+  const r: ScenarioResult = { id, layout, what, offered: med("offered")!, dutRx: med("dutRx"), returned: med("returned"), dutNapiCpu: med("dutNapiCpu")!, genNapiCpu: med("genNapiCpu")!, runs };
+  if (runs[0]!.fwdUsr !== undefined) {
+    r.fwdCpu = median(runs.map((s) => s.fwdUsr! + s.fwdSys!));
+    // ns of the forwarder's CPU time per packet it returned (received, in rx-only), the median of the runs'.
+    const per = runs.map((s) => { const p = s.returned ?? s.dutRx ?? 0; return p > 0 ? ((s.fwdUsr! + s.fwdSys!) * 1e3) / p : Infinity; });
+    r.fwdNsPerPkt = per.some(Number.isFinite) ? median(per) : null;
+  }
+  return r;
 }
 
-function fwdConfig(bed: Bed, busyPoll: boolean, options: Record<string, unknown> = {}): string {
+/** A forwarder scenario: mode, layout, busy polling, the DUT netdev's NAPI knobs, pacing. */
+export interface FwdSpec {
+  id: string;
+  layout: 1 | 2;
+  what: string;
+  mode: "lb" | "rx-only" | "l3fwd";
+  /** Busy polling on the port (lport busy_poll, busy_timeout µs, busy_budget); absent or false: off. */
+  busyPoll?: false | { timeoutUs?: number; budget?: number };
+  /** NAPI knobs the benchmark writes on the DUT's netdev before the forwarder opens (restored after). */
+  knobs?: NapiKnobs;
+  /** The generator paced to this rate (Mpps); absent: unpaced. */
+  pacedMpps?: number;
+  /** Forwarder burst (default: the config's 64, or XDPLANE_BENCH_BURST). */
+  burst?: number;
+  xdpFastpath?: boolean;
+  /** Live-frames sender threads (default: the layout's). */
+  genThreads?: number;
+  /** Extra lport, thread and defaults keys (experiments). */
+  lport?: Record<string, unknown>;
+  thread?: Record<string, unknown>;
+  defaults?: Record<string, unknown>;
+}
+
+/** The netdev's NAPI knobs in sysfs (a value per key; absent: left alone). */
+export interface NapiKnobs {
+  threaded?: number;
+  napi_defer_hard_irqs?: number;
+  gro_flush_timeout?: number;
+}
+
+function fwdConfig(bed: Bed, spec: FwdSpec, options: Record<string, unknown> = {}): string {
+  const bp = spec.busyPoll ? spec.busyPoll : null;
+  const burst = spec.burst ?? (process.env["XDPLANE_BENCH_BURST"] ? Number(process.env["XDPLANE_BENCH_BURST"]) : undefined);
   return JSON.stringify({
     ...(Object.keys(options).length > 0 ? { options } : {}),
     application: { name: "bench-fwd" },
-    defaults: { bufcnt: 16, bufsz: 2, rxdesc: 2, txdesc: 2, cache: 256, mtype: "4KB", ...(process.env["XDPLANE_BENCH_BURST"] ? { burst: Number(process.env["XDPLANE_BENCH_BURST"]) } : {}) },
-    umems: { umem0: { bufcnt: 16, bufsz: 2, mtype: "4KB" } },
-    lports: { [`${bed.fw}:0`]: { pmd: "net_af_xdp", qid: 0, umem: "umem0", ...(busyPoll ? { busy_poll: true } : {}) } },
+    defaults: { bufcnt: 16, bufsz: 2, rxdesc: 2, txdesc: 2, cache: 256, mtype: "4KB", ...(burst !== undefined ? { burst } : {}), ...(spec.defaults ?? {}) },
+    umems: { umem0: { bufcnt: 16, bufsz: 2, mtype: "4KB", ...(spec.defaults ?? {}) } },
+    lports: {
+      [`${bed.fw}:0`]: {
+        pmd: "net_af_xdp", qid: 0, umem: "umem0",
+        ...(bp ? { busy_poll: true, ...(bp.timeoutUs !== undefined ? { busy_timeout: bp.timeoutUs } : {}), ...(bp.budget !== undefined ? { busy_budget: bp.budget } : {}) } : {}),
+        ...(spec.lport ?? {}),
+      },
+    },
     "lcore-groups": { initial: [GEN_CPU], fwd: [DUT_CPU] },
-    threads: { main: { group: "initial" }, "fwd:0": { group: "fwd", lports: [`${bed.fw}:0`], idle_timeout: 0 } },
+    threads: { main: { group: "initial" }, "fwd:0": { group: "fwd", lports: [`${bed.fw}:0`], idle_timeout: 0, ...(spec.thread ?? {}) } },
   });
 }
 
@@ -293,7 +462,7 @@ async function afxdpGenerator(bed: Bed, seconds: number, runs: number, log: (m: 
   }
 }
 
-export async function vethBench(o: { seconds?: number; runs?: number; genThreads?: number; log?: (m: string) => void; only?: string; nice?: number } = {}): Promise<VethResult> {
+export async function vethBench(o: { seconds?: number; runs?: number; genThreads?: number; log?: (m: string) => void; only?: string; nice?: number; probes?: FwdSpec[] } = {}): Promise<VethResult> {
   const want = (id: string) => o.only === undefined || o.only.split(",").some((p) => id.startsWith(p));
   const seconds = o.seconds ?? 3;
   const runs = o.runs ?? 3;
@@ -316,7 +485,7 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
   try {
     bed.up();
     // The AF_XDP engine first (it needs the netdev without the live generator's count program).
-    if (want("gen-afxdp")) scenarios.push(...(await afxdpGenerator(bed, seconds, runs, log)));
+    if (!o.probes && want("gen-afxdp")) scenarios.push(...(await afxdpGenerator(bed, seconds, runs, log)));
     // The generator: live frames out of tg, counting (XDP) what comes back to tg.
     tg = await startTxgen({
       log: () => {},
@@ -346,16 +515,24 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
       }
     };
 
-    const fwd = async (id: string, layout: 1 | 2, what: string, mode: "lb" | "rx-only" | "l3fwd", dutCpu: number, busyPoll: boolean, xdpFastpath = false) => {
-      gen.set(`0 threads ${threadsFor(layout)}`);
+    const fwd = async (spec: FwdSpec): Promise<ScenarioResult> => {
+      const { id, layout, what, mode } = spec;
+      const dutCpu = layout === 1 ? GEN_CPU : DUT_CPU;
+      const xdpFastpath = spec.xdpFastpath ?? false;
+      gen.set(`0 threads ${spec.genThreads ?? threadsFor(layout)}`);
+      gen.set(`0 rate ${spec.pacedMpps !== undefined ? `${spec.pacedMpps}mpps` : "100"}`);
       // l3fwd: one default route, back to the generator's end through the only port.
       const options = mode === "l3fwd" ? { "l3fwd-fib-rules": [`0.0.0.0/0,${bed.tgMac},0`] } : {};
-      const { config } = parseConfig(fwdConfig(bed, busyPoll, options), "bench-fwd.jsonc", { cpuCheck: "off" });
-      const app = await FwdApp.start({ config, mode, netns: bed.dut, log: () => {}, ...(xdpFastpath ? { xdpFastpath } : {}) });
+      const { config } = parseConfig(fwdConfig(bed, spec, options), "bench-fwd.jsonc", { cpuCheck: "off" });
+      const oldKnobs = spec.knobs ? bed.setKnobs(bed.dut, bed.fw, spec.knobs) : null;
+      const before = new Set(threadsPinnedTo(DUT_CPU));
+      let app: FwdApp | null = null;
       // The fast path sends the generator's own pages back: its return program restores their TTL.
       const tgPort = gen.ports[0]!;
       let restore: Program | null = null;
       try {
+        app = await FwdApp.start({ config, mode, netns: bed.dut, log: process.env["XDPLANE_BENCH_LOG"] ? log : () => {}, ...(xdpFastpath ? { xdpFastpath } : {}) });
+        const fwdTids = threadsPinnedTo(DUT_CPU).filter((t) => !before.has(t));
         if (xdpFastpath) {
           if (!tgPort.countProg || !tgPort.countLink) throw new Error("the generator has no rx count program to replace");
           restore = Program.load({ type: ProgType.XDP, name: "bench_ttl_count", insns: ttlRestoreCountAsm(tgPort.countProg.map.fd) });
@@ -367,14 +544,28 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
         // With the fast path most frames never reach the socket: the DUT's receive count is the program's.
         const fp = app.fastPath;
         const dutRx = fp ? () => { const c = fp.counters(); return c.forwarded + c.redirectFailed + c.toUser; } : () => port.stats[ST_IPACKETS]!;
-        const s = await measure(bed, seconds, runs, { offered, dutRx, ...(mode !== "rx-only" ? { returned } : {}) });
+        const xskCounters = () => {
+          const st = port.readStats();
+          const out: Record<string, number> = {};
+          for (const k of ["rx_ring_full", "rx_dropped", "rx_fill_ring_empty_descs", "tx_ring_empty_descs", "rx_empty_polls", "rx_wakeups", "tx_kicks", "tx_kick_again", "busy_polls", "fill_nobuf"]) out[k] = st[k] ?? 0;
+          return out;
+        };
+        const s = await measure(bed, seconds, runs, { offered, dutRx, ...(mode !== "rx-only" ? { returned } : {}), fwdTids, counters: xskCounters });
+        // The NAPI the socket would busy-poll (0: none, so busy polling cannot run NAPI).
+        const nid = new Int32Array(1);
+        const xfd = (port as unknown as { pollFd(): number }).pollFd();
+        const nrc = sys.getsockopt(xfd, SOL_SOCKET, SO_INCOMING_NAPI_ID, new Uint8Array(nid.buffer));
+        log(`${id}: socket napi id ${nrc >= 0 ? nid[0] : `? (${nrc})`}, NAPI threads ${(bed.napiPids.get(bed.fw) ?? []).map((p) => { try { return readFileSync(`/proc/${p}/comm`, "utf8").trim(); } catch { return "?"; } }).join(",")}`);
         await gen.stop();
         const r = summarize(id, layout, what, s);
-        log(`${id}: offered ${r.offered.toFixed(2)} Mpps, forwarder rx ${r.dutRx!.toFixed(2)}${r.returned !== null ? `, returned ${r.returned.toFixed(2)}` : ""} Mpps (tx ${(port.stats[ST_OPACKETS]! / 1e6).toFixed(1)} M total); NAPI CPU dut ${pct(r.dutNapiCpu)} gen ${pct(r.genNapiCpu)}`);
+        if (spec.pacedMpps !== undefined) r.pacedMpps = spec.pacedMpps;
+        const c = median(s.map((x) => x.counters!["rx_ring_full"] ?? 0));
+        log(`${id}: offered ${r.offered.toFixed(2)} Mpps, forwarder rx ${r.dutRx!.toFixed(2)}${r.returned !== null ? `, returned ${r.returned.toFixed(2)}` : ""} Mpps (tx ${(port.stats[ST_OPACKETS]! / 1e6).toFixed(1)} M total); ` +
+          `NAPI CPU dut ${pct(r.dutNapiCpu)} gen ${pct(r.genNapiCpu)}; forwarder CPU ${pct(r.fwdCpu ?? 0)} (${r.fwdNsPerPkt?.toFixed(0) ?? "-"} ns/pkt); rx_ring_full ${(c / 1e6).toFixed(2)} M/s`);
         if (fp) {
-          const c = fp.counters();
+          const fc = fp.counters();
           const u = app.portModeCounters(0);
-          log(`${id}: XDP fast path: forwarded ${c.forwarded}, to user space ${c.toUser} (TTL ${c.ttlExceeded}, no route ${c.noRoute}), redirect failed ${c.redirectFailed}; ` +
+          log(`${id}: XDP fast path: forwarded ${fc.forwarded}, to user space ${fc.toUser} (TTL ${fc.ttlExceeded}, no route ${fc.noRoute}), redirect failed ${fc.redirectFailed}; ` +
             `user space: forwarded ${u["n_l3fwd_forwarded_packets"]}, dropped ${u["n_l3fwd_no_route_packets"]! + u["n_l3fwd_ttl_expired_packets"]! + u["n_l3fwd_invalid_packets"]!}`);
         }
         return r;
@@ -383,10 +574,16 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
           tgPort.countLink!.update(tgPort.countProg!.prog);
           restore.close();
         }
-        await app.stop();
+        await app?.stop();
+        if (oldKnobs) bed.setKnobs(bed.dut, bed.fw, oldKnobs);
+        gen.set("0 rate 100");
       }
     };
 
+    if (o.probes) {
+      for (const p of o.probes) scenarios.push(await fwd(p));
+      return { machine, nice, seconds, runs, genThreads, scenarios };
+    }
     // Generator engines into an XDP drop, the DUT's NAPI on the other CPU.
     for (const n of [1, 2, 3]) {
       const id = `gen-live${n}-into-drop`;
@@ -395,16 +592,18 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
     // Layout 1: DUT NAPI on the generator's CPU, the forwarder alone on the other.
     if (want("l1-kernel-xdp-tx")) scenarios.push(await kernel("l1-kernel-xdp-tx", 1, "kernel XDP_TX (MAC swap), returned", GEN_CPU, "tx"));
     if (want("l1-kernel-xdp-drop")) scenarios.push(await kernel("l1-kernel-xdp-drop", 1, "kernel XDP_DROP", GEN_CPU, "drop"));
-    if (want("l1-fwd-lb")) scenarios.push(await fwd("l1-fwd-lb", 1, "xdplane fwd lb, returned", "lb", GEN_CPU, false));
-    if (want("l1-fwd-lb-busypoll")) scenarios.push(await fwd("l1-fwd-lb-busypoll", 1, "xdplane fwd lb with busy poll, returned", "lb", GEN_CPU, true));
-    if (want("l1-fwd-rx-only")) scenarios.push(await fwd("l1-fwd-rx-only", 1, "xdplane fwd rx-only", "rx-only", GEN_CPU, false));
-    if (want("l1-fwd-l3fwd-user")) scenarios.push(await fwd("l1-fwd-l3fwd-user", 1, "xdplane fwd l3fwd (user space), returned", "l3fwd", GEN_CPU, false));
-    if (want("l1-fwd-l3fwd-xdp")) scenarios.push(await fwd("l1-fwd-l3fwd-xdp", 1, "xdplane fwd l3fwd --xdp-fastpath, returned", "l3fwd", GEN_CPU, false, true));
+    if (want("l1-fwd-lb")) scenarios.push(await fwd({ id: "l1-fwd-lb", layout: 1, what: "xdplane fwd lb, returned", mode: "lb" }));
+    if (want("l1-fwd-lb-busypoll")) scenarios.push(await fwd({ id: "l1-fwd-lb-busypoll", layout: 1, what: "xdplane fwd lb with busy poll, returned", mode: "lb", busyPoll: {} }));
+    if (want("l1-fwd-rx-only")) scenarios.push(await fwd({ id: "l1-fwd-rx-only", layout: 1, what: "xdplane fwd rx-only", mode: "rx-only" }));
+    // net_af_packet (TPACKET_V3, no XDP program) beside it: bench/ports.ts puts the two side by side.
+    if (want("l1-fwd-rx-only-afpacket")) scenarios.push(await fwd({ id: "l1-fwd-rx-only-afpacket", layout: 1, what: "xdplane fwd rx-only on net_af_packet", mode: "rx-only", lport: { pmd: "net_af_packet" } }));
+    if (want("l1-fwd-l3fwd-user")) scenarios.push(await fwd({ id: "l1-fwd-l3fwd-user", layout: 1, what: "xdplane fwd l3fwd (user space), returned", mode: "l3fwd" }));
+    if (want("l1-fwd-l3fwd-xdp")) scenarios.push(await fwd({ id: "l1-fwd-l3fwd-xdp", layout: 1, what: "xdplane fwd l3fwd --xdp-fastpath, returned", mode: "l3fwd", xdpFastpath: true }));
     // Layout 2: DUT NAPI on the forwarder's CPU.
     if (want("l2-kernel-xdp-tx")) scenarios.push(await kernel("l2-kernel-xdp-tx", 2, "kernel XDP_TX (MAC swap), returned", DUT_CPU, "tx"));
-    if (want("l2-fwd-lb")) scenarios.push(await fwd("l2-fwd-lb", 2, "xdplane fwd lb, returned", "lb", DUT_CPU, false));
-    if (want("l2-fwd-lb-busypoll")) scenarios.push(await fwd("l2-fwd-lb-busypoll", 2, "xdplane fwd lb with busy poll, returned", "lb", DUT_CPU, true));
-    if (want("l2-fwd-rx-only")) scenarios.push(await fwd("l2-fwd-rx-only", 2, "xdplane fwd rx-only", "rx-only", DUT_CPU, false));
+    if (want("l2-fwd-lb")) scenarios.push(await fwd({ id: "l2-fwd-lb", layout: 2, what: "xdplane fwd lb, returned", mode: "lb" }));
+    if (want("l2-fwd-lb-busypoll")) scenarios.push(await fwd({ id: "l2-fwd-lb-busypoll", layout: 2, what: "xdplane fwd lb with busy poll, returned", mode: "lb", busyPoll: {} }));
+    if (want("l2-fwd-rx-only")) scenarios.push(await fwd({ id: "l2-fwd-rx-only", layout: 2, what: "xdplane fwd rx-only", mode: "rx-only" }));
   } finally {
     await tg?.close();
     bed.down();
@@ -442,6 +641,7 @@ export function vethMarkdown(r: VethResult): string {
   add("l1-fwd-lb", "l1-kernel-xdp-tx", R.l1Lb.cndp, "of CNDP 0.57", R.l1Lb.target);
   add("l1-fwd-lb-busypoll", "l1-kernel-xdp-tx", R.l1Lb.cndpBusyPoll, "of CNDP busy-poll 0.74", R.l1Lb.target);
   add("l1-fwd-rx-only", "l1-kernel-xdp-drop", R.l1RxOnly.cndp, "of CNDP 1.55", R.l1RxOnly.target);
+  add("l1-fwd-rx-only-afpacket", "l1-kernel-xdp-drop", null, "", null);
   add("l2-kernel-xdp-tx", null, null, "", null);
   add("l2-fwd-lb", "l2-kernel-xdp-tx", R.l2Lb.dpdk, "of DPDK 0.16", R.l2Lb.target);
   add("l2-fwd-lb-busypoll", "l2-kernel-xdp-tx", R.l2Lb.dpdk, "of DPDK 0.16", R.l2Lb.target);
@@ -471,7 +671,17 @@ export function vethMarkdown(r: VethResult): string {
   return `${rows.join("\n")}\n`;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (import.meta.url === `file://${process.argv[1]}` && process.argv[2] === "probe") {
+  // Experiments: node dist/bench/veth.js probe <runs> <seconds> '<FwdSpec JSON array>'
+  const r = await vethBench({ runs: Number(process.argv[3]), seconds: Number(process.argv[4]), probes: JSON.parse(process.argv[5]!) as FwdSpec[] });
+  for (const s of r.scenarios) {
+    const c = s.runs.map((x) => x.counters!);
+    const med: Record<string, number> = {};
+    for (const k of Object.keys(c[0] ?? {})) med[k] = median(c.map((x) => x[k] ?? 0));
+    console.log(JSON.stringify({ id: s.id, offered: +s.offered.toFixed(3), dutRx: s.dutRx && +s.dutRx.toFixed(3), returned: s.returned && +s.returned.toFixed(3), dutNapi: +s.dutNapiCpu.toFixed(2), genNapi: +s.genNapiCpu.toFixed(2),
+      fwdCpu: s.fwdCpu && +s.fwdCpu.toFixed(2), fwdUsr: median(s.runs.map((x) => x.fwdUsr!)).toFixed(2), fwdSys: median(s.runs.map((x) => x.fwdSys!)).toFixed(2), nsPerPkt: s.fwdNsPerPkt && Math.round(s.fwdNsPerPkt), ...med }));
+  }
+} else if (import.meta.url === `file://${process.argv[1]}`) {
   const only = process.argv[5];
   const gt = Number(process.argv[4] ?? 0);
   const r = await vethBench({ runs: Number(process.argv[2] ?? 3), seconds: Number(process.argv[3] ?? 3), ...(gt > 0 ? { genThreads: gt } : {}), ...(only ? { only } : {}) });

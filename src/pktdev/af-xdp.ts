@@ -21,6 +21,7 @@ import { Mempool, type MempoolShared } from "../mem/mempool.js";
 import { NetlinkSocket } from "../netlink/socket.js";
 import { getLink } from "../netlink/link.js";
 import { SysError } from "../sys/errno.js";
+import { NapiKnobs, PREFER_BUSY_POLL_KNOBS, type NapiKnobValues } from "../xsk/napi-knobs.js";
 
 export interface AfXdpOptions {
   name: string;
@@ -34,6 +35,12 @@ export interface AfXdpOptions {
   skbMode?: boolean;
   copyMode?: CopyMode;
   busyPoll?: { timeoutUs: number; budget: number };
+  /**
+   * With busyPoll, privileged, on a socket the kernel gave a NAPI to poll: the netdev's NAPI knobs
+   * for preferred busy polling (default {@link PREFER_BUSY_POLL_KNOBS}: napi_defer_hard_irqs 2,
+   * gro_flush_timeout 200 us), set when they are 0 and restored at close; false leaves them alone.
+   */
+  napiKnobs?: NapiKnobValues | false;
   forceWakeup?: boolean;
   needWakeup?: boolean;
   /** Share the UMEM with this port's socket (XDP_SHARED_UMEM). */
@@ -85,6 +92,7 @@ export class AfXdpPort extends Lport {
   readonly unprivileged: boolean;
   private prog: XdpProgramRef | null = null;
   private slot: XskMapSlot | null = null;
+  private knobs: NapiKnobs | null = null;
   private readonly mempool: Mempool;
   readonly pool: Mempool;
 
@@ -105,6 +113,7 @@ export class AfXdpPort extends Lport {
     let prog: XdpProgramRef | null = null;
     let xsk: XskSocket | null = null;
     let slot: XskMapSlot | null = null;
+    let knobs: NapiKnobs | null = null;
     try {
       const mapFd = o.xskMapFd ?? (prog = acquireXdpProgram(o.ifname, skbMode ? "skb" : "drv", o.log, { frags: o.multiBuffer ?? false })).mapFd;
       xsk = XskSocket.create({
@@ -120,6 +129,10 @@ export class AfXdpPort extends Lport {
         ...(o.log !== undefined ? { log: o.log } : {}),
       });
       slot = XskMapSlot.insert(mapFd, o.qid, xsk.fd, o.name);
+      // Preferred busy polling owns NAPI only with the netdev's interrupts deferred (see napi-knobs.ts).
+      if (xsk.busyPoll && o.xskMapFd === undefined && o.napiKnobs !== false) {
+        knobs = NapiKnobs.acquire(o.ifname, xsk.ifindex, o.napiKnobs ?? PREFER_BUSY_POLL_KNOBS, o.log ?? (() => {}));
+      }
       const port = new AfXdpPort({
         driver: "net_af_xdp", name: o.name, pid: o.pid, mac: readMac(o.ifname),
         admin: newPortState().admin, stats: xsk.stats.buffer as SharedArrayBuffer,
@@ -128,8 +141,10 @@ export class AfXdpPort extends Lport {
       }, xsk, o.mempool);
       port.prog = prog;
       port.slot = slot;
+      port.knobs = knobs;
       return port;
     } catch (e) {
+      knobs?.release();
       slot?.remove();
       xsk?.close();
       prog?.release();
@@ -199,6 +214,8 @@ export class AfXdpPort extends Lport {
     this.slot?.remove();
     this.slot = null;
     this.xsk.close();
+    this.knobs?.release();
+    this.knobs = null;
     this.prog?.release();
     this.prog = null;
   }

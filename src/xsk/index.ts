@@ -37,4 +37,5 @@ export { XskMapSlot } from "./xdp-prog.js";
  * STAT_NAMES.forEach((name, i) => console.log(name, xsk.stats[i]));
  */
 export { STAT_NAMES } from "./stats.js";
+export { NapiKnobs, PREFER_BUSY_POLL_KNOBS, type NapiKnobValues } from "./napi-knobs.js";
 export type { XdpStatistics } from "./if-xdp.js";

@@ -35,6 +35,9 @@ import * as X from "./if-xdp.js";
 import * as S from "./stats.js";
 import { trace } from "../sys/trace.js";
 
+/** getsockopt(SOL_SOCKET) only: the NAPI id a socket's busy polling runs, 0 when none (asm-generic/socket.h). */
+const SO_INCOMING_NAPI_ID = 56;
+
 export type CopyMode = "auto" | "copy" | "zerocopy";
 
 export interface XskOptions {
@@ -73,7 +76,13 @@ export interface XskOptions {
    * both, so does {@link XskSocket.service}), and be closed after this one.
    */
   shareUmemWith?: XskSocket;
-  /** Busy polling: SO_PREFER_BUSY_POLL, SO_BUSY_POLL (timeout, us) and SO_BUSY_POLL_BUDGET. */
+  /**
+   * Busy polling: SO_PREFER_BUSY_POLL, SO_BUSY_POLL (timeout, us) and SO_BUSY_POLL_BUDGET. The data path
+   * busy-polls (one recvfrom/sendto per loop) only where the kernel gave the socket a NAPI to poll
+   * ({@link XskSocket.napiId}): Linux 6.13+ resolves it at bind for zero-copy sockets only, so a copy-mode
+   * socket (veth) keeps the options but runs its NAPI as without them (measured on 6.18: BusyPollRxPackets
+   * stays 0); the socket logs it and `busyPoll` reads false.
+   */
   busyPoll?: { timeoutUs: number; budget: number };
   /**
    * Multi-buffer (jumbo) frames: bind with XDP_USE_SG. A frame larger than one buffer arrives as a
@@ -152,6 +161,8 @@ export interface XskShared {
   zeroCopy: boolean;
   needWakeup: boolean;
   busyPoll: boolean;
+  /** The NAPI id the kernel gave the socket (SO_INCOMING_NAPI_ID; 0: none). */
+  napiId?: number;
   forceWakeup: boolean;
   portId: number;
   /** Frames the kernel sends per kick in copy mode (32, or more where XDP_MAX_TX_SKB_BUDGET works). */
@@ -239,7 +250,13 @@ export class XskSocket {
   readonly qid: number;
   readonly zeroCopy: boolean;
   readonly needWakeup: boolean;
+  /** Busy polling runs in the data path: asked for, and the kernel gave the socket a NAPI to poll. */
   readonly busyPoll: boolean;
+  /**
+   * The NAPI the socket's busy polling runs (SO_INCOMING_NAPI_ID), 0 when it has none: read at create
+   * when busy polling is asked for, else 0.
+   */
+  readonly napiId: number;
   readonly forceWakeup: boolean;
   readonly portId: number;
   readonly fillLevel: number;
@@ -286,6 +303,8 @@ export class XskSocket {
    * when the completion ring also returns the frames of sockets sharing it (see `pendingTx`).
    */
   private txOutstanding = 0;
+  /** Busy polling: a sendto() ran the queue's NAPI since the last RX burst (see busyPollRx). */
+  private kickedSinceRx = false;
   private readonly scratch: Uint32Array;
   private readonly dataOff: Uint16Array;
   private readonly dataLen: Uint16Array;
@@ -313,6 +332,7 @@ export class XskSocket {
     this.zeroCopy = s.zeroCopy;
     this.needWakeup = s.needWakeup;
     this.busyPoll = s.busyPoll;
+    this.napiId = s.napiId ?? 0;
     this.forceWakeup = s.forceWakeup;
     this.portId = s.portId;
     this.fillLevel = s.fillLevel;
@@ -463,9 +483,19 @@ export class XskSocket {
       const ringOwner = sameQueue && share
         ? share.shared.ringOwner ?? { id: share.id, name: share.name, ctl: share.shared.ctl, fill: share.shared.rings.fill! }
         : null;
+      // Busy polling runs NAPI only when the socket has a NAPI id (see XskOptions.busyPoll).
+      let napiId = 0;
+      if (o.busyPoll) {
+        const nid = new Int32Array(1);
+        if (sys.getsockopt(fd, SOL_SOCKET, SO_INCOMING_NAPI_ID, nid) >= 0) napiId = nid[0]!;
+        if (napiId === 0) {
+          log(`${name}: busy polling cannot run ${o.ifname}'s NAPI: the kernel gave this ${zeroCopy ? "" : "copy-mode "}socket no NAPI id ` +
+            `(SO_INCOMING_NAPI_ID 0; Linux 6.13+ sets it at bind for zero-copy sockets only); NAPI runs as without busy polling`);
+        }
+      }
       const s = new XskSocket({
-        fd, id: nextSocketId++, name, ifname: o.ifname, ifindex, qid: o.qid, zeroCopy, needWakeup,
-        busyPoll: !!o.busyPoll, forceWakeup: o.forceWakeup ?? false, portId: o.portId ?? 0,
+        fd, id: nextSocketId++, name, ifname: o.ifname, ifindex, qid: o.qid, zeroCopy, needWakeup, napiId,
+        busyPoll: !!o.busyPoll && napiId !== 0, forceWakeup: o.forceWakeup ?? false, portId: o.portId ?? 0,
         txBudget, multiBuffer,
         fillLevel: ringOwner ? 0 : Math.max(1, Math.min(fillSize, o.fillLevel ?? Math.min(rxSize, Math.floor(o.mempool.count / 2)))),
         rings: { rx, tx, fill, comp }, stats: S.newStats().buffer as SharedArrayBuffer,
@@ -602,8 +632,9 @@ export class XskSocket {
     if (this.multiBuffer) return this.rxBurstChains(bufs, max);
     const u32 = this.rxU32;
     // Preferred busy polling: the application drives the queue's NAPI from its own loop (recvfrom runs
-    // it for up to the busy-poll budget), so NAPI works only as fast as the application consumes.
-    if (this.busyPoll) sys.recvfrom(this.fd, null, MSG_DONTWAIT);
+    // it for up to twice the busy-poll budget), so NAPI works only as fast as the application consumes.
+    // A TX kick since the last call (sendto busy-polls too) already did: one system call per loop.
+    if (this.busyPoll) this.busyPollRx();
     const head = this.rxHead;
     const avail = (Atomics.load(u32, this.rxProd) - head) >>> 0;
     const n = avail < max ? avail : max;
@@ -647,6 +678,20 @@ export class XskSocket {
     return got;
   }
 
+  /**
+   * Busy polling: runs the queue's NAPI (recvfrom), unless a TX kick did since the last RX burst. On this
+   * kernel a non-blocking busy poll runs NAPI twice (the poll and busy_poll_stop's), up to the socket's
+   * budget each; sendto() busy-polls the same way before it transmits.
+   */
+  private busyPollRx(): void {
+    if (this.kickedSinceRx) {
+      this.kickedSinceRx = false;
+      return;
+    }
+    this.stats[S.ST_BUSY_POLLS]!++;
+    sys.recvfrom(this.fd, null, MSG_DONTWAIT);
+  }
+
   /** An empty RX poll: refill, reclaim, and wake the kernel's RX when it asks. Returns 0. */
   private emptyPoll(): number {
     this.stats[S.ST_RX_EMPTY_POLLS]!++;
@@ -668,7 +713,7 @@ export class XskSocket {
    */
   private rxBurstChains(bufs: Uint32Array, max: number): number {
     const u32 = this.rxU32;
-    if (this.busyPoll) sys.recvfrom(this.fd, null, MSG_DONTWAIT);
+    if (this.busyPoll) this.busyPollRx();
     const head = this.rxHead;
     const avail = (Atomics.load(u32, this.rxProd) - head) >>> 0;
     if (avail === 0 || max <= 0) return this.emptyPoll();
@@ -920,6 +965,7 @@ export class XskSocket {
     for (let i = 0; i < tries; i++) {
       stats[S.ST_TX_KICKS]!++;
       const rc = sys.sendto(this.fd, null, MSG_DONTWAIT, null);
+      this.kickedSinceRx = this.busyPoll;
       if (rc >= 0) return;
       if (rc !== -11 && rc !== -16 && rc !== -105) {
         // ENETDOWN, ENXIO...: the netdev is down or gone; the frames stay in the ring.

@@ -25,11 +25,14 @@ export const ST_COMPLETED = 13;
  * the frame end): freed into the mempool, never posted.
  */
 export const ST_TX_INVALID = 14;
+/** Busy polling: recvfrom() calls made to run the queue's NAPI (a TX kick in between makes one unneeded). */
+export const ST_BUSY_POLLS = 15;
 export const ST_COUNT = 16;
 
 export const STAT_NAMES: readonly string[] = [
   "ipackets", "ibytes", "opackets", "obytes", "imissed", "ierrors", "odropped", "oerrors",
   "rx_empty_polls", "fill_nobuf", "tx_kicks", "tx_kick_again", "rx_wakeups", "tx_completed", "tx_invalid",
+  "busy_polls",
 ];
 
 export function newStats(): Float64Array {

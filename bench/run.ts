@@ -2,7 +2,7 @@
  * `npm run bench`: the null-port pipeline and the veth benchmarks (never part of `npm test`). Prints the
  * tables and writes bench/results/latest.json and latest.md with the machine description.
  *
- * Options: --only null|veth|lookup|memif (comma-separated), --runs <n> (default 5), --seconds <s> (veth window, default 3),
+ * Options: --only null|veth|lookup|memif|ports (comma-separated; ports = memif, af_packet beside af_xdp rx-only on veth, jumbo lb), --runs <n> (default 5), --seconds <s> (veth window, default 3),
  * --gen-threads <n> (live-frames senders in the layouts; default 1 in layout 1, 2 in layout 2), --scenarios <id prefixes, comma-separated>,
  * --nice <n> (nice value of the benchmark threads and NAPI kthreads, default -10; 0 leaves them alone).
  * Environment: XDPLANE_BENCH_BURST=<n> sets the forwarder's burst (default 64) in the veth scenarios.
@@ -16,6 +16,7 @@ import { lookupFibBench, type FibBenchResult } from "./lookup-fib.js";
 import { lookupHashBench, type HashBenchResult } from "./lookup-hash.js";
 import { lookupAclBench, type AclBenchResult } from "./lookup-acl.js";
 import { memifBench, type MemifBenchResult } from "./memif.js";
+import { jumboBench, portsMarkdown, type JumboResult } from "./ports.js";
 
 const { values } = parseArgs({
   options: {
@@ -29,9 +30,15 @@ const { values } = parseArgs({
   },
 });
 const only = new Set((values.only ?? "null,veth,lookup,memif").split(","));
-for (const o of only) if (!["null", "veth", "lookup", "memif"].includes(o)) {
-  console.error(`npm run bench: unknown --only '${o}': expected null, veth, lookup or memif (comma-separated)`);
+for (const o of only) if (!["null", "veth", "lookup", "memif", "ports"].includes(o)) {
+  console.error(`npm run bench: unknown --only '${o}': expected null, veth, lookup, memif or ports (comma-separated)`);
   process.exit(2);
+}
+// ports: memif, the veth rx-only scenarios (af_xdp and af_packet, one run) unless --scenarios says otherwise, jumbo lb.
+const ports = only.has("ports");
+if (ports) {
+  only.add("memif");
+  only.add("veth");
 }
 if (process.getuid?.() !== 0 && only.has("veth")) {
   console.error("npm run bench: the veth benchmark needs root (namespaces, veth, XDP); run it as root or with --only null,lookup");
@@ -49,6 +56,7 @@ let fib: FibBenchResult | null = null;
 let hash: HashBenchResult | null = null;
 let acl: AclBenchResult | null = null;
 let memif: MemifBenchResult | null = null;
+let jumbo: JumboResult | null = null;
 if (only.has("null")) {
   console.error("null-port pipeline (rx null -> MAC swap -> tx null, one core)...");
   nul = await nullPipeline({ runs });
@@ -66,7 +74,11 @@ if (only.has("memif")) {
 }
 if (only.has("veth")) {
   console.error("veth benchmarks...");
-  veth = await vethBench({ runs, seconds, ...(genThreads !== undefined ? { genThreads } : {}), nice: Number(values.nice ?? -10), ...(values.scenarios ? { only: values.scenarios } : {}) });
+  veth = await vethBench({ runs, seconds, ...(genThreads !== undefined ? { genThreads } : {}), nice: Number(values.nice ?? -10), ...(values.scenarios ? { only: values.scenarios } : ports ? { only: "l1-kernel-xdp-drop,l1-fwd-rx-only" } : {}) });
+}
+if (ports) {
+  console.error("jumbo lb (1514 and 9014-byte frames, veth MTU 9000, multi-buffer)...");
+  jumbo = await jumboBench({ runs, seconds, nice: Number(values.nice ?? -10) });
 }
 
 const md: string[] = [
@@ -84,12 +96,13 @@ if (nul) {
 }
 if (fib) md.push("## FIB (longest-prefix match, bulk, one core)", "", fib.markdown, "");
 if (acl) md.push("## ACL (ClassBench rules and traces, bulk classify, one core)", "", acl.markdown, "");
-if (memif) md.push("## memif (64-byte frames, one core each)", "", memif.markdown, "");
+if (memif && !ports) md.push("## memif (64-byte frames, one core each)", "", memif.markdown, "");
 if (hash) md.push("## Hash (cuckoo, bulk lookup of 13-byte keys, one core)", "", hash.markdown, "");
 if (veth) md.push("## veth", "", vethMarkdown(veth));
+if (ports) md.push("## Ports (issue 12)", "", portsMarkdown(veth, memif, jumbo));
 const text = md.join("\n");
 console.log(text);
 mkdirSync(outDir, { recursive: true });
-writeFileSync(`${outDir}/latest.json`, `${JSON.stringify({ machine, date: new Date().toISOString(), nullPipeline: nul, veth, fib: fib?.rows ?? null, hash: hash?.rows ?? null, acl: acl?.rows ?? null, memif: memif?.rows ?? null }, null, 1)}\n`);
+writeFileSync(`${outDir}/latest.json`, `${JSON.stringify({ machine, date: new Date().toISOString(), nullPipeline: nul, veth, fib: fib?.rows ?? null, hash: hash?.rows ?? null, acl: acl?.rows ?? null, memif: memif?.rows ?? null, jumbo }, null, 1)}\n`);
 writeFileSync(`${outDir}/latest.md`, `${text}\n`);
 console.error(`wrote ${outDir}latest.json and latest.md`);

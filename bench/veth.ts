@@ -32,11 +32,23 @@ const SO_INCOMING_NAPI_ID = 56;
 export const GEN_CPU = 0;
 export const DUT_CPU = 1;
 
+/** Offered rates (Mpps) of the paced layout 1 scenarios. */
+export const PACED_MPPS = [0.5, 1, 2] as const;
+/** Thread keys of the forwarder that sleeps when idle: poll() after 1 ms without a packet, for at most 1 ms. */
+const IDLE_THREAD = { idle_timeout: 1, intr_timeout: 1 };
+/**
+ * The one-core pod's rings: an 8K RX ring (and fill level) on 32K buffers, so each turn of the NAPI thread
+ * on the shared CPU leaves more for the forwarder's turn before the fill ring runs dry.
+ */
+const SHARED_CORE_RINGS = { rxdesc: 8, txdesc: 2, bufcnt: 32 };
+
 /** Reference figures of the issues (Mpps, 2 vCPU veth, 64-byte frames). */
 export const REFERENCES = {
   l1Lb: { kernel: "1.1-1.5", cndp: 0.57, cndpBusyPoll: 0.74, dpdk: "0.62-0.75", target: 0.8 },
   l1RxOnly: { kernel: 6.2, cndp: 1.55, dpdk: 1.98, target: 2.0 },
   l2Lb: { cndp: 0.013, dpdk: 0.16, target: 0.4 },
+  /** Issue 14: layout 1 at a paced 1 Mpps: returned >= 0.98 Mpps with the forwarder's CPU below 60%. */
+  l1Paced: { at: 1, returned: 0.98, fwdCpuBelow: 0.6 },
   /** l3fwd (issue 9): targets as ratios to our own lb in the same run. */
   l1L3fwd: { userVsLb: 0.9, fastPathVsLb: 3 },
   generator: { xdpTrafficgen: 6.4, cndpTxgen: 1.39, targetLive: 6.0, targetAfxdp: 1.5 },
@@ -441,6 +453,30 @@ function fwdConfig(bed: Bed, spec: FwdSpec, options: Record<string, unknown> = {
   });
 }
 
+/**
+ * One line on what limits a figure, from the same window's counters: the pacing (everything offered came
+ * back), a CPU at its limit (the forwarder's thread, the DUT's NAPI thread, or both sharing one CPU in
+ * layout 2), or a busy poll that cannot run NAPI (no NAPI id on the socket).
+ */
+function limitOf(r: ScenarioResult, napiId?: number): string {
+  const main = r.returned ?? r.dutRx ?? 0;
+  const parts: string[] = [];
+  const counters = r.runs.map((x) => x.counters ?? {});
+  const med = (k: string) => median(counters.map((c) => c[k] ?? 0));
+  if (r.pacedMpps !== undefined && main >= 0.98 * r.offered) parts.push(`offered load (paced ${r.pacedMpps} Mpps; all of it returned)`);
+  else if (r.pacedMpps !== undefined && r.offered < 0.95 * r.pacedMpps) parts.push(`the generator (offered ${r.offered.toFixed(2)} of ${r.pacedMpps} Mpps asked)`);
+  if (r.layout === 2 && r.fwdCpu !== undefined) {
+    parts.push(`CPU ${DUT_CPU} shared: DUT NAPI ${pct(r.dutNapiCpu)} + forwarder ${pct(r.fwdCpu)}; the NAPI thread ran XDP on ${(med("dut_xdp_packets") / 1e6).toFixed(2)} Mpps, ` +
+      `${(med("rx_fill_ring_empty_descs") / 1e6).toFixed(2)} M/s lost on an empty fill ring and ${(med("rx_ring_full") / 1e6).toFixed(2)} M/s on a full RX ring`);
+  } else {
+    if (r.fwdCpu !== undefined && r.fwdCpu >= 0.9) parts.push(`forwarder CPU ${pct(r.fwdCpu)} (${r.fwdNsPerPkt?.toFixed(0) ?? "-"} ns/pkt)`);
+    if (r.dutNapiCpu >= 0.9) parts.push(`DUT NAPI CPU ${pct(r.dutNapiCpu)}${r.layout === 1 ? `, shared with the generator on CPU ${GEN_CPU}` : ""}`);
+  }
+  if (napiId === 0 && r.id.includes("busypoll")) parts.push("busy polling cannot run NAPI: the copy-mode socket has no NAPI id (BusyPollRxPackets " + med("busy_poll_rx_packets") + "/s)");
+  if (parts.length === 0) parts.push(`no CPU at its limit (forwarder ${pct(r.fwdCpu ?? 0)}, DUT NAPI ${pct(r.dutNapiCpu)}): scheduling between them`);
+  return parts.join("; ");
+}
+
 /** What txgen's AF_XDP engine offers into an XDP_DROP (counted) on the far end. */
 async function afxdpGenerator(bed: Bed, seconds: number, runs: number, log: (m: string) => void): Promise<ScenarioResult[]> {
   const af = await startTxgen({ log: () => {}, ports: [{ ifname: bed.tg, netns: bed.gen, cpus: [GEN_CPU], settings: ["engine afxdp", "rx on", "size 64", `dst mac ${bed.fwMac}`] }] });
@@ -453,6 +489,7 @@ async function afxdpGenerator(bed: Bed, seconds: number, runs: number, log: (m: 
     const s = await measure(bed, seconds, runs, { offered: () => af.ports[0]!.txTotals()[0], dutRx: () => count.read()[0] });
     await af.stop();
     const r = summarize("gen-afxdp-into-drop", 0, `txgen AF_XDP (copy mode, CPU ${GEN_CPU}) into XDP_DROP`, s);
+    r.limit = r.dutNapiCpu >= 0.9 ? `far-end NAPI CPU ${pct(r.dutNapiCpu)}` : `the sender's CPU ${GEN_CPU}: copy-mode TX builds and sends an skb per frame inside sendto()`;
     log(`${r.id}: offered ${r.offered.toFixed(2)} Mpps, dropped ${r.dutRx!.toFixed(2)} Mpps`);
     return [r];
   } finally {
@@ -495,8 +532,9 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
     const offered = () => gen.ports[0]!.txTotals()[0];
     const returned = () => gen.ports[0]!.rxTotals()[0];
 
-    const kernel = async (id: string, layout: 0 | 1 | 2, what: string, dutCpu: number, kind: "drop" | "tx", threads = threadsFor(layout)) => {
+    const kernel = async (id: string, layout: 0 | 1 | 2, what: string, dutCpu: number, kind: "drop" | "tx", threads = threadsFor(layout), pacedMpps?: number) => {
       gen.set(`0 threads ${threads}`);
+      gen.set(`0 rate ${pacedMpps !== undefined ? `${pacedMpps}mpps` : "100"}`);
       const count = kind === "drop" ? CountProgram.load() : null;
       const prog = count ? count.prog : Program.load({ type: ProgType.XDP, name: "bench_macswap", insns: macSwapTxAsm() });
       const link = inNamespace(bed.dut, () => XdpLink.attach(prog, bed.fw, { mode: "drv" }));
@@ -506,9 +544,12 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
         const s = await measure(bed, seconds, runs, kind === "drop" ? { offered, dutRx: () => count!.read()[0] } : { offered, returned });
         await gen.stop();
         const r = summarize(id, layout, what, s);
+        if (pacedMpps !== undefined) r.pacedMpps = pacedMpps;
+        r.limit = limitOf(r);
         log(`${id}: offered ${r.offered.toFixed(2)} Mpps, ${kind === "drop" ? `dropped ${r.dutRx!.toFixed(2)}` : `returned ${r.returned!.toFixed(2)}`} Mpps; NAPI CPU dut ${pct(r.dutNapiCpu)} gen ${pct(r.genNapiCpu)}`);
         return r;
       } finally {
+        gen.set("0 rate 100");
         link.close();
         if (count) count.close();
         else prog.close();
@@ -555,10 +596,12 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
         const nid = new Int32Array(1);
         const xfd = (port as unknown as { pollFd(): number }).pollFd();
         const nrc = sys.getsockopt(xfd, SOL_SOCKET, SO_INCOMING_NAPI_ID, new Uint8Array(nid.buffer));
+        const napiId = nrc >= 0 ? nid[0]! : -1;
         log(`${id}: socket napi id ${nrc >= 0 ? nid[0] : `? (${nrc})`}, NAPI threads ${(bed.napiPids.get(bed.fw) ?? []).map((p) => { try { return readFileSync(`/proc/${p}/comm`, "utf8").trim(); } catch { return "?"; } }).join(",")}`);
         await gen.stop();
         const r = summarize(id, layout, what, s);
         if (spec.pacedMpps !== undefined) r.pacedMpps = spec.pacedMpps;
+        r.limit = limitOf(r, napiId);
         const c = median(s.map((x) => x.counters!["rx_ring_full"] ?? 0));
         log(`${id}: offered ${r.offered.toFixed(2)} Mpps, forwarder rx ${r.dutRx!.toFixed(2)}${r.returned !== null ? `, returned ${r.returned.toFixed(2)}` : ""} Mpps (tx ${(port.stats[ST_OPACKETS]! / 1e6).toFixed(1)} M total); ` +
           `NAPI CPU dut ${pct(r.dutNapiCpu)} gen ${pct(r.genNapiCpu)}; forwarder CPU ${pct(r.fwdCpu ?? 0)} (${r.fwdNsPerPkt?.toFixed(0) ?? "-"} ns/pkt); rx_ring_full ${(c / 1e6).toFixed(2)} M/s`);
@@ -593,16 +636,22 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
     if (want("l1-kernel-xdp-tx")) scenarios.push(await kernel("l1-kernel-xdp-tx", 1, "kernel XDP_TX (MAC swap), returned", GEN_CPU, "tx"));
     if (want("l1-kernel-xdp-drop")) scenarios.push(await kernel("l1-kernel-xdp-drop", 1, "kernel XDP_DROP", GEN_CPU, "drop"));
     if (want("l1-fwd-lb")) scenarios.push(await fwd({ id: "l1-fwd-lb", layout: 1, what: "xdplane fwd lb, returned", mode: "lb" }));
-    if (want("l1-fwd-lb-busypoll")) scenarios.push(await fwd({ id: "l1-fwd-lb-busypoll", layout: 1, what: "xdplane fwd lb with busy poll, returned", mode: "lb", busyPoll: {} }));
     if (want("l1-fwd-rx-only")) scenarios.push(await fwd({ id: "l1-fwd-rx-only", layout: 1, what: "xdplane fwd rx-only", mode: "rx-only" }));
-    // net_af_packet (TPACKET_V3, no XDP program) beside it: bench/ports.ts puts the two side by side.
-    if (want("l1-fwd-rx-only-afpacket")) scenarios.push(await fwd({ id: "l1-fwd-rx-only-afpacket", layout: 1, what: "xdplane fwd rx-only on net_af_packet", mode: "rx-only", lport: { pmd: "net_af_packet" } }));
     if (want("l1-fwd-l3fwd-user")) scenarios.push(await fwd({ id: "l1-fwd-l3fwd-user", layout: 1, what: "xdplane fwd l3fwd (user space), returned", mode: "l3fwd" }));
     if (want("l1-fwd-l3fwd-xdp")) scenarios.push(await fwd({ id: "l1-fwd-l3fwd-xdp", layout: 1, what: "xdplane fwd l3fwd --xdp-fastpath, returned", mode: "l3fwd", xdpFastpath: true }));
+    // Layout 1 at fixed offered rates: the forwarder, not the generator (issue 14). The kernel's XDP_TX
+    // under the same pacing; the forwarder spinning (idle_timeout 0) and sleeping when idle (1 ms).
+    for (const rate of PACED_MPPS) {
+      const at = `at-${rate}`;
+      if (want(`l1-kernel-xdp-tx-${at}`)) scenarios.push(await kernel(`l1-kernel-xdp-tx-${at}`, 1, `kernel XDP_TX, paced ${rate} Mpps`, GEN_CPU, "tx", threadsFor(1), rate));
+      if (want(`l1-fwd-lb-${at}`)) scenarios.push(await fwd({ id: `l1-fwd-lb-${at}`, layout: 1, what: `xdplane fwd lb, paced ${rate} Mpps`, mode: "lb", pacedMpps: rate }));
+      if (want(`l1-fwd-lb-idle-${at}`)) scenarios.push(await fwd({ id: `l1-fwd-lb-idle-${at}`, layout: 1, what: `xdplane fwd lb, idle_timeout 1 ms, paced ${rate} Mpps`, mode: "lb", pacedMpps: rate, thread: IDLE_THREAD }));
+    }
     // Layout 2: DUT NAPI on the forwarder's CPU.
     if (want("l2-kernel-xdp-tx")) scenarios.push(await kernel("l2-kernel-xdp-tx", 2, "kernel XDP_TX (MAC swap), returned", DUT_CPU, "tx"));
     if (want("l2-fwd-lb")) scenarios.push(await fwd({ id: "l2-fwd-lb", layout: 2, what: "xdplane fwd lb, returned", mode: "lb" }));
     if (want("l2-fwd-lb-busypoll")) scenarios.push(await fwd({ id: "l2-fwd-lb-busypoll", layout: 2, what: "xdplane fwd lb with busy poll, returned", mode: "lb", busyPoll: {} }));
+    if (want("l2-fwd-lb-shared")) scenarios.push(await fwd({ id: "l2-fwd-lb-shared", layout: 2, what: "xdplane fwd lb, one-core settings (idle_timeout 1 ms, 8K RX ring), returned", mode: "lb", thread: IDLE_THREAD, defaults: SHARED_CORE_RINGS }));
     if (want("l2-fwd-rx-only")) scenarios.push(await fwd({ id: "l2-fwd-rx-only", layout: 2, what: "xdplane fwd rx-only", mode: "rx-only" }));
   } finally {
     await tg?.close();
@@ -645,7 +694,28 @@ export function vethMarkdown(r: VethResult): string {
   add("l2-kernel-xdp-tx", null, null, "", null);
   add("l2-fwd-lb", "l2-kernel-xdp-tx", R.l2Lb.dpdk, "of DPDK 0.16", R.l2Lb.target);
   add("l2-fwd-lb-busypoll", "l2-kernel-xdp-tx", R.l2Lb.dpdk, "of DPDK 0.16", R.l2Lb.target);
+  add("l2-fwd-lb-shared", "l2-kernel-xdp-tx", R.l2Lb.dpdk, "of DPDK 0.16", R.l2Lb.target);
   add("l2-fwd-rx-only", null, null, "", null);
+  const paced = PACED_MPPS.filter((m) => by(`l1-kernel-xdp-tx-at-${m}`) || by(`l1-fwd-lb-at-${m}`) || by(`l1-fwd-lb-idle-at-${m}`));
+  if (paced.length > 0) {
+    const P = R.l1Paced;
+    rows.push("", `Layout 1 at fixed offered rates (the generator paced; the DUT's NAPI on CPU ${GEN_CPU} with it, the forwarder alone on CPU ${DUT_CPU}). ` +
+      `"fwd CPU": share of CPU ${DUT_CPU} the forwarder's thread used (user + system); "ns/pkt": that time per returned packet. ` +
+      `Target at ${P.at} Mpps: returned >= ${P.returned} Mpps with fwd CPU < ${pct(P.fwdCpuBelow)}.`, "");
+    line(["asked", "kernel XDP_TX: offered / returned", "fwd lb (spins): offered / returned", "fwd CPU, ns/pkt", "fwd lb (idle_timeout 1 ms): offered / returned", "fwd CPU, ns/pkt", "DUT NAPI CPU (kernel / spin / idle)"]);
+    line(["---", "---", "---", "---", "---", "---", "---"]);
+    const or = (x: ScenarioResult | undefined) => (x ? `${v(x.offered)} / ${v(x.returned)}` : "-");
+    const cpu = (x: ScenarioResult | undefined) => (x && x.fwdCpu !== undefined ? `${pct(x.fwdCpu)}, ${x.fwdNsPerPkt?.toFixed(0) ?? "-"}` : "-");
+    for (const m of paced) {
+      const k = by(`l1-kernel-xdp-tx-at-${m}`), f = by(`l1-fwd-lb-at-${m}`), i = by(`l1-fwd-lb-idle-at-${m}`);
+      line([`${m} Mpps`, or(k), or(f), cpu(f), or(i), cpu(i), [k, f, i].map((x) => (x ? pct(x.dutNapiCpu) : "-")).join(" / ")]);
+    }
+  }
+  const limits = r.scenarios.filter((s) => s.limit);
+  if (limits.length > 0) {
+    rows.push("", "What limits each figure (from the same window's counters):", "");
+    for (const s of limits) rows.push(`- ${s.id}: ${s.limit}`);
+  }
   const lb = by("l1-fwd-lb");
   if (by("l1-fwd-l3fwd-user") || by("l1-fwd-l3fwd-xdp")) {
     rows.push("", "l3fwd (layout 1, one default route back to the generator), against our lb in the same run.", "");

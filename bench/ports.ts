@@ -144,9 +144,11 @@ export function portsMarkdown(veth: VethResult | null, memif: MemifBenchResult |
     const base = jumbo.rows.find((r) => r.frameBytes === 1514);
     rows.push(`fwd lb with jumbo frames: veth MTU 9000, \`"multi_buffer": true\` on the forwarder and the generator (txgen AF_XDP engine, unpaced, CPU ${GEN_CPU}, layout 1), ` +
       `4 KiB buffers; medians of ${jumbo.runs} runs of ${jumbo.seconds} s, same run. Gbps of frames (no FCS).`, "");
-    rows.push("| frame bytes | offered Mpps | returned Mpps | offered Gbps | returned Gbps | vs 1514 bytes (Gbps, same run) | NAPI CPU dut/gen |", "| --- | --- | --- | --- | --- | --- | --- |");
+    rows.push("| frame bytes | offered Mpps | forwarder rx Mpps | returned Mpps | offered Gbps | returned Gbps | vs 1514 bytes (Gbps, same run) | forwarder TX dropped Mpps | NAPI CPU dut/gen |",
+      "| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const r of jumbo.rows) {
-      rows.push(`| ${r.frameBytes} | ${v(r.offered, 3)} | ${v(r.returned, 3)} | ${v(r.offeredGbps)} | ${v(r.gbps)} | ${ratio(r.gbps, base?.gbps)} | ${pct(r.dutNapiCpu)}/${pct(r.genNapiCpu)} |`);
+      const txDrop = r.counters?.["fwd_odropped"];
+      rows.push(`| ${r.frameBytes} | ${v(r.offered, 3)} | ${v(r.dutRx, 3)} | ${v(r.returned, 3)} | ${v(r.offeredGbps)} | ${v(r.gbps)} | ${ratio(r.gbps, base?.gbps)} | ${txDrop !== undefined ? v(txDrop / 1e6, 3) : "-"} | ${pct(r.dutNapiCpu)}/${pct(r.genNapiCpu)} |`);
     }
     rows.push("");
   }

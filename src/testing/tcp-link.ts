@@ -92,58 +92,79 @@ export function tcpLink(o: { tcp?: TcpOptions; frames?: number; seed?: number; b
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
     return (seed >>> 8) / 16777216;
   };
-  // Held frames: [handle, due] pairs, per direction.
-  const held: { h: number; due: number }[][] = [[], []];
+  // Held frames per direction (typed arrays: stepping a clean link allocates nothing).
+  const HCAP = 1 << 16;
+  const heldH = [new Uint32Array(HCAP), new Uint32Array(HCAP)];
+  const heldDue = [new Float64Array(HCAP), new Float64Array(HCAP)];
+  const heldN = new Int32Array(2);
   const bufs = new Uint32Array(256);
   const one = new Uint32Array(1);
   const u8 = umem.u8;
   const at = (h: number) => ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!;
+  const hold = (d: number, h: number, due: number) => {
+    const n = heldN[d]!;
+    if (n >= HCAP) {
+      mp.free(h);
+      return;
+    }
+    heldH[d]![n] = h;
+    heldDue[d]![n] = due;
+    heldN[d] = n + 1;
+  };
+  const move = (d: number, from: RingPort, to: RingPort, imp: LinkImpair, tap: Tap | null) => {
+    const hh = heldH[d]!;
+    const hd = heldDue[d]!;
+    for (let n; (n = from.rxBurst(bufs, 256)) > 0;) {
+      for (let i = 0; i < n; i++) {
+        const h = bufs[i]!;
+        if (tap !== null && !tap(u8, at(h), mp.mbufs.dataLen[h]!, h)) {
+          mp.free(h);
+          continue;
+        }
+        if (imp.loss !== undefined && rnd() < imp.loss) {
+          mp.free(h);
+          continue;
+        }
+        const base = clock[0]! + (imp.delayMs ?? 0);
+        if (imp.dup !== undefined && rnd() < imp.dup) {
+          const c = mp.alloc();
+          if (c >= 0) {
+            const len = mp.mbufs.dataLen[h]!;
+            u8.copyWithin(at(c), at(h), at(h) + len);
+            mp.mbufs.dataLen[c] = len;
+            hold(d, c, base + (imp.reorder !== undefined && rnd() < imp.reorder ? imp.reorderMs ?? 5 : 0));
+          }
+        }
+        hold(d, h, base + (imp.reorder !== undefined && rnd() < imp.reorder ? imp.reorderMs ?? 5 : 0));
+      }
+    }
+    // Deliver what is due, in arrival order among the due ones.
+    let w = 0;
+    const n = heldN[d]!;
+    const now = clock[0]!;
+    for (let i = 0; i < n; i++) {
+      const h = hh[i]!;
+      if (hd[i]! <= now) {
+        one[0] = h;
+        if (to.txBurst(one, 1) !== 1) mp.free(h);
+      } else {
+        hh[w] = h;
+        hd[w] = hd[i]!;
+        w++;
+      }
+    }
+    heldN[d] = w;
+  };
   const link: TcpLink = {
     umem, mp, a: A.stack, b: B.stack, clock, frames, ab: {}, ba: {}, tapAB: null, tapBA: null,
     step(ms = 1) {
       A.stack.walk();
       B.stack.walk();
-      const dirs: [RingPort, RingPort, LinkImpair, Tap | null][] = [[xa!, xb!, link.ab, link.tapAB], [xb!, xa!, link.ba, link.tapBA]];
-      dirs.forEach(([from, to, imp, tap], d) => {
-        const q = held[d]!;
-        for (let n; (n = from.rxBurst(bufs, 256)) > 0;) {
-          for (let i = 0; i < n; i++) {
-            const h = bufs[i]!;
-            if (tap !== null && !tap(u8, at(h), mp.mbufs.dataLen[h]!, h)) {
-              mp.free(h);
-              continue;
-            }
-            if (imp.loss && rnd() < imp.loss) {
-              mp.free(h);
-              continue;
-            }
-            const base = clock[0]! + (imp.delayMs ?? 0);
-            if (imp.dup && rnd() < imp.dup) {
-              const c = mp.alloc();
-              if (c >= 0) {
-                const len = mp.mbufs.dataLen[h]!;
-                u8.copyWithin(at(c), at(h), at(h) + len);
-                mp.mbufs.dataLen[c] = len;
-                q.push({ h: c, due: base + (imp.reorder && rnd() < imp.reorder ? imp.reorderMs ?? 5 : 0) });
-              }
-            }
-            q.push({ h, due: base + (imp.reorder && rnd() < imp.reorder ? imp.reorderMs ?? 5 : 0) });
-          }
-        }
-        // Deliver what is due, in arrival order among the due ones.
-        let w = 0;
-        for (let i = 0; i < q.length; i++) {
-          const e = q[i]!;
-          if (e.due <= clock[0]!) {
-            one[0] = e.h;
-            if (to.txBurst(one, 1) !== 1) mp.free(e.h);
-          } else q[w++] = e;
-        }
-        q.length = w;
-      });
+      move(0, xa!, xb!, link.ab, link.tapAB);
+      move(1, xb!, xa!, link.ba, link.tapBA);
       clock[0] = clock[0]! + ms;
     },
-    inFlight: () => held[0]!.length + held[1]!.length,
+    inFlight: () => heldN[0]! + heldN[1]!,
     ca: () => A.counters.read(),
     cb: () => B.counters.read(),
     inject(to, f) {
@@ -158,9 +179,8 @@ export function tcpLink(o: { tcp?: TcpOptions; frames?: number; seed?: number; b
       A.stack.close();
       B.stack.close();
       for (const p of [xa!, xb!, pa!, pb!]) for (let n; (n = p.rxBurst(bufs, 256)) > 0;) mp.freeBulk(bufs, n);
-      for (const q of held) for (const e of q) mp.free(e.h);
-      held[0]!.length = 0;
-      held[1]!.length = 0;
+      for (let d = 0; d < 2; d++) for (let i = 0; i < heldN[d]!; i++) mp.free(heldH[d]![i]!);
+      heldN.fill(0);
       mp.flushCache();
       const leaked = frames - mp.available();
       umem.close();

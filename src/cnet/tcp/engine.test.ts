@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { tcpLink, IP_A, IP_B, MAC_A, MAC_B, type TcpLink } from "../../testing/tcp-link.js";
 import { CHNL_EV_ACCEPT, CHNL_EV_CONNECTED, CHNL_EV_EOF, CHNL_EV_READABLE, CHNL_EV_RESET, CHNL_EV_CLOSED, CHNL_EV_ERROR, type Chnl } from "../chnl.js";
-import { cksum } from "../../wire/cksum.js";
+import { cksum, cksumFold, onesSum } from "../../wire/cksum.js";
+import { gc, gcsDuring } from "../../testing/gc-probe.js";
 
 function data(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -71,6 +72,50 @@ function exchange(L: TcpLink, acd: number, bcd: number, ab: Uint8Array, ba: Uint
   }
   assert.ok(eofA && eofB, `transfer did not finish: A sent ${sa}/${ab.length}, B got ${rb}; B sent ${sb}/${ba.length}, A got ${ra}`);
   return { atB: gotB.subarray(0, rb), atA: gotA.subarray(0, ra) };
+}
+
+/** A raw Ethernet + IPv4 + TCP frame (no options) with valid checksums unless `badCksum`. */
+function tcpFrame(o: { toB: boolean; sport: number; dport: number; seq: number; ack: number; flags: number; win?: number; payload?: Uint8Array; badCksum?: boolean; srcIp?: number }): Uint8Array {
+  const pl = o.payload ?? new Uint8Array(0);
+  const f = new Uint8Array(14 + 20 + 20 + pl.length);
+  f.set(o.toB ? MAC_B : MAC_A, 0);
+  f.set(o.toB ? MAC_A : MAC_B, 6);
+  f[12] = 8; f[13] = 0;
+  const ip = 14;
+  f[ip] = 0x45;
+  const tot = 40 + pl.length;
+  f[ip + 2] = tot >> 8; f[ip + 3] = tot & 0xff;
+  f[ip + 8] = 64; f[ip + 9] = 6;
+  const src = o.srcIp ?? (o.toB ? IP_A : IP_B);
+  const dst = o.toB ? IP_B : IP_A;
+  const w32 = (at: number, v: number) => { f[at] = v >>> 24; f[at + 1] = (v >>> 16) & 0xff; f[at + 2] = (v >>> 8) & 0xff; f[at + 3] = v & 0xff; };
+  w32(ip + 12, src);
+  w32(ip + 16, dst);
+  const ic = cksum(f, ip, 20);
+  f[ip + 10] = ic >> 8; f[ip + 11] = ic & 0xff;
+  const l4 = 34;
+  f[l4] = o.sport >> 8; f[l4 + 1] = o.sport & 0xff;
+  f[l4 + 2] = o.dport >> 8; f[l4 + 3] = o.dport & 0xff;
+  w32(l4 + 4, o.seq);
+  w32(l4 + 8, o.ack);
+  f[l4 + 12] = 5 << 4;
+  f[l4 + 13] = o.flags;
+  const win = o.win ?? 65535;
+  f[l4 + 14] = win >> 8; f[l4 + 15] = win & 0xff;
+  f.set(pl, l4 + 20);
+  const len = 20 + pl.length;
+  const sum = cksumFold(onesSum(f, ip + 12, 8) + 6 + len + onesSum(f, l4, len));
+  const tc = ~sum & 0xffff;
+  const bad = o.badCksum ? tc ^ 0x5555 : tc;
+  f[l4 + 16] = bad >> 8; f[l4 + 17] = bad & 0xff;
+  return f;
+}
+
+const SYN = 2, RST = 4, ACK = 16;
+
+/** The engine slot of a channel (the test reads the engine's arrays). */
+function slotOf(ch: Chnl, cd: number): number {
+  return (ch as unknown as { chans: { slot: number }[] }).chans[cd]!.slot;
 }
 
 function closeBoth(L: TcpLink, acd: number, bcd: number, lcd: number): void {
@@ -165,6 +210,242 @@ describe("tcp engine over a simulated link", () => {
       closeBoth(L, acd, bcd, lcd);
       stepUntil(L, () => L.a.tcp!.activeCount === 0 && L.b.tcp!.activeCount === 0, "all closed", 5000);
       console.log(JSON.stringify({ a: pick(ca), b: pick(cb) }));
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
+
+  test("zero window: the sender probes (persist timer, backing off), then the reader drains and every byte arrives", () => {
+    const L = tcpLink({ tcp: { timeWaitMs: 100, rcvBuf: 65536 } });
+    try {
+      const { acd, bcd, lcd } = connectPair(L);
+      const A = L.a.chnl;
+      const B = L.b.chnl;
+      const msg = data(300_000, 7);
+      let sent = 0;
+      for (let i = 0; i < 2000; i++) {
+        if (sent < msg.length) sent += A.send(acd, msg, sent, msg.length - sent);
+        L.step();
+      }
+      const as = slotOf(A, acd);
+      const eng = L.a.tcp!;
+      // B's window closed to less than a segment (receiver SWS avoidance keeps the last sliver shut).
+      assert.ok(eng.sndWnd[as]! < 1448, `window ${eng.sndWnd[as]}`);
+      const held = L.b.tcp!.readable(slotOf(B, bcd));
+      assert.ok(held > 65536 - 1448 && held + eng.sndWnd[as]! <= 65536, `B holds ${held} bytes of its 65536 (all but the sliver)`);
+      // The probe interval doubles each time (from the RTO, 200 ms here): note when each probe goes.
+      const times: number[] = [];
+      let seen = L.ca().tcp_persist_probes;
+      assert.ok(seen >= 1, "probing started");
+      for (let i = 0; i < 15_000; i++) {
+        L.step();
+        const p = L.ca().tcp_persist_probes;
+        if (p !== seen) times.push(L.clock[0]!);
+        seen = p;
+      }
+      const gaps = times.slice(1).map((t, i) => t - times[i]!);
+      assert.ok(gaps.length >= 2, `probes at ${times.join(", ")}`);
+      gaps.slice(1).forEach((g, i) => assert.ok(Math.abs(g - 2 * gaps[i]!) <= 2, `gaps ${gaps.join(", ")} do not double`));
+      assert.equal(L.ca().tcp_retransmits, 0, "probes are not retransmissions");
+      const got = new Uint8Array(msg.length);
+      let r = 0;
+      for (let i = 0; i < 100_000 && r < msg.length; i++) {
+        if (sent < msg.length) sent += A.send(acd, msg, sent, msg.length - sent);
+        for (let k; (k = B.recv(bcd, got, r, got.length - r)) > 0;) r += k;
+        L.step();
+      }
+      assert.equal(r, msg.length);
+      assert.equal(sha(got), sha(msg));
+      closeBoth(L, acd, bcd, lcd);
+      stepUntil(L, () => L.a.tcp!.activeCount === 0 && L.b.tcp!.activeCount === 0, "all closed", 2000);
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
+
+  test("simultaneous open (RFC 9293 figure 8) and simultaneous close: both ends pass SYN_RECEIVED, both end in TIME_WAIT", () => {
+    const L = tcpLink({ tcp: { timeWaitMs: 300 } });
+    try {
+      const A = L.a.chnl;
+      const B = L.b.chnl;
+      const acd = A.open("tcp");
+      A.bind(acd, 0, 1000);
+      const bcd = B.open("tcp");
+      B.bind(bcd, 0, 2000);
+      A.connect(acd, IP_B, 2000);
+      B.connect(bcd, IP_A, 1000);
+      const seen: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        L.step();
+        seen.push(`${A.tcpState(acd)}/${B.tcpState(bcd)}`);
+      }
+      assert.ok(seen.includes("SYN_RECEIVED/SYN_RECEIVED"), `states went ${[...new Set(seen)].join(" ")}`);
+      assert.equal(A.tcpState(acd), "ESTABLISHED");
+      assert.equal(B.tcpState(bcd), "ESTABLISHED");
+      const r = exchange(L, acd, bcd, data(20000, 8), data(30000, 9));
+      assert.equal(sha(r.atB), sha(data(20000, 8)));
+      assert.equal(sha(r.atA), sha(data(30000, 9)));
+      stepUntil(L, () => A.tcpState(acd) === "TIME_WAIT" && B.tcpState(bcd) === "TIME_WAIT", "both TIME_WAIT", 100);
+      assert.equal(L.ca().tcp_time_wait, 1);
+      assert.equal(L.cb().tcp_time_wait, 1);
+      assert.equal(L.ca().tcp_passive_opens + L.cb().tcp_passive_opens, 0);
+      stepUntil(L, () => A.tcpState(acd) === "CLOSED" && B.tcpState(bcd) === "CLOSED", "TIME_WAIT over", 400);
+      A.close(acd);
+      B.close(bcd);
+      assert.equal(L.a.tcp!.activeCount + L.b.tcp!.activeCount, 0);
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
+
+  test("RST: a closed port refuses (RESET event, -1 from recv); abort resets the peer; callbacks see the bits", () => {
+    const L = tcpLink({ tcp: { timeWaitMs: 100 } });
+    try {
+      const A = L.a.chnl;
+      const B = L.b.chnl;
+      const cd = A.open("tcp");
+      const evs: number[] = [];
+      A.setCallback(cd, (_cd, ev) => evs.push(ev));
+      A.connect(cd, IP_B, 81);
+      for (let i = 0; i < 10; i++) L.step();
+      assert.equal(L.cb().tcp_no_port, 1);
+      assert.equal(L.cb().tcp_rst_out, 1);
+      assert.equal(L.ca().tcp_rst_in, 1);
+      assert.equal(L.ca().tcp_attempt_fails, 1);
+      assert.equal(evs.length, 1);
+      assert.equal(evs[0]! & (CHNL_EV_RESET | CHNL_EV_CLOSED), CHNL_EV_RESET | CHNL_EV_CLOSED);
+      assert.equal(A.recv(cd, new Uint8Array(10), 0, 10), -1);
+      assert.throws(() => A.send(cd, new Uint8Array(1), 0, 1), /reset by the peer/);
+      A.close(cd);
+      // abort of an established connection
+      const { acd, bcd, lcd } = connectPair(L);
+      const bev: number[] = [];
+      B.setCallback(bcd, (_cd, ev) => bev.push(ev));
+      A.abort(acd);
+      for (let i = 0; i < 5; i++) L.step();
+      assert.equal(B.tcpState(bcd), "CLOSED");
+      assert.ok(bev.some((e) => (e & CHNL_EV_RESET) !== 0), "B saw RESET");
+      assert.equal(L.cb().tcp_estab_resets, 1);
+      assert.equal(L.ca().tcp_rst_out, 1);
+      B.close(bcd);
+      B.close(lcd);
+      assert.equal(L.a.tcp!.activeCount + L.b.tcp!.activeCount, 0);
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
+
+  test("RFC 5961: RST or SYN with a wrong sequence number draws a challenge ACK and the connection stays; out-of-window data and bad checksums are dropped and counted", () => {
+    const L = tcpLink({ tcp: { timeWaitMs: 100 } });
+    try {
+      const { acd, bcd, lcd } = connectPair(L);
+      const A = L.a.chnl;
+      const B = L.b.chnl;
+      const bs = slotOf(B, bcd);
+      const eb = L.b.tcp!;
+      const aport = A.localOf(acd).port;
+      const rcvNxt = eb.rcvNxt[bs]!;
+      const base = L.cb();
+      const txBefore = base.tcp_tx;
+      L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: (rcvNxt + 100) | 0, ack: 0, flags: RST }));
+      L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: (rcvNxt + 200) | 0, ack: 0, flags: SYN }));
+      L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: (rcvNxt + 50_000_000) | 0, ack: eb.sndUna[bs]!, flags: ACK, payload: new Uint8Array(100) }));
+      L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: rcvNxt, ack: eb.sndUna[bs]!, flags: ACK, payload: new Uint8Array(100), badCksum: true }));
+      L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: (rcvNxt - 1_000_000) | 0, ack: 0, flags: RST }));
+      L.step();
+      const c = L.cb();
+      assert.equal(c.tcp_challenge_acks - base.tcp_challenge_acks, 2, "RST and SYN challenged");
+      assert.equal(c.tcp_drop_out_of_window - base.tcp_drop_out_of_window, 1);
+      assert.equal(c.tcp_drop_cksum - base.tcp_drop_cksum, 1);
+      assert.equal(c.tcp_rst_in - base.tcp_rst_in, 2, "both RSTs seen, neither accepted");
+      assert.equal(c.tcp_tx - txBefore, 3, "two challenge ACKs and one ACK for the out-of-window segment");
+      assert.equal(B.tcpState(bcd), "ESTABLISHED");
+      assert.equal(eb.rcvNxt[bs], rcvNxt, "nothing was taken in");
+      // An exact RST (seq = rcv.nxt) does reset.
+      L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: rcvNxt, ack: 0, flags: RST }));
+      L.step();
+      assert.equal(B.tcpState(bcd), "CLOSED");
+      assert.ok((B.events(bcd) & CHNL_EV_RESET) !== 0);
+      closeBoth(L, acd, bcd, lcd);
+      for (let i = 0; i < 10; i++) L.step();
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
+
+  test("SYN flood: the backlog bounds half-open connections, the excess is dropped and counted, half-opens time out, then a real client gets in", () => {
+    const L = tcpLink({ tcp: { timeWaitMs: 100 } });
+    try {
+      const A = L.a.chnl;
+      const B = L.b.chnl;
+      const lcd = A.open("tcp");
+      A.bind(lcd, 0, 8080);
+      A.listen(lcd, 8);
+      let accepts = 0;
+      A.setCallback(lcd, (_cd, ev) => { if (ev & CHNL_EV_ACCEPT) accepts++; });
+      L.tapAB = () => false; // the spoofed clients never answer: A's SYN-ACKs vanish
+      for (let i = 0; i < 100; i++) L.inject("a", tcpFrame({ toB: false, sport: 20000 + i, dport: 8080, seq: i * 1000, ack: 0, flags: SYN, srcIp: IP_B }));
+      for (let i = 0; i < 4; i++) L.step();
+      assert.equal(L.ca().tcp_passive_opens, 8);
+      assert.equal(L.ca().tcp_syn_drop_backlog, 92);
+      assert.equal(L.a.tcp!.activeCount, 9, "listener + 8 half-open");
+      // SYN-ACK retransmissions 1+2+4+8+16 s, then the 32 s wait: all half-opens gone.
+      stepUntil(L, () => L.ca().tcp_syn_recv_timeout === 8, "half-opens timed out", 100, 1000);
+      assert.equal(L.a.tcp!.activeCount, 1);
+      assert.equal(L.ca().tcp_retransmits, 8 * 5, "five SYN-ACK retransmissions each");
+      L.tapAB = null;
+      const ccd = B.open("tcp");
+      B.connect(ccd, IP_A, 8080);
+      let acd = -1;
+      stepUntil(L, () => (acd < 0 && (acd = A.accept(lcd)), acd >= 0), "accepted", 100);
+      assert.equal(accepts, 1);
+      assert.equal(A.tcpState(acd), "ESTABLISHED");
+      A.close(acd);
+      B.close(ccd);
+      A.close(lcd);
+      stepUntil(L, () => L.a.tcp!.activeCount === 0 && L.b.tcp!.activeCount === 0, "all closed", 1000);
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
+
+  test("the segment path allocates nothing in steady state (bulk transfer A -> B, zero-copy receive)", async () => {
+    const L = tcpLink({ tcp: { timeWaitMs: 100 } });
+    try {
+      const { acd, bcd, lcd } = connectPair(L);
+      const A = L.a.chnl;
+      const B = L.b.chnl;
+      const src = data(1 << 16, 10);
+      const bufs = new Uint32Array(256);
+      const got = new Float64Array(1); // a number past 2^31 in a closure slot would be boxed on every store
+      const run = (steps: number) => {
+        for (let i = 0; i < steps; i++) {
+          A.send(acd, src, 0, src.length);
+          for (let n; (n = B.recvBurst(bcd, bufs, 256)) > 0;) {
+            let k = 0;
+            for (let j = 0; j < n; j++) k += L.mp.mbufs.dataLen[bufs[j]!]!;
+            got[0] = got[0]! + k;
+            L.mp.freeBulk(bufs, n);
+          }
+          L.step();
+        }
+      };
+      run(2000);
+      run(2000);
+      let growth = 0;
+      const before = got[0]!;
+      const gcs = await gcsDuring(() => {
+        const h0 = process.memoryUsage().heapUsed;
+        run(6000);
+        growth = process.memoryUsage().heapUsed - h0;
+      });
+      gc();
+      const moved = got[0]! - before;
+      assert.ok(moved > 100 << 20, `moved ${moved} bytes`);
+      assert.equal(gcs, 0, `${gcs} garbage collections while moving ${moved} bytes: the segment path allocates`);
+      assert.ok(growth < 512 * 1024, `the heap grew by ${growth} bytes`);
+      closeBoth(L, acd, bcd, lcd);
+      for (let i = 0; i < 10; i++) L.step();
     } finally {
       assert.equal(L.close(), 0, "frames leaked");
     }

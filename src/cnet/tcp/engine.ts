@@ -177,6 +177,8 @@ class SlotBufs {
  */
 export class TcpEngine {
   declare private readonly ctx: StackCtx;
+  /** The stack's clock word (ms); read inline: a double returned from a call may be boxed. */
+  declare private readonly clk: Float64Array;
   declare private readonly u8: Uint8Array;
   declare private readonly c: Float64Array;
   declare readonly maxConns: number;
@@ -282,6 +284,7 @@ export class TcpEngine {
   declare private ipId: number;
   declare private nextEphemeral: number;
   declare private tsBase: number;
+  declare private readonly tsEpoch: number;
   declare private readonly nextTable: Float64Array;
   declare private readonly scratch: Uint32Array;
   /** @internal Called when a slot whose channel the app closed is freed (Chnl releases the id). */
@@ -290,6 +293,7 @@ export class TcpEngine {
   /** @internal Made by the stack. */
   constructor(ctx: StackCtx, opts: TcpOptions) {
     this.ctx = ctx;
+    this.clk = ctx.clock;
     this.u8 = ctx.u8;
     this.c = ctx.c;
     const o = {
@@ -355,6 +359,7 @@ export class TcpEngine {
     this.ipId = 0;
     this.nextEphemeral = 49152 + Math.floor(Math.random() * 16384);
     this.tsBase = (Math.random() * 0x40000000) | 0;
+    this.tsEpoch = ctx.clock[0]!;
     this.nextTable = new Float64Array(1);
     this.scratch = new Uint32Array(256);
     this.onRelease = null;
@@ -363,13 +368,10 @@ export class TcpEngine {
   // ---------------------------------------------------------------------------------------------------
   // Slots
 
-  private now(): number {
-    return this.ctx.clock[0]!;
-  }
 
   /** The timestamp clock (ms, int32, wraps). */
   private tsNow(): number {
-    return ((this.ctx.clock[0]! % 0x40000000) + this.tsBase) | 0;
+    return (this.ctx.clock[0]! - this.tsEpoch + this.tsBase) | 0; // ToInt32 wraps modulo 2^32, as TSval does
   }
 
   private allocSlot(): number {
@@ -554,7 +556,7 @@ export class TcpEngine {
   setFlag(s: number, which: "nodelay" | "keepalive", on: boolean): void {
     const bit = which === "nodelay" ? F_NODELAY : F_KEEPALIVE;
     this.flags[s] = on ? this.flags[s]! | bit : this.flags[s]! & ~bit;
-    if (which === "keepalive") this.keepAt[s] = on && this.state[s] === TCP_ESTABLISHED ? this.now() + this.o.keepIdleMs : 0;
+    if (which === "keepalive") this.keepAt[s] = on && this.state[s] === TCP_ESTABLISHED ? this.clk[0]! + this.o.keepIdleMs : 0;
     if (which === "nodelay" && on) this.kick(s);
   }
 
@@ -813,7 +815,7 @@ export class TcpEngine {
     }
     s = s | 0;
     if ((this.flags[s]! & F_KEEPALIVE) !== 0) {
-      this.keepAt[s] = this.now() + this.o.keepIdleMs;
+      this.keepAt[s] = this.clk[0]! + this.o.keepIdleMs;
       this.probes[s] = 0;
     }
     if (this.state[s] === TCP_SYN_SENT) {
@@ -963,7 +965,7 @@ export class TcpEngine {
     this.retries[s] = 0;
     this.flags[s] = this.flags[s]! | F_CONNECTED;
     this.c[C.TCP_ESTABLISHED]!++;
-    if ((this.flags[s]! & F_KEEPALIVE) !== 0) this.keepAt[s] = this.now() + this.o.keepIdleMs;
+    if ((this.flags[s]! & F_KEEPALIVE) !== 0) this.keepAt[s] = this.clk[0]! + this.o.keepIdleMs;
     const p = this.parent[s]!;
     if (p >= 0) {
       // To the listener's accept queue.
@@ -1024,7 +1026,7 @@ export class TcpEngine {
       }
       if (((seq + segLen - rcvNxt) | 0) <= 0) c[C.TCP_RX_DUP]!++;
       else c[C.TCP_DROP_OUT_OF_WINDOW]!++;
-      if (st === TCP_TIME_WAIT && fin === 1) this.rtoAt[s] = this.now() + this.o.timeWaitMs;
+      if (st === TCP_TIME_WAIT && fin === 1) this.rtoAt[s] = this.clk[0]! + this.o.timeWaitMs;
       this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK);
       return false;
     }
@@ -1122,7 +1124,7 @@ export class TcpEngine {
     const st2 = this.state[s]!;
     if (st2 === TCP_TIME_WAIT) {
       if ((fl & TCP_FLAG_FIN) !== 0) {
-        this.rtoAt[s] = this.now() + this.o.timeWaitMs;
+        this.rtoAt[s] = this.clk[0]! + this.o.timeWaitMs;
         this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK);
       }
       return false;
@@ -1155,7 +1157,7 @@ export class TcpEngine {
     }
     if (dup) this.flags[s] = this.flags[s]! | F_ACK_NOW;
     if ((this.flags[s]! & F_ACK_NOW) !== 0 || this.segsUnacked[s]! >= 2) this.kick(s);
-    else if (this.segsUnacked[s]! > 0 && this.delackAt[s] === 0) this.delackAt[s] = this.now() + this.o.delackMs;
+    else if (this.segsUnacked[s]! > 0 && this.delackAt[s] === 0) this.delackAt[s] = this.clk[0]! + this.o.delackMs;
     return kept;
   }
 
@@ -1285,7 +1287,7 @@ export class TcpEngine {
   private timeWait(s: number): void {
     this.state[s] = TCP_TIME_WAIT;
     this.c[C.TCP_TIME_WAIT]!++;
-    this.rtoAt[s] = this.now() + this.o.timeWaitMs;
+    this.rtoAt[s] = this.clk[0]! + this.o.timeWaitMs;
     this.persistAt[s] = 0;
     this.keepAt[s] = 0;
     this.delackAt[s] = 0;
@@ -1306,7 +1308,7 @@ export class TcpEngine {
     const acked = (ack - una) | 0;
     const mss = this.mss[s]!;
     const f = this.flags[s]!;
-    const now = this.now();
+    const now = this.clk[0]!;
     // RTT sample (RFC 7323 4.1 with timestamps; Karn's rule without).
     if ((f & F_TS) !== 0 && this.opt[3] === 1 && this.opt[5] !== 0) this.rttSample(s, (this.tsNow() - this.opt[5]!) | 0);
     else if ((f & F_RTT_TIMING) !== 0 && ((ack - this.rttSeq[s]!) | 0) > 0) {
@@ -1477,7 +1479,7 @@ export class TcpEngine {
     this.c[C.TCP_RETRANSMITS]!++;
     this.retrans[s] = this.retrans[s]! + 1;
     this.emit(s, seq, len, fl);
-    if (this.rtoAt[s] === 0) this.rtoAt[s] = this.now() + this.rto[s]!;
+    if (this.rtoAt[s] === 0) this.rtoAt[s] = this.clk[0]! + this.rto[s]!;
     return len;
   }
 
@@ -1551,7 +1553,7 @@ export class TcpEngine {
         this.emit(s, this.iss[s]!, 0, st === TCP_SYN_SENT ? TCP_FLAG_SYN : TCP_FLAG_SYN | TCP_FLAG_ACK);
         this.sndNxt[s] = (this.iss[s]! + 1) | 0;
         this.sndMax[s] = this.sndNxt[s]!;
-        this.rtoAt[s] = this.now() + this.rto[s]!;
+        this.rtoAt[s] = this.clk[0]! + this.rto[s]!;
       }
       return;
     }
@@ -1598,10 +1600,10 @@ export class TcpEngine {
           if ((this.flags[s]! & (F_TS | F_RTT_TIMING)) === 0 && !isRexmit) {
             this.flags[s] = this.flags[s]! | F_RTT_TIMING;
             this.rttSeq[s] = nxt;
-            this.rttTime[s] = this.now();
+            this.rttTime[s] = this.clk[0]!;
           }
         }
-        if (this.rtoAt[s] === 0) this.rtoAt[s] = this.now() + this.rto[s]!;
+        if (this.rtoAt[s] === 0) this.rtoAt[s] = this.clk[0]! + this.rto[s]!;
         sent++;
         continue;
       }
@@ -1609,15 +1611,16 @@ export class TcpEngine {
         if (!this.emit(s, nxt, 0, TCP_FLAG_ACK | TCP_FLAG_FIN)) break;
         this.sndNxt[s] = (nxt + 1) | 0;
         if (((this.sndNxt[s]! - this.sndMax[s]!) | 0) > 0) this.sndMax[s] = this.sndNxt[s]!;
-        if (this.rtoAt[s] === 0) this.rtoAt[s] = this.now() + this.rto[s]!;
+        if (this.rtoAt[s] === 0) this.rtoAt[s] = this.clk[0]! + this.rto[s]!;
         sent++;
       }
       break;
     }
     // Zero window with data waiting and nothing in flight: the persist timer probes it.
+    // (or a window too small to use, which receiver SWS avoidance should not offer but a peer may).
     const nxt = this.sndNxt[s]!;
-    if (this.sndWnd[s] === 0 && nxt === this.sndUna[s] && ((sbEnd - nxt) | 0) > 0) {
-      if (this.persistAt[s] === 0) this.persistAt[s] = this.now() + this.persistDelay(s);
+    if (sent === 0 && nxt === this.sndUna[s] && ((sbEnd - nxt) | 0) > 0 && this.sndWnd[s]! < Math.min(mss, (sbEnd - nxt) | 0)) {
+      if (this.persistAt[s] === 0) this.persistAt[s] = this.clk[0]! + this.persistDelay(s);
       this.rtoAt[s] = 0;
     }
     if (sent === 0 && ((this.flags[s]! & F_ACK_NOW) !== 0 || this.segsUnacked[s]! >= 2)) {
@@ -1714,6 +1717,7 @@ export class TcpEngine {
       // Never shrink the right edge already offered (RFC 9293 3.8.6.2.2).
       const adv = (this.rcvAdv[s]! - nxt) | 0;
       if (free < adv) free = adv;
+      else if (free - adv < Math.min(this.rcvBuf >> 1, this.ourMss)) free = adv; // receiver SWS avoidance (RFC 1122 4.2.3.3)
       if (syn) wnd = Math.min(free, 65535);
       else {
         const ws = this.rcvWs[s]!;
@@ -1828,7 +1832,7 @@ export class TcpEngine {
 
   /** @internal Runs the timers due at the clock's time (at most once per clock tick). */
   timers(): void {
-    const now = this.now();
+    const now = this.clk[0]!;
     if (now === this.tnow[0]) return;
     this.tnow[0] = now;
     for (let k = this.nActive - 1; k >= 0; k--) {
@@ -1915,13 +1919,13 @@ export class TcpEngine {
     this.rexmitNxt[s] = this.sndUna[s]!;
     this.rto[s] = Math.min(this.rto[s]! * 2, this.o.maxRtoMs);
     this.output(s);
-    if (this.rtoAt[s] === 0 && this.sndMax[s] !== this.sndUna[s]) this.rtoAt[s] = this.now() + this.rto[s]!;
+    if (this.rtoAt[s] === 0 && this.sndMax[s] !== this.sndUna[s]) this.rtoAt[s] = this.clk[0]! + this.rto[s]!;
   }
 
   private onPersist(s: number): void {
     this.persistAt[s] = 0;
     const st = this.state[s]!;
-    if (this.sndWnd[s]! > 0 || (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT && st !== TCP_FIN_WAIT_1 && st !== TCP_LAST_ACK)) {
+    if (this.sndWnd[s]! >= this.mss[s]! || (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT && st !== TCP_FIN_WAIT_1 && st !== TCP_LAST_ACK)) {
       this.kick(s);
       return;
     }
@@ -1929,7 +1933,7 @@ export class TcpEngine {
     this.c[C.TCP_PERSIST_PROBES]!++;
     this.emit(s, (this.sndUna[s]! - 1) | 0, 0, TCP_FLAG_ACK);
     if (this.persistShift[s]! < 16) this.persistShift[s] = this.persistShift[s]! + 1;
-    this.persistAt[s] = this.now() + this.persistDelay(s);
+    this.persistAt[s] = this.clk[0]! + this.persistDelay(s);
   }
 
   private onKeepalive(s: number): void {
@@ -1947,7 +1951,7 @@ export class TcpEngine {
     this.probes[s] = this.probes[s]! + 1;
     this.c[C.TCP_KEEPALIVE_PROBES]!++;
     this.emit(s, (this.sndUna[s]! - 1) | 0, 0, TCP_FLAG_ACK);
-    this.keepAt[s] = this.now() + this.o.keepIntvlMs;
+    this.keepAt[s] = this.clk[0]! + this.o.keepIntvlMs;
   }
 
   private writeTable(t: TcpConnTable): void {

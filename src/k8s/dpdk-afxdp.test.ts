@@ -1,6 +1,6 @@
 /**
  * DPDK's own AF_XDP driver as an unprivileged pod against our device plugin: the kubelet stand-in drives
- * the real device plugin on a veth with two queues; the afxdp CNI moves the netdev into the pod's network
+ * `xdplane dp` (the CLI, its own process) on a veth with two queues; the afxdp CNI moves the netdev into the pod's network
  * namespace; the pod (own network, mount and UTS namespaces, hostname = pod name, kubelet's mounts from
  * Allocate, uid 1500 with only CAP_NET_RAW and CAP_IPC_LOCK) runs `dpdk-testpmd` with
  * `net_af_xdp,...,queue_count=2` and either `use_cni=1` (the UDS handshake gives it the XSKMAP fd) or
@@ -18,19 +18,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canUseNetns, createNetns, createVethPair, nsExec } from "../testing/netns.js";
 import { PacketSocket, udpFrame } from "../testing/packet-socket.js";
-import { queryXdp, unmountBpffs } from "../bpf/index.js";
-import { parseDpConfig } from "./dp-config.js";
-import { DevicePlugin } from "./deviceplugin.js";
+import { queryXdp } from "../bpf/index.js";
 import { KubeletStandIn } from "../testing/kubelet-standin.js";
 import { HEALTHY } from "./proto.js";
 import { containerDeviceDir, containerMapPath } from "./uds-protocol.js";
-import { createLogger } from "./log.js";
-import { runCniProcess, haveHostLocal, hostLocal } from "../testing/cni.js";
+import { runCniProcess, haveHostLocal, hostLocal, CLI } from "../testing/cni.js";
 
 const UID = 1500;
 const ROOT = (process.env["XDPLANE_DPDK_ROOT"] ?? "").trim();
@@ -84,6 +81,23 @@ function watch(cp: ChildProcess) {
   };
 }
 
+/** Unmounts everything mounted under `dir` (the plugin's bpffs folders), deepest first. */
+function unmountUnder(dir: string): void {
+  const targets = readFileSync("/proc/self/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "")
+    .filter((t) => t.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
+  for (const t of targets) spawnSync("umount", ["-l", t]);
+}
+
+/** The pod an allocation of `pool` was bound to, from the plugin's session files. */
+function boundPod(udsRoot: string, pool: string): string | null {
+  const dir = join(udsRoot, `afxdp_${pool}`);
+  for (const u of existsSync(dir) ? readdirSync(dir) : []) {
+    const f = join(dir, u, "session.json");
+    if (existsSync(f)) return (JSON.parse(readFileSync(f, "utf8")) as { pod: { name: string } | null }).pod?.name ?? null;
+  }
+  return null;
+}
+
 /** testpmd's per-port totals and its per-stream (RX queue) RX counts. */
 function testpmdCounters(out: string): { rx: number; tx: number; rxDropped: number; txDropped: number; perQueue: Record<number, number> } {
   const block = out.slice(out.lastIndexOf("Forward statistics for port 0"));
@@ -112,18 +126,7 @@ async function scenario(pinned: boolean): Promise<{ perQueue: Record<number, num
   const pool = pinned
     ? { name: POOL, mode: "primary", devices: [{ name: v.a }], allowVirtualDevices: true, uid: UID, UdsServerDisable: true, BpfMapPinningEnable: true }
     : { name: POOL, mode: "primary", devices: [{ name: v.a }], allowVirtualDevices: true, uid: UID };
-  const dp = new DevicePlugin({
-    config: parseDpConfig(JSON.stringify({ pools: [pool] })),
-    kubeletDir: kubelet.devicePluginDir,
-    podResourcesSocket: kubelet.podResourcesSocket,
-    nodeName: "node-dpdk",
-    udsRoot: join(tmp, "uds"),
-    mapRoot: join(tmp, "maps"),
-    bpfPinRoot: join(tmp, "pins"),
-    watchIntervalMs: 100,
-    reapIntervalMs: 200,
-    log: createLogger({ level: "debug", sink: () => undefined }),
-  });
+  writeFileSync(join(tmp, "config.json"), JSON.stringify({ logLevel: "debug", pools: [pool] }));
   const cni = (command: string) => runCniProcess({
     command,
     conf: { cniVersion: "1.0.0", name: "afxdp-dpdk", type: "afxdp", deviceID: v.a, ipam: hostLocal(join(tmp, "ipam"), "10.95.0.0/24") },
@@ -131,7 +134,11 @@ async function scenario(pinned: boolean): Promise<{ perQueue: Record<number, num
   });
   let added = false;
   let tp: ChildProcess | null = null;
-  await dp.start();
+  // `xdplane dp`, as the DaemonSet runs it, with the stand-in's sockets and folders under tmp.
+  const dp = spawn(process.execPath, [CLI, "dp", "--config", join(tmp, "config.json"), "--kubelet-dir", kubelet.devicePluginDir,
+    "--pod-resources-socket", kubelet.podResourcesSocket, "--node-name", "node-dpdk", "--uds-dir", join(tmp, "uds"),
+    "--map-dir", join(tmp, "maps"), "--bpf-pin-dir", join(tmp, "pins")], { stdio: ["ignore", "pipe", "pipe"] });
+  const dpw = watch(dp);
   try {
     const reg = await kubelet.nextRegistration(1);
     assert.equal(reg.resource_name, `afxdp/${POOL}`);
@@ -187,7 +194,7 @@ async function scenario(pinned: boolean): Promise<{ perQueue: Record<number, num
     assert.match(status, /^Name:\s+dpdk-testpmd/m);
     assert.match(status, new RegExp(`^Uid:\\s+${UID}\\s`, "m"), "testpmd runs as uid 1500");
     assert.match(status, /^CapEff:\s+0000000000006000$/m, "with only CAP_NET_RAW and CAP_IPC_LOCK");
-    if (!pinned) assert.equal(dp.allocations[0]?.pod?.name, POD, "testpmd's handshake bound the allocation to the pod by its hostname");
+    if (!pinned) assert.equal(boundPod(join(tmp, "uds"), POOL), POD, "testpmd's handshake bound the allocation to the pod by its hostname");
 
     // The generator: N frames from the veth peer, UDP source ports spread so that both RX queues get some.
     const before = redirects(pod.ns, v.a);
@@ -227,15 +234,20 @@ async function scenario(pinned: boolean): Promise<{ perQueue: Record<number, num
     assert.deepEqual({ rx: c.rx, tx: c.tx, rxDropped: c.rxDropped, txDropped: c.txDropped }, { rx: N, tx: N, rxDropped: 0, txDropped: 0 }, "testpmd's port counters");
     assert.deepEqual(c.perQueue, { 0: red[0], 1: red[1] }, "testpmd's per-queue RX = the veth's per-queue XDP redirects");
     assert.ok(red[0]! > 0 && red[1]! > 0, `both queues carried frames: ${red.join(" + ")}`);
+    dp.kill("SIGTERM");
+    assert.equal(await dpw.exit(), 0, `xdplane dp stops cleanly: ${dpw.out.slice(-2000)}`);
     return { perQueue: c.perQueue, log: w.out.split("\n").filter((l) => /AF_XDP|EAL: RTE Version|rte_version/i.test(l)).slice(0, 12) };
   } finally {
     if (tp && tp.exitCode === null) tp.kill("SIGKILL");
     try {
+      if (dp.exitCode === null) {
+        dp.kill("SIGTERM");
+        if ((await dpw.exit()) === null) dp.kill("SIGKILL");
+      }
+      // CNI DEL brings the netdev home and detaches the program it found at ADD.
       if (added) cni("DEL");
-      await dp.teardown();
     } finally {
-      dp.unmountPins();
-      unmountBpffs(join(tmp, "pins"));
+      unmountUnder(tmp);
       try { nsExec(pod.ns, "ip", "link", "del", v.a); } catch { /* home already */ }
       pod.destroy();
       v.destroy();

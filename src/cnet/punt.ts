@@ -24,7 +24,15 @@
  * @example
  * const stack = CnetStack.create({ ...o, punt: { tap, pid: 0 } });
  */
-import type { Lport } from "./../pktdev/lport.js";
+import { writeFileSync } from "node:fs";
+import type { Lport } from "../pktdev/lport.js";
+import { TapPort } from "../pktdev/tap.js";
+import type { Mempool } from "../mem/mempool.js";
+import { NetlinkSocket, NLM_F } from "../netlink/socket.js";
+import { AttrWriter } from "../netlink/attr.js";
+import { getLink, setLinkMac, setLinkMtu, setLinkUp } from "../netlink/link.js";
+import { addRoute, listRoutes, RT_TABLE } from "../netlink/route.js";
+import { withNetns } from "../netlink/netns.js";
 import type { NodeSpec } from "../graph/node.js";
 import { PKT_DROP, pktdevTxName } from "../graph/nodes/names.js";
 import { ETH_HLEN } from "../wire/ether.js";
@@ -128,4 +136,122 @@ export function puntTapRxNode(ctx: StackCtx, o: PuntOptions, burst: number): Nod
       return n;
     },
   };
+}
+
+/** Options of {@link openPuntTap}. */
+export interface PuntTapOptions {
+  /** The netdev the stack owns (its lport's). */
+  netdev: string;
+  /** The TAP's name (default `pt-` and the netdev's name, cut to 15 characters). */
+  iface?: string;
+  /** The namespace of the netdev (default: the caller's). */
+  netns?: string;
+  /** The TAP lport's id (distinct from the stack's lports). */
+  pid: number;
+  /** The stack's mempool (the TAP reads into its frames). */
+  mempool: Mempool;
+  /** The routing table for the kernel's own traffic (default 1000 + the netdev's ifindex). */
+  table?: number;
+  /** The policy rule's priority (default 1000: before the main table's 32766). */
+  priority?: number;
+}
+
+/** An open punt TAP: the port, and what {@link PuntTap.close} undoes. */
+export interface PuntTap {
+  tap: TapPort;
+  table: number;
+  priority: number;
+  /** Removes the rule, closes the TAP (its netdev and routes go with it). */
+  close(): void;
+}
+
+// linux/rtnetlink.h, linux/fib_rules.h, linux/if.h
+const RTM_NEWRULE = 32;
+const RTM_DELRULE = 33;
+const FRA_IIFNAME = 3;
+const FRA_PRIORITY = 6;
+const FRA_TABLE = 15;
+const FR_ACT_TO_TBL = 1;
+const IFF_NOARP = 0x80;
+const AF_INET = 2;
+
+/** struct fib_rule_hdr (12 bytes): family, dst_len, src_len, tos, table, res1, res2, action (u8 each) + flags (u32). */
+function ruleBody(table: number, priority: number): Uint8Array {
+  const w = new AttrWriter();
+  const h = w.fixed(12);
+  h.setUint8(0, AF_INET);
+  h.setUint8(4, table < 256 ? table : RT_TABLE.UNSPEC);
+  h.setUint8(7, FR_ACT_TO_TBL);
+  w.str(FRA_IIFNAME, "lo");
+  w.u32(FRA_PRIORITY, priority);
+  w.u32(FRA_TABLE, table);
+  return w.finish();
+}
+
+/**
+ * Creates the punt's TAP for `netdev` and sets the kernel up so its answers reach the peer (see the
+ * module comment): the TAP gets the netdev's MAC and MTU, NOARP, rp_filter 0, and is up; a policy rule
+ * `from all iif lo lookup <table>` (locally generated traffic) with the netdev's IPv4 routes copied into
+ * that table on the TAP (at start: later route changes are not followed). Undoes everything on failure.
+ *
+ * @example
+ * const punt = openPuntTap({ netdev: "eth1", pid: 9, mempool });
+ * // ... CnetStack.create({ ..., punt: { tap: punt.tap, pid: 0 } }) ...
+ * punt.close();
+ */
+export function openPuntTap(o: PuntTapOptions): PuntTap {
+  const iface = o.iface ?? `pt-${o.netdev}`.slice(0, 15);
+  const nl = NetlinkSocket.open(o.netns !== undefined ? { netns: o.netns } : {});
+  let tap: TapPort | null = null;
+  let ruled = false;
+  const in_ = <T>(fn: () => T): T => (o.netns !== undefined ? withNetns(o.netns, fn) : fn());
+  try {
+    const dev = getLink(nl, o.netdev);
+    const table = o.table ?? 1000 + dev.index;
+    const priority = o.priority ?? 1000;
+    if (!Number.isInteger(table) || table < 1 || table > 0xfffffff0 || table === RT_TABLE.MAIN || table === RT_TABLE.LOCAL || table === RT_TABLE.DEFAULT) {
+      throw new RangeError(`punt: routing table ${table} for ${o.netdev} is not 1 to 4294967280 (and not main, local or default)`);
+    }
+    tap = in_(() => TapPort.create({ name: `punt-${o.netdev}`, pid: o.pid, iface, mempool: o.mempool }));
+    setLinkUp(nl, iface, false);
+    if (dev.mac) setLinkMac(nl, iface, dev.mac);
+    setLinkMtu(nl, iface, dev.mtu);
+    const w = new AttrWriter();
+    const h = w.fixed(16);
+    h.setInt32(4, tap.ifindex, true);
+    h.setUint32(8, IFF_NOARP, true);
+    h.setUint32(12, IFF_NOARP, true);
+    nl.request(16 /* RTM_NEWLINK */, 0, w.finish(), `RTM_NEWLINK set ${iface} noarp`);
+    in_(() => {
+      writeFileSync(`/proc/sys/net/ipv4/conf/${iface}/rp_filter`, "0");
+      // The kernel's IPv6 would send ND/MLD with the netdev's link-local address from the TAP (a DAD clash).
+      writeFileSync(`/proc/sys/net/ipv6/conf/${iface}/disable_ipv6`, "1");
+    });
+    setLinkUp(nl, iface, true);
+    nl.request(RTM_NEWRULE, NLM_F.CREATE | NLM_F.EXCL, ruleBody(table, priority), `RTM_NEWRULE iif lo lookup ${table} pref ${priority}`);
+    ruled = true;
+    for (const r of listRoutes(nl, { family: 4, table: RT_TABLE.MAIN, dev: o.netdev })) {
+      if (r.type !== 1 /* RTN_UNICAST */) continue;
+      addRoute(nl, { dst: r.dst === "0.0.0.0/0" ? "default" : r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), dev: iface, table, ...(r.prefsrc ? { src: r.prefsrc } : {}) });
+    }
+    const port = tap;
+    const close = () => {
+      const nl2 = NetlinkSocket.open(o.netns !== undefined ? { netns: o.netns } : {});
+      try {
+        nl2.request(RTM_DELRULE, 0, ruleBody(table, priority), `RTM_DELRULE iif lo lookup ${table}`);
+      } catch { /* gone with the namespace */ } finally {
+        nl2.close();
+        port.close();
+      }
+    };
+    return { tap: port, table, priority, close };
+  } catch (e) {
+    if (ruled) {
+      try { nl.request(RTM_DELRULE, 0, ruleBody(o.table ?? 1000 + getLink(nl, o.netdev).index, o.priority ?? 1000), "RTM_DELRULE"); } catch { /* best effort */ }
+    }
+    tap?.close();
+    throw e;
+  } finally {
+    nl.close();
+  }
 }

@@ -110,6 +110,8 @@ export class CnetStack {
   readonly ctx: StackCtx;
   /** @internal IPv4 datagrams in reassembly. */
   readonly reasm: ReasmTable;
+  /** @internal The punt's TAP, released at close (its read buffers back to the pool). */
+  puntTap: Lport | null = null;
   /** @internal The IPv6 state (null without IPv6). */
   ip6: Ip6Ctx | null = null;
   /** @internal The TCP engine (null with `tcp: false`). */
@@ -165,6 +167,7 @@ export class CnetStack {
     const stack = new CnetStack(graph, chnl, ctx, reasm);
     stack.ip6 = x;
     stack.tcp = tcp;
+    stack.puntTap = o.punt?.tap ?? null;
     return stack;
   }
 
@@ -203,6 +206,7 @@ export class CnetStack {
       freed += k;
     }
     freed += this.reasm.clear();
+    this.puntTap?.release();
     const nd = this.ip6?.nd;
     for (let s = 0; nd && s < nd.capacity; s++) {
       const k = nd.takePending(s, scratch, 0);

@@ -27,6 +27,16 @@ export * as cnet from "./cnet/index.js";
 export { Cnf, PortSet, type CnfOptions, type WorkerContext, type WorkerModule, type StopReport, type ThreadPlan } from "./cnf/index.js";
 export { loadConfig, parseConfig, ConfigError, type AppConfig } from "./config/index.js";
 /**
+ * The cnet stack on this thread's event loop, for Node's own APIs over it (`cnet.createServer`,
+ * `cnet.connect`, Node's http).
+ *
+ * @example
+ * import { LocalStack, cnet } from "xdplane";
+ * const local = await LocalStack.open({ config: "cnet.jsonc" });
+ * cnet.createServer((sock) => sock.pipe(sock)).listen(7);
+ */
+export { LocalStack, type LocalStackOptions } from "./apps/cnet/local.js";
+/**
  * The unprivileged mode's config (`xdplane config from-env`): a CNDP jsonc for a pod from the device
  * plugin's `AFXDP_DEVICES_<POOL>` variables (uds_path or xsk_pin_path per netdev).
  *

@@ -144,14 +144,16 @@ export class NetTables {
   }
 
   /**
-   * Empty tables (each FIB's first level is 64 MiB of address space, committed as touched).
+   * Empty tables (each FIB's first level is 64 MiB of address space, committed as touched). The IPv4
+   * FIB has `maxTbl8Groups` groups (default 256); the IPv6 FIB `maxTbl8Groups6` (default 4096, 1 KiB
+   * each) and `maxLeaves6` leaves (default 65536, 32 bytes each).
    *
    * @example
    * const t = NetTables.create({ maxTbl8Groups: 64 });
    */
-  static create(o: { maxTbl8Groups?: number } = {}): NetTables {
+  static create(o: { maxTbl8Groups?: number; maxTbl8Groups6?: number; maxLeaves6?: number } = {}): NetTables {
     const fib = Fib4.create({ maxTbl8Groups: o.maxTbl8Groups ?? 256 });
-    const fib6 = Fib6.create({ maxTbl8Groups: o.maxTbl8Groups ?? 256, maxLeaves: 4096 });
+    const fib6 = Fib6.create({ maxTbl8Groups: o.maxTbl8Groups6 ?? 4096, maxLeaves: o.maxLeaves6 ?? 65536 });
     const s: NetTablesShared = {
       ctl: new SharedArrayBuffer(4 * C_WORDS),
       ifaces: new SharedArrayBuffer(4 * IF_W * MAX_IFACES),

@@ -2,9 +2,12 @@
  * `xdplane cnet`: the user-space stack on the config's lports (CNDP's cnet). The main thread learns each
  * lport netdev's addresses, routes and neighbours from Linux (and follows them: {@link LinuxLearner},
  * polled every 100 ms); each configured thread runs a {@link CnetStack} over its lports with its own ARP
- * table; built-in services (`udpEcho`) run on channels in the workers. The app socket shows the stack:
- * `/cnet/stats` (per-protocol counters, summed over threads), `/cnet/interfaces`, `/cnet/addresses`,
- * `/cnet/routes`, `/cnet/arp`.
+ * and ND tables; built-in services run in the workers: `udpEcho` on a UDP channel, `tcpEcho`,
+ * `tcpDiscard` and `http` (Node's http server) as Node streams on the worker's event loop (worker.ts says
+ * how the stack runs then). The app socket shows the stack: `/cnet/stats` (per-protocol counters, summed
+ * over threads), `/cnet/interfaces`, `/cnet/addresses`, `/cnet/routes`, `/cnet/arp`, `/cnet/nd`,
+ * `/cnet/tcp` (connections and their states), and `/metrics/app` for the Prometheus exporter
+ * (telemetry.ts).
  */
 import type { AppConfig } from "../../config/types.js";
 import type { Lport } from "../../pktdev/lport.js";
@@ -21,12 +24,27 @@ import { LinuxLearner, NeighbourFeed } from "../../cnet/learn.js";
 import type { StackPort } from "../../cnet/context.js";
 import type { ArpTimers } from "../../cnet/nodes/arp.js";
 import type { CnetThreadData } from "./worker.js";
+import { NdTable } from "../../cnet/ip6/nd-table.js";
+import { TcpConnTable } from "../../cnet/tcp/conn-table.js";
+import { cnetCommands } from "./telemetry.js";
+import { openPuntTap, type PuntTap } from "../../cnet/punt.js";
 
 /** Options of {@link CnetApp.start}. */
 export interface CnetOptions {
   config: AppConfig;
   /** Run a UDP echo service on this port. */
   udpEcho?: number;
+  /** Run a TCP echo service on this port (Node streams over the stack). */
+  tcpEcho?: number;
+  /** Run a TCP discard service on this port. */
+  tcpDiscard?: number;
+  /** Serve a page of the stack's counters with Node's http module on this port. */
+  http?: number;
+  /**
+   * Punt what the stack does not handle to the kernel through a TAP (src/cnet/punt.ts): the first lport's
+   * netdev gets a TAP `pt-<netdev>` (or this name) and the kernel is set up to answer through it.
+   */
+  punt?: boolean | string;
   burst?: number;
   debugFrames?: boolean;
   /** The namespace the lports' netdevs are in. */
@@ -45,10 +63,15 @@ export class CnetApp {
   private timer: NodeJS.Timeout | null = null;
   private readonly counters = new Map<string, CnetCounters>();
   private readonly arps = new Map<string, ArpTable>();
+  /** Per thread: its ND table and its TCP connection table (written by the worker, read here). */
+  readonly nds = new Map<string, NdTable>();
+  readonly tcpTables = new Map<string, TcpConnTable>();
   private stopped: Promise<StopReport> | null = null;
   /** The stacks' clock (ms), written every 10 ms: workers read it without allocating. */
   private readonly clock = new Float64Array(new SharedArrayBuffer(8));
   private ticker: NodeJS.Timeout | null = null;
+  /** The punt's TAP (frag engineer's punt.ts), and the lport it stands for. */
+  private punt: { p: PuntTap; pid: number } | null = null;
 
   private constructor() {
     this.tables = NetTables.create();
@@ -68,7 +91,11 @@ export class CnetApp {
   static async start(o: CnetOptions): Promise<CnetApp> {
     const app = new CnetApp();
     const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-    if (o.udpEcho !== undefined && (!Number.isInteger(o.udpEcho) || o.udpEcho < 1 || o.udpEcho > 65535)) throw new RangeError(`cnet: --udp-echo port ${o.udpEcho} is not 1 to 65535`);
+    for (const [flag, v] of [["--udp-echo", o.udpEcho], ["--tcp-echo", o.tcpEcho], ["--tcp-discard", o.tcpDiscard], ["--http", o.http]] as const) {
+      if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 65535)) throw new RangeError(`cnet: ${flag} port ${v} is not 1 to 65535`);
+    }
+    const tcpPorts = [o.tcpEcho, o.tcpDiscard, o.http].filter((v) => v !== undefined);
+    if (new Set(tcpPorts).size !== tcpPorts.length) throw new RangeError(`cnet: --tcp-echo, --tcp-discard and --http need different ports (got ${tcpPorts.join(", ")})`);
     const stackPorts: StackPort[] = [];
     app.clock[0] = Date.now();
     app.ticker = setInterval(() => { app.clock[0] = Date.now(); }, 10);
@@ -88,6 +115,7 @@ export class CnetApp {
           "/cnet/addresses": () => ({ addresses: app.tables.describe().addresses }),
           "/cnet/routes": () => ({ routes: app.tables.describe().routes }),
           "/cnet/arp": () => app.arpEntries(),
+          ...cnetCommands(app),
         },
         beforeStart: (cnf, threads) => {
           const nl = NetlinkSocket.open(o.netns !== undefined ? { netns: o.netns } : {});
@@ -105,6 +133,15 @@ export class CnetApp {
             feeds.set(t.name, NeighbourFeed.create());
             app.counters.set(t.name, CnetCounters.create());
             app.arps.set(t.name, ArpTable.create());
+            app.nds.set(t.name, NdTable.create());
+            app.tcpTables.set(t.name, TcpConnTable.create(1024));
+          }
+          if (o.punt) {
+            const p = cnf.ports[0]!;
+            const tapPid = Math.max(...cnf.ports.map((q) => q.pid)) + 1;
+            const pt = openPuntTap({ netdev: p.info().netdev!, pid: tapPid, mempool: p.pool!, ...(typeof o.punt === "string" ? { iface: o.punt } : {}), ...(o.netns !== undefined ? { netns: o.netns } : {}) });
+            pt.tap.release(); // the worker serving the lport drives it
+            app.punt = { p: pt, pid: p.pid };
           }
           app.learner = LinuxLearner.open({
             tables: app.tables, feeds: [...feeds.values()], log,
@@ -115,12 +152,16 @@ export class CnetApp {
         threadData: (t): CnetThreadData => ({
           tables: app.tables.shared(), arp: app.arps.get(t.name)!.shared(), feed: feeds.get(t.name)!.shared(),
           counters: app.counters.get(t.name)!.shared(), stackPorts, udpEcho: o.udpEcho ?? null, timers: o.timers ?? {},
+          nd: app.nds.get(t.name)!.shared(), tcpTable: app.tcpTables.get(t.name)!.shared(),
+          tcpEcho: o.tcpEcho ?? null, tcpDiscard: o.tcpDiscard ?? null, http: o.http ?? null,
           clock: app.clock.buffer as SharedArrayBuffer,
+          punt: app.punt && t.ports.some((q) => q.pid === app.punt!.pid) ? { tap: app.punt.p.tap.toShared(), pid: app.punt.pid } : null,
         }),
       });
     } catch (e) {
       if (app.ticker) clearInterval(app.ticker);
       app.learner?.close();
+      app.punt?.p.close();
       throw e;
     }
     const learner = app.learner!;
@@ -143,6 +184,16 @@ export class CnetApp {
    */
   stats(): { counters: ReturnType<typeof CnetCounters.sum>; learner: LinuxLearner["counters"] | null } {
     return { counters: CnetCounters.sum([...this.counters.values()]), learner: this.learner ? { ...this.learner.counters } : null };
+  }
+
+  /**
+   * Each thread's counters (live: the workers write them).
+   *
+   * @example
+   * for (const [thread, c] of app.threadCounters()) console.log(thread, c.read().tcp_rx);
+   */
+  threadCounters(): ReadonlyMap<string, CnetCounters> {
+    return this.counters;
   }
 
   /**
@@ -169,6 +220,7 @@ export class CnetApp {
       if (this.ticker) clearInterval(this.ticker);
       const report = (await this.cnf?.stop()) ?? emptyReport();
       this.learner?.close();
+      this.punt?.p.close();
       return report;
     })();
     return this.stopped;

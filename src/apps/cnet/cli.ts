@@ -15,6 +15,10 @@ rtnetlink and followed live (ip addr/route/neigh on the netdev).
 Options:
   -c, --config <file>     jsonc configuration (CNDP jcfg format)
       --udp-echo <port>   echo UDP datagrams received on this port back to their sender
+      --tcp-echo <port>   echo TCP connections on this port (Node streams over the stack)
+      --tcp-discard <port>  read and drop what TCP connections on this port send
+      --http <port>       Node's http server over the stack: a page of the stack's counters (/stats.json: JSON)
+      --punt              what the stack does not handle goes to the kernel through a TAP (pt-<netdev>)
   -b, --burst <n>         packets per burst, 1-256 (default: config defaults.burst)
       --netns <ns>        namespace of the lports' netdevs (a name under /run/netns or a path)
       --duration <s>      stop after this many seconds (default: run until SIGINT/SIGTERM)
@@ -25,7 +29,11 @@ Options:
   -h, --help              this text
 
 App socket commands: /cnet/stats (per-protocol counters), /cnet/interfaces, /cnet/addresses,
-/cnet/routes, /cnet/arp.
+/cnet/routes, /cnet/arp, /cnet/nd, /cnet/tcp (connections and states), /metrics/app (Prometheus: the
+exporter publishes xdplane_app_cnet_<protocol>_total{counter} and xdplane_app_cnet_tcp_connections{state}).
+
+With --tcp-echo, --tcp-discard or --http each thread runs its stack on its event loop (Node streams);
+otherwise it busy-polls (idle_timeout in the config lets it sleep).
 `;
 
 export async function main(argv: string[]): Promise<number> {
@@ -35,6 +43,10 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       config: { type: "string", short: "c" },
       "udp-echo": { type: "string" },
+      "tcp-echo": { type: "string" },
+      "tcp-discard": { type: "string" },
+      http: { type: "string" },
+      punt: { type: "boolean" },
       burst: { type: "string", short: "b" },
       netns: { type: "string" },
       duration: { type: "string" },
@@ -64,6 +76,9 @@ export async function main(argv: string[]): Promise<number> {
     return n;
   };
   const udpEcho = num(values["udp-echo"], "--udp-echo");
+  const tcpEcho = num(values["tcp-echo"], "--tcp-echo");
+  const tcpDiscard = num(values["tcp-discard"], "--tcp-discard");
+  const httpPort = num(values.http, "--http");
   const burst = num(values.burst, "--burst");
   const duration = num(values.duration, "--duration");
   const logger = createLogger({ name: "cnet" });
@@ -74,13 +89,17 @@ export async function main(argv: string[]): Promise<number> {
   const app = await CnetApp.start({
     config, log,
     ...(udpEcho !== undefined ? { udpEcho } : {}),
+    ...(tcpEcho !== undefined ? { tcpEcho } : {}),
+    ...(tcpDiscard !== undefined ? { tcpDiscard } : {}),
+    ...(httpPort !== undefined ? { http: httpPort } : {}),
+    ...(values.punt ? { punt: true } : {}),
     ...(burst !== undefined ? { burst } : {}),
     ...(values.netns !== undefined ? { netns: values.netns } : {}),
     ...(debug ? { debugFrames: true } : {}),
     socket: values["no-socket"] ? false : { ...(values["socket-dir"] ? { socketDir: values["socket-dir"] } : {}) },
   });
   const d = app.tables.describe();
-  log(`xdplane cnet: ${app.ports.length} port(s), addresses ${d.addresses.join(", ") || "none"}${udpEcho !== undefined ? `, UDP echo on ${udpEcho}` : ""}${app.socket ? `, socket ${app.socket.path}` : ""}`);
+  log(`xdplane cnet: ${app.ports.length} port(s), addresses ${d.addresses.join(", ") || "none"}${udpEcho !== undefined ? `, UDP echo on ${udpEcho}` : ""}${tcpEcho !== undefined ? `, TCP echo on ${tcpEcho}` : ""}${tcpDiscard !== undefined ? `, TCP discard on ${tcpDiscard}` : ""}${httpPort !== undefined ? `, HTTP on ${httpPort}` : ""}${app.socket ? `, socket ${app.socket.path}` : ""}`);
   let stopping: Promise<number> | null = null;
   const stop = async (): Promise<number> => {
     const stats = app.stats();

@@ -4,7 +4,9 @@
  * namespace. `ping` is answered (ARP resolved by the stack both ways), a gratuitous ARP goes out at
  * start, an address added with `ip addr add` is answered within a second, UDP echo is checked byte for
  * byte with `socat`, a closed port answers ICMP port unreachable (socat sees ECONNREFUSED), bad frames
- * (truncated, bad IP/UDP/ICMP checksums) are dropped and counted exactly, and no frame leaks.
+ * (truncated, bad IP/UDP/ICMP checksums) are dropped and counted exactly, and no frame leaks. As a
+ * process with the TCP services: `--tcp-echo` (socat, byte for byte), `--tcp-discard`, `--http` (curl),
+ * `/cnet/tcp` showing a live connection's state and bytes, `/metrics/app` equal to the counters.
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
@@ -111,6 +113,89 @@ describe("xdplane cnet against a Linux peer", { skip }, () => {
       assert.equal(report.doubleFrees, 0);
     } finally {
       await app?.stop();
+      v.destroy();
+    }
+  });
+
+  test("as a process: --tcp-echo, --tcp-discard, --http over Node streams; /cnet/tcp and /metrics/app exact; SIGTERM exits 0 with no leak", { skip: !have("curl") ? "needs curl" : false }, async () => {
+    const v = createCnetPair();
+    const dir = mkdtempSync(join(tmpdir(), "cnet-"));
+    let child: ChildProcess | null = null;
+    let hold: ChildProcess | null = null;
+    try {
+      nsExec(v.nsA, "ip", "addr", "add", "10.213.0.1/24", "dev", v.a);
+      nsExec(v.ns, "ip", "addr", "add", "10.213.0.2/24", "dev", v.b);
+      nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
+      const cfg = join(dir, "cnet.jsonc");
+      writeFileSync(cfg, fwdConfig({ ports: [{ netdev: v.a }], idleTimeout: 10, intrTimeout: 50 }));
+      const cli = new URL("../../cli/main.js", import.meta.url).pathname;
+      child = spawn(process.execPath, [cli, "cnet", "-c", cfg, "--netns", v.nsA, "--udp-echo", "7", "--tcp-echo", "7", "--tcp-discard", "9", "--http", "80",
+        "--json", "--debug-frames", "--socket-dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+      const sock = join(dir, `app_socket.${child.pid}`);
+      for (let i = 0; i < 300 && !existsSync(sock); i++) await sleep(50);
+      assert.ok(existsSync(sock), `the app socket appeared: ${err}`);
+      const payload = randomBytes(200_000);
+      const echo = execFileSync("ip", ["netns", "exec", v.ns, "socat", "-t", "5", "-T", "10", "-", "TCP:10.213.0.1:7"], { input: payload });
+      assert.deepEqual(Buffer.from(echo), payload, "TCP echo byte for byte");
+      const udp = execFileSync("ip", ["netns", "exec", v.ns, "socat", "-t", "2", "-T", "2", "-", "UDP:10.213.0.1:7"], { input: "udp too\n" }).toString();
+      assert.equal(udp, "udp too\n");
+      const discard = execFileSync("ip", ["netns", "exec", v.ns, "socat", "-t", "2", "-T", "5", "-", "TCP:10.213.0.1:9"], { input: randomBytes(100_000) });
+      assert.equal(discard.length, 0, "discard answers nothing");
+      const page = execFileSync("ip", ["netns", "exec", v.ns, "curl", "-sS", "--max-time", "10", "http://10.213.0.1/"]).toString();
+      assert.match(page, /^xdplane cnet: fwd:0, served by Node's http over the user-space stack\n/);
+      assert.match(page, /\ntcp_passive_opens +3\n/, "the page counts the connections before it: echo, discard, this one");
+      const json = JSON.parse(execFileSync("ip", ["netns", "exec", v.ns, "curl", "-sS", "--max-time", "10", "http://10.213.0.1/stats.json"]).toString()) as { counters: Record<string, number> };
+      assert.equal(json.counters["tcp_passive_opens"], 4);
+
+      // A connection held open: /cnet/tcp shows it ESTABLISHED with the bytes it sent.
+      hold = spawn("ip", ["netns", "exec", v.ns, "socat", "-", "TCP:10.213.0.1:9"], { stdio: ["pipe", "ignore", "ignore"] });
+      hold.stdin!.write(Buffer.alloc(5000, 1));
+      const client = await AppClient.connect(sock);
+      try {
+        type Tcp = { count: number; states: Record<string, number>; connections: { local: string; remote: string; state: string; bytesIn: number }[] };
+        let tcp: Tcp | null = null;
+        for (let i = 0; i < 100; i++) {
+          tcp = (await client.request("/cnet/tcp")) as Tcp;
+          if (tcp.connections.some((c) => c.local === "10.213.0.1:9" && c.state === "ESTABLISHED" && c.bytesIn === 5000)) break;
+          await sleep(50);
+        }
+        const live = tcp!.connections.filter((c) => c.local === "10.213.0.1:9" && c.state === "ESTABLISHED");
+        assert.equal(live.length, 1, JSON.stringify(tcp));
+        assert.equal(live[0]!.bytesIn, 5000);
+        assert.match(live[0]!.remote, /^10\.213\.0\.2:\d+$/);
+        assert.equal(tcp!.states["LISTEN"], 3, "three listeners");
+        const stats = (await client.request("/cnet/stats")) as { counters: Record<string, number> };
+        const m = (await client.request("/metrics/app")) as { metrics: { name: string; type: string; samples: { labels: Record<string, string>; value: number }[] }[] };
+        const metric = (name: string) => m.metrics.find((f) => f.name === name)!;
+        const counter = (name: string) => {
+          const at = name.indexOf("_");
+          return metric(`cnet_${name.slice(0, at)}_total`).samples.find((x) => x.labels["counter"] === name.slice(at + 1))!.value;
+        };
+        assert.equal(metric("cnet_tcp_total").type, "counter");
+        assert.equal(counter("tcp_passive_opens"), 5);
+        assert.equal(counter("udp_rx"), 1);
+        for (const k of ["tcp_rx", "tcp_tx", "udp_tx", "arp_req_in"]) assert.equal(counter(k), stats.counters[k], k);
+        assert.equal(metric("cnet_tcp_connections").type, "gauge");
+        assert.equal(metric("cnet_tcp_connections").samples.find((x) => x.labels["state"] === "LISTEN")!.value, 3);
+        assert.equal(stats.counters["tcp_drop_cksum"], 0);
+      } finally {
+        client.close();
+      }
+      hold.stdin!.end();
+      const exit = new Promise<number | null>((r) => child!.once("exit", r));
+      child.kill("SIGTERM");
+      assert.equal(await exit, 0, `exit code (stderr: ${err})`);
+      const summary = JSON.parse(out.trim().split("\n").find((l) => l.includes('"type":"summary"'))!) as { leakedFrames: number; doubleFrees: number };
+      assert.equal(summary.leakedFrames, 0);
+      assert.equal(summary.doubleFrees, 0);
+    } finally {
+      hold?.kill("SIGKILL");
+      child?.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
       v.destroy();
     }
   });

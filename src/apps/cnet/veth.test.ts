@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AppClient } from "../../telemetry/app-client.js";
+import { parseAppMetrics } from "../../telemetry/exporter.js";
 import { randomBytes } from "node:crypto";
 import { canUseNetns, nsExec } from "../../testing/netns.js";
 import { createCnetPair } from "../../testing/cnet-peer.js";
@@ -175,6 +176,11 @@ describe("xdplane cnet against a Linux peer", { skip }, () => {
           const at = name.indexOf("_");
           return metric(`cnet_${name.slice(0, at)}_total`).samples.find((x) => x.labels["counter"] === name.slice(at + 1))!.value;
         };
+        // What the exporter makes of it: every series valid (names, labels, values), none dropped.
+        const parsed = parseAppMetrics(m as unknown as Record<string, unknown>, 1000)!;
+        assert.equal(parsed.invalid, 0);
+        assert.equal(parsed.overLimit, 0);
+        assert.equal(parsed.families.find((f) => f.name === "xdplane_app_cnet_tcp_total")!.samples.find((x) => x.labels["counter"] === "passive_opens")!.value, 5);
         assert.equal(metric("cnet_tcp_total").type, "counter");
         assert.equal(counter("tcp_passive_opens"), 5);
         assert.equal(counter("udp_rx"), 1);

@@ -18,6 +18,12 @@ export { TCP_STATE_NAMES } from "./tcp/states.js";
 export { TCP_COUNTER_NAMES } from "./tcp/counter-names.js";
 export type { StackPort } from "./context.js";
 export type { ArpTimers } from "./nodes/arp.js";
+export { MAX_ADDRS6, MAX_NEXTHOPS6, type NetAddr6, type NetRoute6 } from "./tables.js";
+export { FEED_IP6, FEED6_WORDS } from "./learn.js";
+export { NdTable, ND_FREE, ND_INCOMPLETE, ND_REACHABLE, ND_STALE, ND_PERMANENT, type NdTableShared, type NdTableOptions, type NdEntry } from "./ip6/nd-table.js";
+export { Ip6Addrs, ADDR6_NONE, ADDR6_TENTATIVE, ADDR6_PREFERRED, ADDR6_DUPLICATE, MAX_ADDRS6_PER_STACK, type Ip6AddrsShared, type Ip6AddrInfo } from "./ip6/addrs.js";
+export type { Nd6Timers } from "./ip6/timer.js";
+export { IP6_COUNTER_NAMES } from "./ip6/counter-names.js";
 export {
   StackHost, CnetSocket, CnetServer, createServer, connect, createConnection,
   type StackHostOptions, type StackHostStats, type CnetSocketOptions, type CnetConnectOptions, type CnetServerOptions, type CnetListenOptions,

@@ -4,11 +4,14 @@
  *   cnet_rx-<lport> -> eth_input -> arp_input ----------------------------> pktdev_tx-<lport>
  *                                -> ip4_input -> icmp4_input -> ip4_output -> pktdev_tx-<lport>
  *                                             -> udp4_input  -> (channel queues; port unreachable -> ip4_output)
+ *                                -> ip6_input -> icmp6_input -> ip6_output -> pktdev_tx-<lport>
+ *                                                            (NS answered, NA) -> pktdev_tx-<lport>
  *   cnet_timer (neighbour feed, ARP retries, gratuitous ARP) -> pktdev_tx-<lport>
+ *   nd6_timer (IPv6 neighbour feed, DAD, ND retries and ageing) -> pktdev_tx-<lport>
  *   chnl_tx (datagrams channels sent) -> ip4_output
  *   every node -> pkt_drop
  *
- * over the tables the main thread's learner keeps, the thread's own ARP table and its channels. Walk it
+ * over the tables the main thread's learner keeps, the thread's own ARP and ND tables and its channels. Walk it
  * in the worker's loop; use its channels between walks; close it at the end (frames still held by ARP
  * queues and channels go back to the pool).
  *

@@ -234,6 +234,9 @@ export function openPuntTap(o: PuntTapOptions): PuntTap {
       if (r.type !== 1 /* RTN_UNICAST */) continue;
       addRoute(nl, { dst: r.dst === "0.0.0.0/0" ? "default" : r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), dev: iface, table, ...(r.prefsrc ? { src: r.prefsrc } : {}) });
     }
+    // What the kernel sent while the TAP came up (before NOARP and disable_ipv6: an MLD report) is not the peer's.
+    const junk = new Uint32Array(64);
+    for (let n; (n = tap.rxBurst(junk, 64)) > 0;) o.mempool.freeBulk(junk, n);
     const port = tap;
     const close = () => {
       const nl2 = NetlinkSocket.open(o.netns !== undefined ? { netns: o.netns } : {});

@@ -492,6 +492,9 @@ function limitOf(r: ScenarioResult, napiId?: number): string {
   const med = (k: string) => median(counters.map((c) => c[k] ?? 0));
   if (r.pacedMpps !== undefined && r.offered < 0.95 * r.pacedMpps) parts.push(`the generator (offered ${r.offered.toFixed(2)} of ${r.pacedMpps} Mpps asked)`);
   else if (r.pacedMpps !== undefined && main >= 0.98 * r.offered) parts.push(`offered load (paced ${r.pacedMpps} Mpps; all of it returned)`);
+  if (r.fwdCpu !== undefined && r.returned !== null && med("opackets") > 1.05 * r.returned * 1e6) {
+    parts.push(`the return path: the forwarder sent ${(med("opackets") / 1e6).toFixed(2)} Mpps, the generator's end counted ${r.returned.toFixed(2)} (its NAPI on CPU ${GEN_CPU} turns each copy-mode skb back into an XDP frame, sharing the CPU with the senders)`);
+  }
   if (r.layout === 2 && r.fwdCpu !== undefined) {
     parts.push(`CPU ${DUT_CPU} shared: DUT NAPI ${pct(r.dutNapiCpu)} + forwarder ${pct(r.fwdCpu)}; the NAPI thread ran XDP on ${(med("dut_xdp_packets") / 1e6).toFixed(2)} Mpps, ` +
       `${(med("rx_fill_ring_empty_descs") / 1e6).toFixed(2)} M/s lost on an empty fill ring and ${(med("rx_ring_full") / 1e6).toFixed(2)} M/s on a full RX ring`);
@@ -623,7 +626,7 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
         const xskCounters = () => {
           const st = port.readStats();
           const out: Record<string, number> = {};
-          for (const k of ["rx_ring_full", "rx_dropped", "rx_fill_ring_empty_descs", "tx_ring_empty_descs", "rx_empty_polls", "rx_wakeups", "tx_kicks", "tx_kick_again", "busy_polls", "fill_nobuf"]) out[k] = st[k] ?? 0;
+          for (const k of ["opackets", "rx_ring_full", "rx_dropped", "rx_fill_ring_empty_descs", "tx_ring_empty_descs", "rx_empty_polls", "rx_wakeups", "tx_kicks", "tx_kick_again", "busy_polls", "fill_nobuf"]) out[k] = st[k] ?? 0;
           return out;
         };
         const s = await measure(bed, seconds, runs, { offered, dutRx, ...(mode !== "rx-only" ? { returned } : {}), fwdTids, counters: xskCounters });
@@ -673,6 +676,8 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
     if (want("l1-kernel-xdp-drop")) scenarios.push(await kernel("l1-kernel-xdp-drop", 1, "kernel XDP_DROP", GEN_CPU, "drop"));
     if (want("l1-fwd-lb")) scenarios.push(await fwd({ id: "l1-fwd-lb", layout: 1, what: "xdplane fwd lb, returned", mode: "lb" }));
     if (want("l1-fwd-rx-only")) scenarios.push(await fwd({ id: "l1-fwd-rx-only", layout: 1, what: "xdplane fwd rx-only", mode: "rx-only" }));
+    // net_af_packet (TPACKET_V3, no XDP program) beside it in the same run (issue 12; bench/ports.ts's table).
+    if (want("l1-fwd-rx-only-afpacket")) scenarios.push(await fwd({ id: "l1-fwd-rx-only-afpacket", layout: 1, what: "xdplane fwd rx-only on net_af_packet", mode: "rx-only", lport: { pmd: "net_af_packet" } }));
     if (want("l1-fwd-l3fwd-user")) scenarios.push(await fwd({ id: "l1-fwd-l3fwd-user", layout: 1, what: "xdplane fwd l3fwd (user space), returned", mode: "l3fwd" }));
     if (want("l1-fwd-l3fwd-xdp")) scenarios.push(await fwd({ id: "l1-fwd-l3fwd-xdp", layout: 1, what: "xdplane fwd l3fwd --xdp-fastpath, returned", mode: "l3fwd", xdpFastpath: true }));
     // Layout 1 at fixed offered rates: the forwarder, not the generator (issue 14). The kernel's XDP_TX

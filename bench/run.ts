@@ -2,7 +2,7 @@
  * `npm run bench`: the null-port pipeline and the veth benchmarks (never part of `npm test`). Prints the
  * tables and writes bench/results/latest.json and latest.md with the machine description.
  *
- * Options: --only null|veth|lookup|memif|ports (comma-separated; ports = memif, af_packet beside af_xdp rx-only on veth, jumbo lb), --runs <n> (default 5), --seconds <s> (veth window, default 3),
+ * Options: --only null|veth|lookup|memif|ports|cnet (comma-separated; ports = memif, af_packet beside af_xdp rx-only on veth, jumbo lb; cnet = the user-space stack against a Linux peer), --runs <n> (default 5), --seconds <s> (veth window, default 3),
  * --gen-threads <n> (live-frames senders in the layouts; default 1 in layout 1, 2 in layout 2), --scenarios <id prefixes, comma-separated>,
  * --nice <n> (nice value of the benchmark threads and NAPI kthreads, default -10; 0 leaves them alone).
  * Environment: XDPLANE_BENCH_BURST=<n> sets the forwarder's burst (default 64) in the veth scenarios.
@@ -17,6 +17,7 @@ import { lookupHashBench, type HashBenchResult } from "./lookup-hash.js";
 import { lookupAclBench, type AclBenchResult } from "./lookup-acl.js";
 import { memifBench, type MemifBenchResult } from "./memif.js";
 import { jumboBench, portsMarkdown, type JumboResult } from "./ports.js";
+import { cnetBench, type CnetBenchResult } from "./cnet.js";
 
 const { values } = parseArgs({
   options: {
@@ -30,8 +31,8 @@ const { values } = parseArgs({
   },
 });
 const only = new Set((values.only ?? "null,veth,lookup,memif").split(","));
-for (const o of only) if (!["null", "veth", "lookup", "memif", "ports"].includes(o)) {
-  console.error(`npm run bench: unknown --only '${o}': expected null, veth, lookup, memif or ports (comma-separated)`);
+for (const o of only) if (!["null", "veth", "lookup", "memif", "ports", "cnet"].includes(o)) {
+  console.error(`npm run bench: unknown --only '${o}': expected null, veth, lookup, memif, ports or cnet (comma-separated)`);
   process.exit(2);
 }
 // ports: memif, the veth rx-only scenarios (af_xdp and af_packet, one run) unless --scenarios says otherwise, jumbo lb.
@@ -40,7 +41,7 @@ if (ports) {
   only.add("memif");
   only.add("veth");
 }
-if (process.getuid?.() !== 0 && only.has("veth")) {
+if (process.getuid?.() !== 0 && (only.has("veth") || only.has("cnet"))) {
   console.error("npm run bench: the veth benchmark needs root (namespaces, veth, XDP); run it as root or with --only null,lookup");
   process.exit(2);
 }
@@ -76,6 +77,11 @@ if (only.has("veth")) {
   console.error("veth benchmarks...");
   veth = await vethBench({ runs, seconds, ...(genThreads !== undefined ? { genThreads } : {}), nice: Number(values.nice ?? -10), ...(values.scenarios ? { only: values.scenarios } : ports ? { only: "l1-kernel-xdp-drop,l1-fwd-rx-only" } : {}) });
 }
+let cnet: CnetBenchResult | null = null;
+if (only.has("cnet")) {
+  console.error("cnet: the user-space stack against a Linux peer on a veth (UDP echo, TCP goodput), beside the kernel...");
+  cnet = await cnetBench({ runs: Math.min(runs, 3), seconds });
+}
 if (ports) {
   console.error("jumbo lb (1514 and 9014-byte frames, veth MTU 9000, multi-buffer)...");
   jumbo = await jumboBench({ runs, seconds, nice: Number(values.nice ?? -10) });
@@ -100,9 +106,10 @@ if (memif && !ports) md.push("## memif (64-byte frames, one core each)", "", mem
 if (hash) md.push("## Hash (cuckoo, bulk lookup of 13-byte keys, one core)", "", hash.markdown, "");
 if (veth) md.push("## veth", "", vethMarkdown(veth));
 if (ports) md.push("## Ports (issue 12)", "", portsMarkdown(veth, memif, jumbo));
+if (cnet) md.push(cnet.markdown);
 const text = md.join("\n");
 console.log(text);
 mkdirSync(outDir, { recursive: true });
-writeFileSync(`${outDir}/latest.json`, `${JSON.stringify({ machine, date: new Date().toISOString(), nullPipeline: nul, veth, fib: fib?.rows ?? null, hash: hash?.rows ?? null, acl: acl?.rows ?? null, memif: memif?.rows ?? null, jumbo }, null, 1)}\n`);
+writeFileSync(`${outDir}/latest.json`, `${JSON.stringify({ machine, date: new Date().toISOString(), nullPipeline: nul, veth, fib: fib?.rows ?? null, hash: hash?.rows ?? null, acl: acl?.rows ?? null, memif: memif?.rows ?? null, jumbo, cnet: cnet?.rows ?? null }, null, 1)}\n`);
 writeFileSync(`${outDir}/latest.md`, `${text}\n`);
 console.error(`wrote ${outDir}latest.json and latest.md`);

@@ -142,6 +142,18 @@ export class StackHost {
     return live[0]!;
   }
 
+  /**
+   * Resolves once the host has stopped (by {@link StackHost.stop}, or its `onTurn` returning false).
+   *
+   * @example
+   * await host.whenStopped();
+   */
+  whenStopped(): Promise<void> {
+    if (this.state === "stopped") return Promise.resolve();
+    this.stopped ??= new Promise<void>((r) => { this.resolveStopped = r; });
+    return this.stopped;
+  }
+
   /** Whether the host still walks. */
   get running(): boolean {
     return this.state === "running";
@@ -278,8 +290,8 @@ export class StackHost {
    * await host.stop();
    */
   stop(): Promise<void> {
-    if (this.stopped !== null) return this.stopped;
-    this.stopped = new Promise<void>((r) => { this.resolveStopped = r; });
+    if (this.state !== "running") return this.stopped ?? Promise.resolve();
+    this.stopped ??= new Promise<void>((r) => { this.resolveStopped = r; });
     this.state = "stopping";
     for (const m of [...this.members]) {
       try {

@@ -1,7 +1,8 @@
 /**
  * `icmp6_input` (RFC 4443, RFC 4861, RFC 4862): checks the length and the checksum over the IPv6
- * pseudo-header; answers an echo request to one of our unicast addresses in place (type 129, addresses
- * swapped, hop limit 64) through `ip6_output`; handles neighbour discovery:
+ * pseudo-header; answers an echo request in place (type 129, addresses swapped, hop limit 64; one to
+ * all-nodes from our link-local address on that interface) through `ip6_output`; handles neighbour
+ * discovery:
  * - a solicitation for one of our preferred addresses on the interface it came in on is answered in place
  *   with an advertisement (solicited and override, our MAC as target link-layer address; to all-nodes when
  *   it came from :: (someone's DAD)), and its sender's link-layer address is cached (stale, RFC 4861 7.2.3);
@@ -21,7 +22,7 @@ import { cksumAdjust16 } from "../../wire/cksum.js";
 import { ETH_HLEN, ETH_SRC } from "../../wire/ether.js";
 import { ICMP_CSUM } from "../../wire/icmp.js";
 import { IP6_DST, IP6_HLEN, IP6_HLIM, IP6_NXT, IP6_PLEN, IP6_SRC, IPPROTO_ICMPV6, ip6PayloadLen, swapIp6 } from "../../wire/ipv6.js";
-import { ICMP6_ECHO_REPLY, ICMP6_ECHO_REQUEST, ICMP6_NEIGHBOR_ADVERT, ICMP6_NEIGHBOR_SOLICIT, icmp6CksumOk } from "../../wire/icmp6.js";
+import { ICMP6_ECHO_REPLY, ICMP6_ECHO_REQUEST, ICMP6_NEIGHBOR_ADVERT, ICMP6_NEIGHBOR_SOLICIT, icmp6Cksum, icmp6CksumOk } from "../../wire/icmp6.js";
 import { setBe16 } from "../../wire/bytes.js";
 import { C } from "../counters.js";
 import { frameAt, type StackCtx } from "../context.js";
@@ -79,8 +80,10 @@ export function icmp6InputNode(ctx: StackCtx, x: Ip6Ctx): NodeSpec {
         const ifindex = ctx.ifindexOf[pid]!;
         if (type === ICMP6_ECHO_REQUEST) {
           c[C.ICMP6_ECHO_IN]!++;
-          if (len < 8 || u8[ip6 + IP6_DST] === 0xff || unspecified(u8, ip6 + IP6_SRC)) {
-            c[C.ICMP6_IGNORED]!++; // short, to a group, or from nobody: not answered
+          const toGroup = u8[ip6 + IP6_DST] === 0xff;
+          // A request to a group (all-nodes) is answered from our link-local address there, as Linux does.
+          if (len < 8 || unspecified(u8, ip6 + IP6_SRC) || (toGroup && !x.addrs.sourceFor(ifindex, true, u8, ip6 + IP6_DST))) {
+            c[C.ICMP6_IGNORED]!++; // short, from nobody, or to a group where we have no address yet: not answered
             g.enqueue1(node, 0, h);
             continue;
           }
@@ -94,7 +97,12 @@ export function icmp6InputNode(ctx: StackCtx, x: Ip6Ctx): NodeSpec {
           const m = ip6 + IP6_HLEN;
           const code = u8[m + 1]!;
           u8[m] = ICMP6_ECHO_REPLY;
-          cksumAdjust16(u8, m + ICMP_CSUM, (ICMP6_ECHO_REQUEST << 8) | code, (ICMP6_ECHO_REPLY << 8) | code);
+          if (toGroup) {
+            setBe16(u8, m + ICMP_CSUM, 0);
+            setBe16(u8, m + ICMP_CSUM, icmp6Cksum(u8, ip6, m)); // the pseudo-header's destination changed
+          } else {
+            cksumAdjust16(u8, m + ICMP_CSUM, (ICMP6_ECHO_REQUEST << 8) | code, (ICMP6_ECHO_REPLY << 8) | code);
+          }
           swapIp6(u8, ip6);
           u8[ip6 + IP6_HLIM] = 64;
           x.oif[h] = ifindex;

@@ -1,6 +1,6 @@
 /**
  * `ip6_input` (RFC 8200): checks the header (version 6, payload length within the frame, hop limit not 0,
- * source not multicast), accepts what is for us (one of our preferred addresses, all-nodes, or the
+ * source neither multicast nor ::1), accepts what is for us (one of our preferred addresses, all-nodes, or the
  * solicited-node group of one of our addresses on the interface it came in on), walks the extension
  * headers (Hop-by-Hop first only, Destination Options, a Routing header with no segments left, an atomic
  * fragment: skipped and counted; options whose type says "discard" (RFC 8200 4.2), fragments, routing
@@ -53,6 +53,12 @@ function optionsVerdict(u8: Uint8Array, p: number, end: number): number {
   return 0;
 }
 
+/** Whether the 16 bytes at `u8[at]` are ::1. */
+function isLoopback(u8: Uint8Array, at: number): boolean {
+  for (let k = 0; k < 15; k++) if (u8[at + k] !== 0) return false;
+  return u8[at + 15] === 1;
+}
+
 /**
  * The IPv6 input node.
  *
@@ -93,8 +99,8 @@ export function ip6InputNode(ctx: StackCtx, x: Ip6Ctx): NodeSpec {
           c[C.IP6_DROP_HOP_LIMIT]!++;
           continue;
         }
-        if (u8[ip6 + IP6_SRC] === 0xff) {
-          c[C.IP6_DROP_BAD_SRC]!++;
+        if (u8[ip6 + IP6_SRC] === 0xff || isLoopback(u8, ip6 + IP6_SRC)) {
+          c[C.IP6_DROP_BAD_SRC]!++; // multicast, or ::1 from the wire (RFC 4291 2.5.3)
           continue;
         }
         const ifindex = ctx.ifindexOf[ctx.rxPort[h]!]!;

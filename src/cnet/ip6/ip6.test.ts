@@ -410,6 +410,7 @@ describe("cnet IPv6 over ring ports", () => {
       const v4 = fixIcmp6(ip6Frame({ src: PEER, dst: US, version: 4, l4: e }));
       const hop0 = echoRequest({ hlim: 0 });
       const mcastSrc = fixIcmp6(ip6Frame({ src: "ff02::5", dst: US, l4: e }));
+      const loopSrc = fixIcmp6(ip6Frame({ src: "::1", dst: US, l4: e }));
       const other = echoRequest({ dst: "2001:db8::99" });
       const otherGroup = fixIcmp6(ip6Frame({ dstMac: Uint8Array.of(0x33, 0x33, 0, 0, 0, 2), src: PEER, dst: "ff02::2", l4: e }));
       const otherSolicited = fixIcmp6(ip6Frame({ dstMac: MAC_US, src: PEER, dst: "ff02::1:ff00:99", l4: e }));
@@ -420,7 +421,7 @@ describe("cnet IPv6 over ring ports", () => {
       const toGroup = fixIcmp6(ip6Frame({ dstMac: Uint8Array.of(0x33, 0x33, 0, 0, 0, 1), src: PEER, dst: "ff02::1", l4: e }));
       const padded = new Uint8Array(echoRequest({ seq: 10 }).length + 6); padded.set(echoRequest({ seq: 10 }));
       const before = r.c();
-      r.inject(withHbh, dstDiscard, dstSkip, hbhLate, frag, atomic, routing, extCut, truncated, plenLong, v4, hop0, mcastSrc, other,
+      r.inject(withHbh, dstDiscard, dstSkip, hbhLate, frag, atomic, routing, extCut, truncated, plenLong, v4, hop0, mcastSrc, loopSrc, other,
         otherGroup, otherSolicited, noNext, udp, icmpShort, badCsum, toGroup, padded);
       r.stack.walk();
       const out = r.drain();
@@ -434,13 +435,15 @@ describe("cnet IPv6 over ring ports", () => {
         ip6_drop_no_next: delta("ip6_drop_no_next"), ip6_drop_proto: delta("ip6_drop_proto"), icmp6_drop_short: delta("icmp6_drop_short"),
         icmp6_drop_cksum: delta("icmp6_drop_cksum"), icmp6_ignored: delta("icmp6_ignored"), icmp6_echo_in: delta("icmp6_echo_in"),
       }, {
-        ip6_rx: 21, ip6_ext_skipped: 4, ip6_drop_option: 1, ip6_drop_ext_bad: 2, ip6_drop_fragment: 1, ip6_drop_routing: 1,
-        ip6_drop_truncated: 2, ip6_drop_version: 1, ip6_drop_hop_limit: 1, ip6_drop_bad_src: 1, ip6_drop_not_local: 2, ip6_drop_mcast_mac: 1,
-        ip6_drop_no_next: 1, ip6_drop_proto: 1, icmp6_drop_short: 1, icmp6_drop_cksum: 1, icmp6_ignored: 1, icmp6_echo_in: 5,
+        ip6_rx: 22, ip6_ext_skipped: 4, ip6_drop_option: 1, ip6_drop_ext_bad: 2, ip6_drop_fragment: 1, ip6_drop_routing: 1,
+        ip6_drop_truncated: 2, ip6_drop_version: 1, ip6_drop_hop_limit: 1, ip6_drop_bad_src: 2, ip6_drop_not_local: 2, ip6_drop_mcast_mac: 1,
+        ip6_drop_no_next: 1, ip6_drop_proto: 1, icmp6_drop_short: 1, icmp6_drop_cksum: 1, icmp6_ignored: 0, icmp6_echo_in: 5,
       });
-      // Answered: Hop-by-Hop, a skippable destination option, an atomic fragment (their headers not echoed), the padded frame.
-      assert.equal(out.length, 4);
-      assert.deepEqual(out.map(hex), [echoReply({ seq: 9 }), echoReply({ seq: 9 }), echoReply({ seq: 9 }), echoReply({ seq: 10 })].map(hex));
+      // Answered: Hop-by-Hop, a skippable destination option, an atomic fragment (their headers not echoed), the
+      // request to all-nodes (from our link-local address), the padded frame.
+      assert.equal(out.length, 5);
+      const fromLl = fixIcmp6(ip6Frame({ dstMac: MAC_PEER, srcMac: MAC_US, src: US_LL, dst: PEER, hlim: 64, l4: echo(129, 0x1234, 9) }));
+      assert.deepEqual(out.map(hex), [echoReply({ seq: 9 }), echoReply({ seq: 9 }), echoReply({ seq: 9 }), fromLl, echoReply({ seq: 10 })].map(hex));
     } finally {
       r.finish();
     }

@@ -4,7 +4,7 @@
  * the global one over rtnetlink), driven from this thread's event loop; Linux on the other end.
  * - the stack's DAD: both addresses tentative, then preferred;
  * - `ping -6` of the global and the link-local address is answered, ND resolved by the stack both ways
- *   (the peer's `ip -6 neigh` holds the stack's MAC);
+ *   (the peer's `ip -6 neigh` holds the stack's MAC); a ping of all-nodes is answered from the link-local;
  * - an address the peer already holds, added on the stack's netdev, is found duplicate by the stack's DAD
  *   and never answered;
  * - an address added with `ip -6 addr add` is learned, passes DAD (retransmit time 300 ms here) and is
@@ -146,6 +146,9 @@ describe("cnet IPv6 against a Linux peer", { skip }, () => {
       const neighLl = JSON.parse(nsExec(v.ns, "ip", "-j", "-6", "neigh", "show", ll, "dev", v.b)) as { lladdr: string }[];
       assert.equal(neighLl[0]?.lladdr, v.macA, "and its link-local address");
       assert.ok(nd.entries(Date.now()).some((e) => e.mac === v.macB), "the stack resolved the peer");
+      // All-nodes: the stack answers from its link-local address (beside the peer's own kernel).
+      const all = await nsRun(v.ns, "ping", "-6", "-c", "2", "-i", "0.3", "-W", "2", `ff02::1%${v.b}`);
+      assert.match(all, new RegExp(`from ${ll.replace(/\./g, "\\.")}%${v.b}: icmp_seq=1`), all);
 
       // An address the peer holds: the stack's DAD finds it duplicate.
       nsExec(v.ns, "ip", "-6", "addr", "add", `${DUP}/64`, "dev", v.b, "nodad");
@@ -181,7 +184,7 @@ describe("cnet IPv6 against a Linux peer", { skip }, () => {
       assert.deepEqual(delta(), want, "every bad frame dropped and counted where it should be");
 
       const end = c();
-      assert.equal(end.icmp6_echo_in, 6, "six echo requests answered");
+      assert.equal(end.icmp6_echo_in, 8, "eight echo requests answered");
       assert.equal(end.icmp6_ignored, 0);
       assert.equal(end.ip6_drop_no_route, 0);
       assert.equal(end.nd_pending_timeout, 0);

@@ -9,6 +9,9 @@
  *   cnet_timer (neighbour feed, ARP retries, gratuitous ARP) -> pktdev_tx-<lport>
  *   nd6_timer (IPv6 neighbour feed, DAD, ND retries and ageing) -> pktdev_tx-<lport>
  *   chnl_tx (datagrams channels sent) -> ip4_output
+ *   ip4_input -> ip4_reasm (fragments) -> icmp4_input | udp4_input | tcp4_input (whole datagrams)
+ *   ip4_reasm_timer (expiry: ICMP time exceeded) -> ip4_output; ip4_output fragments to the MTU
+ *   with `punt`: eth_input | ip4_input | udp4_input -> punt_tap (the TAP); punt_tap_rx -> ip4_output | pktdev_tx-<lport>
  *   every node -> pkt_drop
  *
  * over the tables the main thread's learner keeps, the thread's own ARP and ND tables and its channels. Walk it

@@ -503,7 +503,10 @@ function limitOf(r: ScenarioResult, napiId?: number): string {
     if (r.dutNapiCpu >= 0.9) parts.push(`DUT NAPI CPU ${pct(r.dutNapiCpu)}${r.layout === 1 ? `, shared with the generator on CPU ${GEN_CPU}` : ""}`);
   }
   if (napiId === 0 && r.id.includes("busypoll")) parts.push("busy polling cannot run NAPI: the copy-mode socket has no NAPI id (BusyPollRxPackets " + med("busy_poll_rx_packets") + "/s)");
-  if (parts.length === 0) parts.push(`no CPU at its limit (forwarder ${pct(r.fwdCpu ?? 0)}, DUT NAPI ${pct(r.dutNapiCpu)}): scheduling between them`);
+  if (parts.length === 0) {
+    parts.push(`no thread of the bed at its CPU's limit (${r.fwdCpu !== undefined ? `forwarder ${pct(r.fwdCpu)}, ` : ""}DUT NAPI ${pct(r.dutNapiCpu)}, ` +
+      `generator-end NAPI ${pct(r.genNapiCpu)}): the senders' CPU ${GEN_CPU}, shared with the machine's other load (load average ${loadavg()[0]!.toFixed(1)})`);
+  }
   return parts.join("; ");
 }
 

@@ -1,6 +1,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync, closeSync, statSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync, closeSync, statSync, readFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -371,6 +371,48 @@ test("--kubelet-dir as kubelet's root: a kubelet that creates device-plugins/ an
     await late.stop();
     await k?.stop();
   }
+});
+
+test("a pool's napiDeferHardIrqs / groFlushTimeout: set on its netdevs at start, kept by stop, restored by teardown", { skip: !root && "needs root" }, async () => {
+  const knob = (n: string) => Number(readFileSync(`/sys/class/net/${v3.a}/${n}`, "utf8"));
+  const make = () => new DevicePlugin({
+    config: parseDpConfig(JSON.stringify({ pools: [{ name: "busy", mode: "primary", devices: [{ name: v3.a }], allowVirtualDevices: true, napiDeferHardIrqs: 2, groFlushTimeout: 200000 }] })),
+    kubeletDir: kubelet.devicePluginDir,
+    podResourcesSocket: join(tmp, "no-pod-resources.sock"),
+    nodeName: "node-busy",
+    udsRoot: join(tmp, "uds-busy"),
+    mapRoot: join(tmp, "maps-busy"),
+    bpfPinRoot: join(tmp, "pins"),
+    watchIntervalMs: 50,
+    reapIntervalMs: 60000,
+    log: createLogger({ sink: () => undefined }),
+  });
+  assert.deepEqual([knob("napi_defer_hard_irqs"), knob("gro_flush_timeout")], [0, 0]);
+  const a = make();
+  try {
+    await a.start();
+    assert.deepEqual([knob("napi_defer_hard_irqs"), knob("gro_flush_timeout")], [2, 200000]);
+  } finally {
+    await a.stop();
+  }
+  assert.deepEqual([knob("napi_defer_hard_irqs"), knob("gro_flush_timeout")], [2, 200000], "a restart keeps them for running pods");
+  const b = make();
+  try {
+    await b.start(); // finds them set: leaves them, holds nothing
+  } finally {
+    await b.teardown();
+  }
+  assert.deepEqual([knob("napi_defer_hard_irqs"), knob("gro_flush_timeout")], [2, 200000], "not this run's to restore");
+  writeFileSync(`/sys/class/net/${v3.a}/napi_defer_hard_irqs`, "0\n");
+  writeFileSync(`/sys/class/net/${v3.a}/gro_flush_timeout`, "0\n");
+  const c = make();
+  try {
+    await c.start();
+    assert.deepEqual([knob("napi_defer_hard_irqs"), knob("gro_flush_timeout")], [2, 200000]);
+  } finally {
+    await c.teardown();
+  }
+  assert.deepEqual([knob("napi_defer_hard_irqs"), knob("gro_flush_timeout")], [0, 0], "teardown gives the netdev its values back");
 });
 
 test("xdplane dp: argument errors, a bad config and a run stopped by a signal", { skip: !root && "needs root" }, async () => {

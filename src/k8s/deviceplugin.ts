@@ -80,6 +80,7 @@ import { RedirectManager, DEFAULT_PIN_ROOT } from "./redirect.js";
 import { UdsServer } from "./uds-server.js";
 import * as P from "./uds-protocol.js";
 import { silentLogger, type Logger } from "./log.js";
+import { NapiKnobs } from "../xsk/napi-knobs.js";
 
 export const DEFAULT_DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins";
 export const DEFAULT_POD_RESOURCES = "/var/lib/kubelet/pod-resources/kubelet.sock";
@@ -434,6 +435,8 @@ export class DevicePlugin {
   /** kubelet's pod list, cached: /connect answers from it (see PodCache). */
   readonly podCache: PodCache;
   private redirect: RedirectManager | null = null;
+  /** NAPI knobs this plugin set on pool netdevs (pool napiDeferHardIrqs / groFlushTimeout). */
+  private knobs: NapiKnobs[] = [];
   private readonly sessions = new Map<string, Session>(); // uuid -> session
   private timers: NodeJS.Timeout[] = [];
   private watcher: FSWatcher | null = null;
@@ -497,6 +500,16 @@ export class DevicePlugin {
       this.pools.push(new PoolServer(this, pd.pool, pd.devices, this.dpDir, this.log));
     }
     if (this.pools.length === 0) throw new Error("No pool has devices on this node: nothing to serve");
+    // The pools' NAPI knobs, for pods that busy-poll: set where they are 0, before the netdevs move into
+    // pods (the values go with the netdev); restored by teardown() (a restart keeps them for running pods).
+    for (const p of this.pools) {
+      if (p.pool.napiDeferHardIrqs === 0) continue;
+      for (const d of p.devices.keys()) {
+        const k = NapiKnobs.acquire(d, null, { napiDeferHardIrqs: p.pool.napiDeferHardIrqs, groFlushTimeoutNs: p.pool.groFlushTimeout },
+          (m) => this.log.info(`pool ${p.pool.name}: ${m}`), this.opts.sysClassNet ?? "/sys/class/net");
+        if (k) this.knobs.push(k);
+      }
+    }
     mkdirSync(this.udsRoot, { recursive: true, mode: 0o700 });
     // Connect to PodResources now and keep the connection, and have the pod list before the first
     // /connect (a fresh plugin's first List took 17.6 ms; CNDP waits ~30 ms for /host_ok).
@@ -573,6 +586,9 @@ export class DevicePlugin {
     this.watcher?.close();
     this.watcher = null;
     for (const p of this.pools) await p.stop();
+    // Knobs stay set for the pods (teardown restored them already when it is the caller).
+    for (const k of this.knobs) k.release(false);
+    this.knobs = [];
     for (const s of this.sessions.values()) this.closeSession(s, false);
     this.sessions.clear();
     this.redirect?.close();
@@ -585,6 +601,8 @@ export class DevicePlugin {
     for (const s of all) this.closeSession(s, true);
     this.sessions.clear();
     const devs = new Set(this.pools.flatMap((p) => [...p.devices.keys()]));
+    for (const k of this.knobs) k.release();
+    this.knobs = [];
     await this.stop();
     for (const d of devs) {
       try {

@@ -126,3 +126,15 @@ test("normaliseMac", () => {
   assert.equal(normaliseMac("AA:BB:CC:00:11:22"), "aa:bb:cc:00:11:22");
   assert.equal(normaliseMac(""), "");
 });
+
+test("a pool's NAPI knobs (ours): both or neither, in range", () => {
+  const pool = (extra: object) => JSON.stringify({ pools: [{ name: "p", mode: "primary", devices: [{ name: "eth0" }], ...extra }] });
+  const ok = parseDpConfig(pool({ napiDeferHardIrqs: 2, groFlushTimeout: 200000 }), "c.json").pools[0]!;
+  assert.deepEqual([ok.napiDeferHardIrqs, ok.groFlushTimeout], [2, 200000]);
+  const none = parseDpConfig(pool({}), "c.json").pools[0]!;
+  assert.deepEqual([none.napiDeferHardIrqs, none.groFlushTimeout], [0, 0]);
+  assert.throws(() => parseDpConfig(pool({ napiDeferHardIrqs: 2 }), "c.json"), /pools\[0\]\.groFlushTimeout: napiDeferHardIrqs and groFlushTimeout work together/);
+  assert.throws(() => parseDpConfig(pool({ groFlushTimeout: 1000 }), "c.json"), /pools\[0\]\.napiDeferHardIrqs: napiDeferHardIrqs and groFlushTimeout work together/);
+  assert.throws(() => parseDpConfig(pool({ napiDeferHardIrqs: -1, groFlushTimeout: 1 }), "c.json"), /pools\[0\]\.napiDeferHardIrqs: -1: must be between 0 and 2147483647/);
+  assert.throws(() => parseDpConfig(pool({ napiDeferHardIrqs: 1, groFlushTimeout: 1.5 }), "c.json"), /pools\[0\]\.groFlushTimeout: must be an integer/);
+});

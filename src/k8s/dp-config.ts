@@ -5,7 +5,10 @@
  *
  * Our additions (pool fields): `allowVirtualDevices` (admit veth and other netdevs without a
  * /sys/class/net/<if>/device link) and `legacyPaths` (mounts and env of the older layout: `/tmp/afxdp.sock`,
- * `/tmp/xsks_map`, `AFXDP_DEVICES`, used by DPDK 23.03-23.11).
+ * `/tmp/xsks_map`, `AFXDP_DEVICES`, used by DPDK 23.03-23.11), and `napiDeferHardIrqs` / `groFlushTimeout`
+ * (ns): the pool's netdevs' NAPI knobs for preferred busy polling, which an unprivileged pod cannot set
+ * (its `/config_busy_poll` sets only the socket's options); written at start where they are 0, restored
+ * at stop (src/xsk/napi-knobs.ts).
  *
  * @example
  * const cfg = parseDpConfig(readFileSync("config.json", "utf8"), "config.json");
@@ -94,6 +97,12 @@ export interface PoolConfig {
   allowVirtualDevices: boolean;
   /** Ours: mounts and env of the older layout (/tmp/afxdp.sock, /tmp/xsks_map, AFXDP_DEVICES). */
   legacyPaths: boolean;
+  /**
+   * Ours: napi_defer_hard_irqs and gro_flush_timeout (ns) for the pool's netdevs (preferred busy polling
+   * by the pods); 0 and 0 leave them alone. Both or neither.
+   */
+  napiDeferHardIrqs: number;
+  groFlushTimeout: number;
 }
 
 export interface DpConfig {
@@ -182,6 +191,13 @@ function readPool(r: Reader, o: Obj, p: string): PoolConfig {
   if (uid !== 0 && (uid < LIMITS.uidMin || uid > LIMITS.uidMax)) {
     r.fail(f("uid"), `${uid}: must be 0 or between ${LIMITS.uidMin} and ${LIMITS.uidMax}`);
   }
+  const napiDeferHardIrqs = r.int(o, "napiDeferHardIrqs", p);
+  const groFlushTimeout = r.int(o, "groFlushTimeout", p);
+  if (napiDeferHardIrqs < 0 || napiDeferHardIrqs > 0x7fffffff) r.fail(f("napiDeferHardIrqs"), `${napiDeferHardIrqs}: must be between 0 and 2147483647 (polls)`);
+  if (groFlushTimeout < 0) r.fail(f("groFlushTimeout"), `${groFlushTimeout}: must be 0 or more (nanoseconds)`);
+  if ((napiDeferHardIrqs > 0) !== (groFlushTimeout > 0)) {
+    r.fail(f(napiDeferHardIrqs > 0 ? "groFlushTimeout" : "napiDeferHardIrqs"), "napiDeferHardIrqs and groFlushTimeout work together: set both (e.g. 2 and 200000) or neither");
+  }
   return {
     name,
     mode: mode as PoolMode,
@@ -197,6 +213,8 @@ function readPool(r: Reader, o: Obj, p: string): PoolConfig {
     uid,
     allowVirtualDevices: r.bool(o, "allowVirtualDevices", p),
     legacyPaths: r.bool(o, "legacyPaths", p),
+    napiDeferHardIrqs,
+    groFlushTimeout,
   };
 }
 

@@ -19,7 +19,7 @@ function fakeSysfs(dev: string, ifindex: number, defer = 0, timeout = 0): { root
   };
   set(defer, timeout);
   const read = (): [number, number] => [Number(readFileSync(join(dir, "napi_defer_hard_irqs"), "utf8")), Number(readFileSync(join(dir, "gro_flush_timeout"), "utf8"))];
-  return { root, read, set, done: () => rmSync(root, { recursive: true, force: true }) };
+  return { root: join(root, "sys/class/net"), read, set, done: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 describe("NapiKnobs", () => {
@@ -56,10 +56,10 @@ describe("NapiKnobs", () => {
       assert.deepEqual(logs, [
         "eth8: NAPI knobs left as set (napi_defer_hard_irqs 10, gro_flush_timeout 50000 ns)",
         "eth8: NAPI knobs left alone: sysfs shows another network namespace's eth8 (ifindex 5, not 6)",
-        `nosuch0: NAPI knobs left alone: no ${fs.root}/sys/class/net/nosuch0/ifindex`,
+        `nosuch0: NAPI knobs left alone: no ${fs.root}/nosuch0/ifindex`,
       ]);
       fs.set(0, 0);
-      const k = NapiKnobs.acquire("eth8", 5, { napiDeferHardIrqs: 3, groFlushTimeoutNs: 1000 }, () => {}, fs.root)!;
+      const k = NapiKnobs.acquire("eth8", null, { napiDeferHardIrqs: 3, groFlushTimeoutNs: 1000 }, () => {}, fs.root)!;
       assert.deepEqual(fs.read(), [3, 1000]);
       fs.set(7, 7); // someone else changed them meanwhile: theirs stay
       k.release();
@@ -67,6 +67,10 @@ describe("NapiKnobs", () => {
       assert.throws(() => NapiKnobs.acquire("eth8", 5, { napiDeferHardIrqs: -1, groFlushTimeoutNs: 0 }, () => {}, fs.root), /Invalid napi_defer_hard_irqs -1 for eth8: expected 0\.\.2147483647/);
       assert.throws(() => NapiKnobs.acquire("eth8", 5, { napiDeferHardIrqs: 1, groFlushTimeoutNs: 0.5 }, () => {}, fs.root), /Invalid gro_flush_timeout 0\.5 for eth8/);
       assert.equal(NapiKnobs.holders().size, 0, "no hold left behind by refusals");
+      fs.set(0, 0);
+      NapiKnobs.acquire("eth8", 5, PREFER_BUSY_POLL_KNOBS, () => {}, fs.root)!.release(false);
+      assert.deepEqual(fs.read(), [2, 200000], "release(false): the values stay");
+      assert.equal(NapiKnobs.holders().size, 0);
     } finally {
       fs.done();
     }

@@ -34,8 +34,8 @@ interface Held {
 /** Netdevs whose knobs ports of this process hold, by "<ifindex>:<name>" (filled at first use). */
 let held: Map<string, Held> | null = null;
 
-function sysPath(ifname: string, attr: string, root: string): string {
-  return `${root}/sys/class/net/${ifname}/${attr}`;
+function sysPath(ifname: string, attr: string, dir: string): string {
+  return `${dir}/${ifname}/${attr}`;
 }
 
 function readNum(path: string): number | null {
@@ -47,9 +47,9 @@ function readNum(path: string): number | null {
   }
 }
 
-function write(ifname: string, v: NapiKnobValues, root: string): void {
-  writeFileSync(sysPath(ifname, "napi_defer_hard_irqs", root), `${v.napiDeferHardIrqs}\n`);
-  writeFileSync(sysPath(ifname, "gro_flush_timeout", root), `${v.groFlushTimeoutNs}\n`);
+function write(ifname: string, v: NapiKnobValues, dir: string): void {
+  writeFileSync(sysPath(ifname, "napi_defer_hard_irqs", dir), `${v.napiDeferHardIrqs}\n`);
+  writeFileSync(sysPath(ifname, "gro_flush_timeout", dir), `${v.groFlushTimeoutNs}\n`);
 }
 
 /**
@@ -69,10 +69,12 @@ export class NapiKnobs {
 
   /**
    * Sets `want` on the netdev unless an administrator set other values or sysfs shows another network
-   * namespace; returns the hold, or null when it left the netdev alone (and logged why). `root` prefixes
-   * the sysfs path (tests).
+   * namespace (its ifindex there is not `ifindex`; null: the caller knows `sysClassNet` is its own, as
+   * the device plugin listing its netdevs from it does); returns the hold, or null when it left the
+   * netdev alone (and logged why). `sysClassNet`: the folder of netdevs (tests pass a fake tree).
    */
-  static acquire(ifname: string, ifindex: number, want: NapiKnobValues, log: (m: string) => void, root = ""): NapiKnobs | null {
+  static acquire(ifname: string, ifindex: number | null, want: NapiKnobValues, log: (m: string) => void, sysClassNet = "/sys/class/net"): NapiKnobs | null {
+    const root = sysClassNet;
     if (!Number.isInteger(want.napiDeferHardIrqs) || want.napiDeferHardIrqs < 0 || want.napiDeferHardIrqs > 0x7fffffff) {
       throw new RangeError(`Invalid napi_defer_hard_irqs ${want.napiDeferHardIrqs} for ${ifname}: expected 0..2147483647 (polls)`);
     }
@@ -80,11 +82,11 @@ export class NapiKnobs {
       throw new RangeError(`Invalid gro_flush_timeout ${want.groFlushTimeoutNs} for ${ifname}: expected an integer >= 0 (ns)`);
     }
     const seen = readNum(sysPath(ifname, "ifindex", root));
-    if (seen !== ifindex) {
+    if (seen === null || (ifindex !== null && seen !== ifindex)) {
       log(`${ifname}: NAPI knobs left alone: ${seen === null ? `no ${sysPath(ifname, "ifindex", root)}` : `sysfs shows another network namespace's ${ifname} (ifindex ${seen}, not ${ifindex})`}`);
       return null;
     }
-    const key = `${ifindex}:${ifname}`;
+    const key = `${seen}:${ifname}`;
     held ??= new Map();
     const h = held.get(key);
     if (h) {
@@ -120,16 +122,18 @@ export class NapiKnobs {
   }
 
   /**
-   * Lets go; the last holder writes back what it found, unless someone changed the knobs meanwhile.
-   * Idempotent.
+   * Lets go; the last holder writes back what it found, unless someone changed the knobs meanwhile or
+   * `restore` is false (the values stay for whoever uses the netdev next, as the device plugin's stop
+   * leaves them to running pods). Idempotent.
    */
-  release(): void {
+  release(restore = true): void {
     if (this.released) return;
     this.released = true;
     const h = held?.get(this.key);
     if (!h) return;
     if (--h.count > 0) return;
     held!.delete(this.key);
+    if (!restore) return;
     const defer = readNum(sysPath(this.ifname, "napi_defer_hard_irqs", this.root));
     const timeout = readNum(sysPath(this.ifname, "gro_flush_timeout", this.root));
     if (defer !== h.set.napiDeferHardIrqs || timeout !== h.set.groFlushTimeoutNs) return;

@@ -13,7 +13,12 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 
-/** The two knobs, as the kernel takes them (defer: a count of polls; timeout: nanoseconds). */
+/**
+ * The two knobs, as the kernel takes them (defer: a count of polls; timeout: nanoseconds).
+ *
+ * @example
+ * const v: NapiKnobValues = { napiDeferHardIrqs: 2, groFlushTimeoutNs: 200_000 };
+ */
 export interface NapiKnobValues {
   napiDeferHardIrqs: number;
   groFlushTimeoutNs: number;
@@ -22,6 +27,9 @@ export interface NapiKnobValues {
 /**
  * The kernel documentation's example for preferred busy polling: keep interrupts off for 2 empty polls
  * and let the watchdog fire after 200 us without a poll.
+ *
+ * @example
+ * const k = NapiKnobs.acquire("eth0", null, PREFER_BUSY_POLL_KNOBS, console.log);
  */
 export const PREFER_BUSY_POLL_KNOBS: NapiKnobValues = { napiDeferHardIrqs: 2, groFlushTimeoutNs: 200_000 };
 
@@ -57,7 +65,6 @@ function write(ifname: string, v: NapiKnobValues, dir: string): void {
  * holder), {@link NapiKnobs.release} restores them when the last holder lets go.
  *
  * @example
- * import { NapiKnobs, PREFER_BUSY_POLL_KNOBS } from "./napi-knobs.js";
  * const knobs = NapiKnobs.acquire("eth0", 2, PREFER_BUSY_POLL_KNOBS, (m) => console.log(m));
  * // ... busy-poll ...
  * knobs?.release();

@@ -12,7 +12,7 @@
  *
  * @example
  * const t = new ReasmTable(mempool, { maxDatagrams: 64 });
- * const r = t.add(src, dst, (id << 8) | proto, offset, end, moreFragments, h, now);
+ * const r = t.add(0x0a000002, 0x0a000001, (0x1234 << 8) | 17, 0, 1480, true, h, Date.now());
  * if (r >= 0) console.log("slot", r, "is whole");
  */
 import type { Mempool } from "../../mem/mempool.js";
@@ -117,7 +117,8 @@ export class ReasmTable {
    * The slot of a datagram in progress, or -1.
    *
    * @example
-   * const s = t.find(src, dst, (id << 8) | proto);
+   * const t = new ReasmTable(mempool);
+   * const s = t.find(0x0a000002, 0x0a000001, (0x1234 << 8) | 17);
    */
   find(src: number, dst: number, idProto: number): number {
     const a = this.active;
@@ -134,7 +135,8 @@ export class ReasmTable {
    * {@link release}), or one of the REASM_* codes (see each: who frees what).
    *
    * @example
-   * const r = t.add(src, dst, (id << 8) | 17, 0, 1480, true, h, ctx.clock[0]!);
+   * const t = new ReasmTable(mempool);
+   * const r = t.add(0x0a000002, 0x0a000001, (0x1234 << 8) | 17, 0, 1480, true, h, Date.now());
    */
   add(src: number, dst: number, idProto: number, off: number, end: number, more: boolean, h: number, now: number): number {
     let s = this.find(src, dst, idProto);
@@ -205,7 +207,9 @@ export class ReasmTable {
    * one's first fragment).
    *
    * @example
-   * t.release(s);
+   * const t = new ReasmTable(mempool);
+   * const s = t.find(0x0a000002, 0x0a000001, (0x1234 << 8) | 17);
+   * if (s >= 0) t.release(s);
    */
   release(s: number): void {
     this.held -= this.nfrags[s]!;
@@ -224,7 +228,9 @@ export class ReasmTable {
    * Frees slot `s`'s fragments from index `from` on and gives up the slot; returns how many were freed.
    *
    * @example
-   * t.drop(s);
+   * const t = new ReasmTable(mempool);
+   * const s = t.find(0x0a000002, 0x0a000001, (0x1234 << 8) | 17);
+   * if (s >= 0) t.drop(s);
    */
   drop(s: number, from = 0): number {
     const n = this.nfrags[s]!;
@@ -238,7 +244,8 @@ export class ReasmTable {
    * The first slot (in `active` order) whose datagram has expired at `now`, or -1.
    *
    * @example
-   * for (let s; (s = t.expired(now)) >= 0;) t.drop(s);
+   * const t = new ReasmTable(mempool);
+   * for (let s; (s = t.expired(Date.now())) >= 0;) t.drop(s);
    */
   expired(now: number): number {
     const a = this.active;
@@ -253,7 +260,7 @@ export class ReasmTable {
    * Frees every fragment held (stack close); returns how many.
    *
    * @example
-   * const freed = t.clear();
+   * const freed = new ReasmTable(mempool).clear();
    */
   clear(): number {
     let freed = 0;

@@ -698,7 +698,7 @@ export class NetTables {
    * The IPv6 route for the 16-byte address at `u8[off]`: a next-hop index, or {@link FIB_NO_ROUTE}.
    *
    * @example
-   * const nh = NetTables.create().route6(umem.u8, ip6 + 24); // IP6_DST
+   * const nh = NetTables.create().route6(umem.u8, off + 14 + 24); // a frame's IPv6 destination
    */
   route6(u8: Uint8Array, off: number): number {
     return this.fib6.lookup(u8, off);

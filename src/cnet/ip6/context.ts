@@ -46,7 +46,7 @@ export function makeIp6Ctx(ctx: StackCtx, nd: NdTable, addrs: Ip6Addrs): Ip6Ctx 
  * Writes an IPv6 Ethernet header at `off`: destination `mac[macOff..+6)`, source lport `pid`'s MAC.
  *
  * @example
- * writeEther6(ctx, frameAt(ctx, h), 0, peerMac, 0);
+ * writeEther6(ctx, frameAt(ctx, h), 0, parseMac("02:00:00:00:00:02"), 0);
  */
 export function writeEther6(ctx: StackCtx, off: number, pid: number, mac: Uint8Array, macOff: number): void {
   const u8 = ctx.u8;

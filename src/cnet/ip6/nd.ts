@@ -38,7 +38,8 @@ const ND_MSG_LEN = ND_HLEN + 8;
  *
  * @example
  * const opts = new Int32Array(2); // once
- * if (ndOptions(umem.u8, l4 + ND_HLEN, l4 + len, opts) && opts[0]! >= 0) console.log("has SLLA");
+ * const l4 = off + 54, end = off + 86;             // an NS with one option
+ * if (ndOptions(umem.u8, l4 + ND_HLEN, end, opts) && opts[0]! >= 0) console.log("has SLLA");
  */
 export function ndOptions(u8: Uint8Array, start: number, end: number, out: Int32Array): boolean {
   out[0] = -1;
@@ -61,7 +62,7 @@ export function ndOptions(u8: Uint8Array, start: number, end: number, out: Int32
  * last 3 bytes, RFC 4291 2.7.1) at `u8[at..+16)`.
  *
  * @example
- * solicitedNode(umem.u8, ip6 + IP6_DST, l4 + ND_TARGET);
+ * solicitedNode(umem.u8, off + 14 + 24, umem.u8, off + 54 + ND_TARGET); // an NS's destination from its target
  */
 export function solicitedNode(u8: Uint8Array, at: number, src: Uint8Array, target: number): void {
   setBe32(u8, at, 0xff020000);
@@ -88,7 +89,7 @@ function ndHeader(u8: Uint8Array, ip6: number): void {
  * a slot of the ND table, unicast to the target at that slot's MAC (a probe).
  *
  * @example
- * const h2 = nsFrame(ctx, x, 0, ourAddr, 0, umem.u8, ip6 + IP6_DST, -1);
+ * const h2 = nsFrame(ctx, x, 0, parseIp6("2001:db8::1"), 0, parseIp6("2001:db8::2"), 0, -1); // resolve ::2
  */
 export function nsFrame(ctx: StackCtx, x: Ip6Ctx, pid: number, srcBuf: Uint8Array | null, srcOff: number, tBuf: Uint8Array, tOff: number, ndSlot: number): number {
   const h = ctx.mp.alloc();
@@ -139,7 +140,7 @@ export function nsFrame(ctx: StackCtx, x: Ip6Ctx, pid: number, srcBuf: Uint8Arra
  * (or 33:33:00:00:00:01 for all-nodes). The caller sends it on lport `pid`.
  *
  * @example
- * writeNa(ctx, h, 0, umem.u8, l4 + ND_TARGET, null, 0, ND_NA_OVERRIDE, null, 0); // unsolicited
+ * writeNa(ctx, h, 0, parseIp6("2001:db8::1"), 0, null, 0, ND_NA_OVERRIDE, null, 0); // unsolicited, to all-nodes
  */
 export function writeNa(ctx: StackCtx, h: number, pid: number, tBuf: Uint8Array, tOff: number, dstBuf: Uint8Array | null, dstOff: number, flags: number, mac: Uint8Array | null, macOff: number): void {
   const u8 = ctx.u8;

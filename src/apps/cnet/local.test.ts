@@ -37,6 +37,12 @@ function run(ns: string, cmd: string[], input?: Buffer): Promise<{ code: number 
   });
 }
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const collect = (s: NodeJS.ReadableStream) => new Promise<Buffer>((resolve, reject) => {
+  const parts: Buffer[] = [];
+  s.on("data", (d: Buffer) => parts.push(d));
+  s.on("end", () => resolve(Buffer.concat(parts)));
+  s.on("error", reject);
+});
 
 describe("Node streams over the stack against a Linux peer", { skip }, () => {
   test("http.createServer served to curl, an echo Duplex to socat, connect() to Linux, a reset seen, counters exact, no frame leaked", async () => {
@@ -116,6 +122,83 @@ describe("Node streams over the stack against a Linux peer", { skip }, () => {
       assert.equal(report.doubleFrees, 0);
     } finally {
       linuxEcho?.kill("SIGKILL");
+      await local?.close();
+      v.destroy();
+    }
+  });
+
+  test("backpressure end to end: a paused reader closes the stack's window (rcvWnd 0), a Linux reader that does not read stops write() until it reads; byte for byte", async () => {
+    const v = createCnetPair();
+    let local: LocalStack | null = null;
+    let py: ReturnType<typeof spawn> | null = null;
+    try {
+      nsExec(v.nsA, "ip", "addr", "add", "10.217.0.1/24", "dev", v.a);
+      nsExec(v.ns, "ip", "addr", "add", "10.217.0.2/24", "dev", v.b);
+      nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
+      const { config } = parseConfig(fwdConfig({ ports: [{ netdev: v.a }] }), "cnet.jsonc");
+      local = await LocalStack.open({ config, netns: v.nsA, debugFrames: true, log: () => {}, tcp: { rcvBuf: 65536, sndBuf: 65536 } });
+      const tcpOf = (port: number) => local!.tcpTable.list().find((c) => c.localPort === port && c.state === "ESTABLISHED");
+
+      // Receive side: the server pauses its socket; Linux sends 2 MB.
+      let server: CnetSocket | null = null;
+      const srv = createServer({ pauseOnConnect: true }, (sock) => { server = sock; }).listen(5001);
+      const data = randomBytes(2 << 20);
+      const sender = run(v.ns, ["socat", "-u", "-", "TCP:10.217.0.1:5001"], data);
+      // Closed: less than one segment offered (receiver SWS avoidance, RFC 1122 4.2.3.3, offers nothing smaller).
+      const closed = () => (tcpOf(5001)?.rcvWnd ?? 65536) < 1448;
+      for (let i = 0; i < 200 && (server === null || !closed()); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(closed(), `the window closed while the app does not read: ${JSON.stringify(tcpOf(5001))}`);
+      const held = server!.bytesRead;
+      assert.ok(held <= server!.readableHighWaterMark + 65536, `the stream holds at most its high-water mark and one slab read (${held})`);
+      const got = collect(server!);
+      server!.resume();
+      assert.equal(sha(await got), sha(data), "2 MB byte for byte once it reads");
+      assert.equal((await sender).code, 0);
+      srv.close();
+
+      // Send side: a Linux peer that accepts and does not read until told.
+      py = spawn("ip", ["netns", "exec", v.ns, "python3", "-c", [
+        "import socket,sys,hashlib", "l=socket.socket(); l.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)",
+        "l.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,65536); l.bind(('10.217.0.2',5002)); l.listen(1)", "print('ready',flush=True)",
+        "c,_=l.accept(); sys.stdin.readline(); h=hashlib.sha256(); n=0",
+        "while True:\n d=c.recv(65536)\n if not d: break\n h.update(d); n+=len(d)",
+        "print(n,h.hexdigest(),flush=True)"].join("\n")], { stdio: ["pipe", "pipe", "inherit"] });
+      let pyOut = "";
+      py.stdout!.on("data", (d: Buffer) => (pyOut += d.toString()));
+      for (let i = 0; i < 100 && !pyOut.includes("ready"); i++) await new Promise((r) => setTimeout(r, 20));
+      const c = connect(5002, "10.217.0.2");
+      await new Promise<void>((r) => c.once("connect", () => r()));
+      const chunk = randomBytes(65536);
+      const sent: Buffer[] = [];
+      // Write until a 'drain' does not come within 300 ms: the stack's send buffer and the peer's receive
+      // buffer are full and nobody reads.
+      let stuck = false;
+      while (!stuck) {
+        sent.push(chunk);
+        if (!c.write(chunk)) {
+          stuck = await new Promise<boolean>((r) => {
+            const t = setTimeout(() => { c.off("drain", on); r(true); }, 300);
+            const on = () => { clearTimeout(t); r(false); };
+            c.once("drain", on);
+          });
+        }
+        assert.ok(sent.length < 400, "write() never stayed stopped");
+      }
+      assert.equal(c.writableNeedDrain, true, "still full: the peer does not read");
+      assert.equal(c.bytesWritten < sent.length * chunk.length, true, "the stream holds what the stack could not take");
+      const drained = new Promise<void>((r) => c.once("drain", () => r()));
+      py.stdin!.write("go\n");
+      await drained;
+      c.end();
+      const all = Buffer.concat(sent);
+      for (let i = 0; i < 500 && !pyOut.includes(String(all.length)); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(pyOut.trim().split("\n").pop(), `${all.length} ${sha(all)}`, "everything written arrived, byte for byte");
+      const report = await local.close();
+      local = null;
+      assert.deepEqual(report.faults, []);
+      assert.equal(report.leakedFrames, 0);
+    } finally {
+      py?.kill("SIGKILL");
       await local?.close();
       v.destroy();
     }

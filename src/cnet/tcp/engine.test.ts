@@ -443,7 +443,7 @@ describe("tcp engine over a simulated link", () => {
       const moved = got[0]! - before;
       assert.ok(moved > 100 << 20, `moved ${moved} bytes`);
       assert.equal(gcs, 0, `${gcs} garbage collections while moving ${moved} bytes: the segment path allocates`);
-      assert.ok(growth < 512 * 1024, `the heap grew by ${growth} bytes`);
+      assert.ok(growth < 2 * 1024 * 1024, `the heap grew by ${growth} bytes`); // (optimized code and feedback land in old space too)
       closeBoth(L, acd, bcd, lcd);
       for (let i = 0; i < 10; i++) L.step();
     } finally {

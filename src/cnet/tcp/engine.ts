@@ -39,7 +39,7 @@ export interface TcpOptions {
   sndBuf?: number;
   /** Receive buffer per connection, bytes (the window we offer; default 262144). */
   rcvBuf?: number;
-  /** Out-of-order segments held per connection (default 128). */
+  /** Out-of-order segments held per connection (default 256). */
   oooMax?: number;
   /** Our MSS (default: 1460, the Ethernet MTU's). */
   mss?: number;
@@ -218,6 +218,8 @@ export class TcpEngine {
   declare private readonly sbUna: Int32Array;
   declare private readonly sbEnd: Int32Array;
   declare readonly rcvNxt: Int32Array;
+  /** rcv.nxt in the last ACK sent (RFC 7323's Last.ACK.sent). */
+  declare private readonly ackSent: Int32Array;
   declare private readonly rcvAdv: Int32Array;
   declare private readonly mss: Int32Array;
   declare private readonly sndWs: Int32Array;
@@ -297,7 +299,7 @@ export class TcpEngine {
     this.u8 = ctx.u8;
     this.c = ctx.c;
     const o = {
-      maxConns: opts.maxConns ?? 1024, sndBuf: opts.sndBuf ?? 262144, rcvBuf: opts.rcvBuf ?? 262144, oooMax: opts.oooMax ?? 128,
+      maxConns: opts.maxConns ?? 1024, sndBuf: opts.sndBuf ?? 262144, rcvBuf: opts.rcvBuf ?? 262144, oooMax: opts.oooMax ?? 256,
       mss: opts.mss ?? 1460, timeWaitMs: opts.timeWaitMs ?? 60000, minRtoMs: opts.minRtoMs ?? 200, maxRtoMs: opts.maxRtoMs ?? 60000,
       initRtoMs: opts.initRtoMs ?? 1000, delackMs: opts.delackMs ?? 40, synRetries: opts.synRetries ?? 6, synAckRetries: opts.synAckRetries ?? 5,
       maxRetries: opts.maxRetries ?? 15, keepIdleMs: opts.keepIdleMs ?? 7200000, keepIntvlMs: opts.keepIntvlMs ?? 75000, keepCnt: opts.keepCnt ?? 9,
@@ -330,7 +332,7 @@ export class TcpEngine {
     const f64 = () => new Float64Array(n);
     this.state = i32(); this.flags = i32(); this.lip = i32(); this.rip = i32(); this.lport = i32(); this.rport = i32();
     this.iss = i32(); this.irs = i32(); this.sndUna = i32(); this.sndNxt = i32(); this.sndMax = i32(); this.sndWnd = i32();
-    this.sndWl1 = i32(); this.sndWl2 = i32(); this.maxSndWnd = i32(); this.sbUna = i32(); this.sbEnd = i32(); this.rcvNxt = i32();
+    this.sndWl1 = i32(); this.sndWl2 = i32(); this.maxSndWnd = i32(); this.sbUna = i32(); this.sbEnd = i32(); this.rcvNxt = i32(); this.ackSent = i32();
     this.rcvAdv = i32(); this.mss = i32(); this.sndWs = i32(); this.rcvWs = i32(); this.tsRecent = i32(); this.cwnd = i32();
     this.ssthresh = i32(); this.dupacks = i32(); this.recover = i32(); this.rexmitNxt = i32(); this.rttSeq = i32(); this.retries = i32();
     this.segsUnacked = i32(); this.caAcked = i32(); this.parent = i32(); this.chanOf = i32().fill(-1); this.ev = i32();
@@ -908,6 +910,7 @@ export class TcpEngine {
     this.irs[s] = seq;
     this.rcvNxt[s] = (seq + 1) | 0;
     this.rcvAdv[s] = this.rcvNxt[s]!;
+    this.ackSent[s] = seq;
     this.sndWnd[s] = win;
     this.maxSndWnd[s] = win;
     this.sndWl1[s] = seq;
@@ -941,6 +944,7 @@ export class TcpEngine {
     this.irs[s] = seq;
     this.rcvNxt[s] = (seq + 1) | 0;
     this.rcvAdv[s] = this.rcvNxt[s]!;
+    this.ackSent[s] = seq;
     this.sndWl1[s] = seq;
     this.sndWl2[s] = ack;
     this.sndWnd[s] = win;
@@ -1001,7 +1005,8 @@ export class TcpEngine {
     let dlen = dlen0;
     const f = this.flags[s]!;
     // PAWS (RFC 7323 5.3)
-    if ((f & F_TS) !== 0 && opt[3] === 1 && (fl & TCP_FLAG_RST) === 0 && ((opt[4]! - this.tsRecent[s]!) | 0) < 0) {
+    // (one tick of slack, as Linux's TCP_PAWS_WINDOW: a reordered segment sent in the tick before passes)
+    if ((f & F_TS) !== 0 && opt[3] === 1 && (fl & TCP_FLAG_RST) === 0 && ((this.tsRecent[s]! - opt[4]!) | 0) > 1) {
       c[C.TCP_DROP_PAWS]!++;
       this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_ACK);
       return false;
@@ -1077,7 +1082,8 @@ export class TcpEngine {
       return false;
     }
     // Timestamp to echo (RFC 7323 4.3): from the segment at the left edge.
-    if ((f & F_TS) !== 0 && opt[3] === 1 && ((seq - rcvNxt) | 0) <= 0) this.tsRecent[s] = opt[4]!;
+    // (Last.ACK.sent, not rcv.nxt: with delayed ACKs a later segment must not move TS.Recent ahead)
+    if ((f & F_TS) !== 0 && opt[3] === 1 && ((seq - this.ackSent[s]!) | 0) <= 0 && ((opt[4]! - this.tsRecent[s]!) | 0) > 0) this.tsRecent[s] = opt[4]!;
     if (st === TCP_SYN_RECEIVED) {
       if (((ack - this.sndUna[s]!) | 0) <= 0 || ((ack - this.sndMax[s]!) | 0) > 0) {
         this.rstFor(this.rip[s]!, this.rport[s]!, this.lip[s]!, this.lport[s]!, seq, ack, fl, dlen);
@@ -1208,13 +1214,19 @@ export class TcpEngine {
       dataOff[h] = dataOff[h]! + d;
       len -= d;
       dataLen[h] = len;
-      if (len === 0) {
+      if (len === 0) this.ctx.mp.free(h);
+      else if (!this.inOrderNoDrain(s, h, len)) {
         this.ctx.mp.free(h);
-        if (fin) this.finReceived(s);
         continue;
       }
-      if (!this.inOrderNoDrain(s, h, len)) this.ctx.mp.free(h);
-      else if (fin) this.finReceived(s);
+      if (fin) {
+        // Nothing follows a FIN. finReceived may enter TIME_WAIT, which frees the queue itself.
+        ooo.copyWithin(0, k, n);
+        this.oooLen[s] = n - k;
+        this.finReceived(s);
+        this.dropOoo(s);
+        return;
+      }
     }
     if (k > 0) {
       ooo.copyWithin(0, k, n);
@@ -1752,6 +1764,7 @@ export class TcpEngine {
     }
     c[C.TCP_TX]!++;
     if (hasAck) {
+      this.ackSent[s] = this.rcvNxt[s]!;
       this.segsUnacked[s] = 0;
       this.delackAt[s] = 0;
       this.flags[s] = this.flags[s]! & ~F_ACK_NOW;

@@ -93,6 +93,8 @@ export interface ScenarioResult {
   pacedMpps?: number;
   /** What limits the figure (one line). */
   limit?: string;
+  /** Forwarder scenarios: the socket's NAPI id (SO_INCOMING_NAPI_ID; 0: busy polling cannot run NAPI). */
+  napiId?: number;
   runs: Sample[];
 }
 
@@ -239,14 +241,14 @@ export class Bed {
   rtPrio = 0;
 
   /** Pins the NAPI kthreads of a netdev (napi/<dev>-<id>) to a CPU. */
-  pinNapi(dev: string, cpu: number): number {
+  pinNapi(dev: string, cpu: number, rtPrio = this.rtPrio): number {
     const out = sh("ps", "-e", "-o", "pid=,comm=");
     const pids: number[] = [];
     for (const line of out.split("\n")) {
       const m = /^\s*(\d+)\s+napi\/(\S+)-\d+$/.exec(line);
       if (m && m[2] === dev) {
         sh("taskset", "-pc", String(cpu), m[1]!);
-        if (this.rtPrio > 0) sh("chrt", "-f", "-p", String(this.rtPrio), m[1]!);
+        if (rtPrio > 0) sh("chrt", "-f", "-p", String(rtPrio), m[1]!);
         else sh("chrt", "-o", "-p", "0", m[1]!);
         if (this.nice !== 0) sh("renice", "-n", String(this.nice), "-p", m[1]!);
         pids.push(Number(m[1]));
@@ -310,8 +312,15 @@ export class Bed {
     return old;
   }
 
+  /**
+   * Layout 2: the generator end's NAPI (the return path, part of the instrument) at SCHED_FIFO, so the
+   * senders spinning on its CPU do not hold back what the one-core pod sends (veth then stops the pod's
+   * TX queue: its sendto() answers EAGAIN).
+   */
+  genRtPrio = 0;
+
   pin(dutCpu: number): void {
-    this.pinNapi(this.tg, GEN_CPU);
+    this.pinNapi(this.tg, GEN_CPU, Math.max(this.rtPrio, this.genRtPrio));
     this.pinNapi(this.fw, dutCpu);
   }
 
@@ -485,12 +494,15 @@ function fwdConfig(bed: Bed, spec: FwdSpec, options: Record<string, unknown> = {
  * back), a CPU at its limit (the forwarder's thread, the DUT's NAPI thread, or both sharing one CPU in
  * layout 2), or a busy poll that cannot run NAPI (no NAPI id on the socket).
  */
-function limitOf(r: ScenarioResult, napiId?: number): string {
+export function limitOf(r: ScenarioResult, napiId = r.napiId): string {
   const main = r.returned ?? r.dutRx ?? 0;
   const parts: string[] = [];
   const counters = r.runs.map((x) => x.counters ?? {});
   const med = (k: string) => median(counters.map((c) => c[k] ?? 0));
-  if (r.pacedMpps !== undefined && r.offered < 0.95 * r.pacedMpps) parts.push(`the generator (offered ${r.offered.toFixed(2)} of ${r.pacedMpps} Mpps asked)`);
+  if (r.pacedMpps !== undefined && r.offered < 0.95 * r.pacedMpps) {
+    parts.push(`the generator's CPU ${GEN_CPU} (offered ${r.offered.toFixed(2)} of ${r.pacedMpps} Mpps asked): the DUT's NAPI took ${pct(r.dutNapiCpu)} of it and the generator end's ` +
+      `${pct(r.genNapiCpu)}${r.fwdCpu !== undefined ? " (turning the forwarder's copy-mode skbs back into XDP frames)" : ""}, both ahead of the senders, beside the machine's other load`);
+  }
   else if (r.pacedMpps !== undefined && main >= 0.98 * r.offered) parts.push(`offered load (paced ${r.pacedMpps} Mpps; all of it returned)`);
   if (r.fwdCpu !== undefined && r.returned !== null && med("opackets") > 1.05 * r.returned * 1e6) {
     parts.push(`the return path: the forwarder sent ${(med("opackets") / 1e6).toFixed(2)} Mpps, the generator's end counted ${r.returned.toFixed(2)} (its NAPI on CPU ${GEN_CPU} turns each copy-mode skb back into an XDP frame, sharing the CPU with the senders)`);
@@ -569,6 +581,7 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
       gen.set(`0 threads ${threads}`);
       gen.set(`0 rate ${pacedMpps !== undefined ? `${pacedMpps}mpps` : "100"}`);
       bed.rtPrio = pacedMpps !== undefined ? PACED_NAPI_RT_PRIO : 0;
+      bed.genRtPrio = layout === 2 ? PACED_NAPI_RT_PRIO : 0;
       setPinnedPolicy(GEN_CPU, pacedMpps !== undefined ? PACED_GEN_RT_PRIO : 0);
       const count = kind === "drop" ? CountProgram.load() : null;
       const prog = count ? count.prog : Program.load({ type: ProgType.XDP, name: "bench_macswap", insns: macSwapTxAsm() });
@@ -599,6 +612,7 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
       gen.set(`0 threads ${spec.genThreads ?? threadsFor(layout)}`);
       gen.set(`0 rate ${spec.pacedMpps !== undefined ? `${spec.pacedMpps}mpps` : "100"}`);
       bed.rtPrio = spec.pacedMpps !== undefined ? PACED_NAPI_RT_PRIO : 0;
+      bed.genRtPrio = layout === 2 ? PACED_NAPI_RT_PRIO : 0;
       setPinnedPolicy(GEN_CPU, spec.pacedMpps !== undefined ? PACED_GEN_RT_PRIO : 0);
       // l3fwd: one default route, back to the generator's end through the only port.
       const options = mode === "l3fwd" ? { "l3fwd-fib-rules": [`0.0.0.0/0,${bed.tgMac},0`] } : {};
@@ -642,7 +656,8 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
         await gen.stop();
         const r = summarize(id, layout, what, s);
         if (spec.pacedMpps !== undefined) r.pacedMpps = spec.pacedMpps;
-        r.limit = limitOf(r, napiId);
+        r.napiId = napiId;
+        r.limit = limitOf(r);
         const c = median(s.map((x) => x.counters!["rx_ring_full"] ?? 0));
         log(`${id}: offered ${r.offered.toFixed(2)} Mpps, forwarder rx ${r.dutRx!.toFixed(2)}${r.returned !== null ? `, returned ${r.returned.toFixed(2)}` : ""} Mpps (tx ${(port.stats[ST_OPACKETS]! / 1e6).toFixed(1)} M total); ` +
           `NAPI CPU dut ${pct(r.dutNapiCpu)} gen ${pct(r.genNapiCpu)}; forwarder CPU ${pct(r.fwdCpu ?? 0)} (${r.fwdNsPerPkt?.toFixed(0) ?? "-"} ns/pkt); rx_ring_full ${(c / 1e6).toFixed(2)} M/s`);

@@ -276,6 +276,14 @@ describe("IPv4 reassembly and fragmentation", () => {
       const c = r.c();
       assert.deepEqual(pick(c, ["ip4_reasm_ok", "ip4_reasm_chained", "udp_rx", "udp_drop_cksum", "udp_tx", "ip4_frag_out", "ip4_frag_created"]),
         { ip4_reasm_ok: 2, ip4_reasm_chained: 1, udp_rx: 2, udp_drop_cksum: 0, udp_tx: 1, ip4_frag_out: 1, ip4_frag_created: 6 });
+      // To a closed port: the chain is cut to its first segment and answered port unreachable.
+      r.inject(fragments(udpDatagram(payload, 0x4545, 7778), 1480));
+      r.settle();
+      const un = r.drain();
+      assert.equal(un.length, 1);
+      assert.deepEqual([un[0]![34], un[0]![35]], [3, 3], "port unreachable");
+      assert.equal(be16(un[0]!, 14 + 28 + 2), 8028, "quoting the reassembled header");
+      assert.equal(un[0]!.length, 14 + 20 + 8 + 28);
       // A corrupted byte in a middle fragment: the checksum across segments catches it.
       const bad = fragments(udpDatagram(payload, 0x4444, 7777), 1480);
       bad[2]![500] = bad[2]![500]! ^ 0x40;

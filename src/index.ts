@@ -23,17 +23,16 @@ export * as wire from "./wire/index.js";
 export * as cnf from "./cnf/index.js";
 export * as lookup from "./lookup/index.js";
 export * as graph from "./graph/index.js";
-export * as cnet from "./cnet/index.js";
 export { Cnf, PortSet, type CnfOptions, type WorkerContext, type WorkerModule, type StopReport, type ThreadPlan } from "./cnf/index.js";
 export { loadConfig, parseConfig, ConfigError, type AppConfig } from "./config/index.js";
 /**
- * The cnet stack on this thread's event loop, for Node's own APIs over it (`cnet.createServer`,
- * `cnet.connect`, Node's http).
+ * The cnet stack on this thread's event loop, for Node's own APIs over it (`createServer`, `connect`
+ * of `xdplane/cnet`, Node's http).
  *
  * @example
- * import { LocalStack, cnet } from "xdplane";
+ * import { LocalStack } from "xdplane";
  * const local = await LocalStack.open({ config: "cnet.jsonc" });
- * cnet.createServer((sock) => sock.pipe(sock)).listen(7);
+ * console.log(local.tables.describe().addresses);
  */
 export { LocalStack, type LocalStackOptions } from "./apps/cnet/local.js";
 /**

@@ -2,7 +2,8 @@
 // Node's own http server over xdplane's user-space TCP/IP stack: main.js -c cnet.jsonc [--netns <ns>] [--port <n>]
 import * as http from "node:http";
 import { parseArgs } from "node:util";
-import { LocalStack, cnet } from "xdplane";
+import { LocalStack } from "xdplane";
+import { createServer } from "xdplane/cnet";
 
 const { values: args } = parseArgs({ options: { config: { type: "string", short: "c" }, netns: { type: "string" }, port: { type: "string" } } });
 if (args.config === undefined) throw new Error("usage: main.js -c <cnet.jsonc> [--netns <ns>] [--port <n>]");
@@ -10,7 +11,7 @@ if (args.config === undefined) throw new Error("usage: main.js -c <cnet.jsonc> [
 const local = await LocalStack.open({ config: args.config, ...(args.netns !== undefined ? { netns: args.netns } : {}) });
 
 const web = http.createServer((req, res) => res.end(`hello ${req.socket.remoteAddress}, this is Node's http over xdplane's stack\n`));
-const server = cnet.createServer((sock) => web.emit("connection", sock)).listen(Number(args.port ?? 80), () =>
+const server = createServer((sock) => web.emit("connection", sock)).listen(Number(args.port ?? 80), () =>
   console.log(JSON.stringify({ ready: true, addresses: local.tables.describe().addresses, port: server.address()?.port })));
 
 process.once("SIGTERM", () => void local.close().then((report) => {

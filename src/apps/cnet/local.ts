@@ -8,7 +8,7 @@
  * ```ts
  * const local = await LocalStack.open({ config: "cnet.jsonc" });
  * const web = http.createServer((req, res) => res.end("hello\n"));
- * cnet.createServer((sock) => web.emit("connection", sock)).listen(80);
+ * createServer((sock) => web.emit("connection", sock)).listen(80); // from "xdplane/cnet"
  * // ...
  * const report = await local.close(); // every frame back
  * ```
@@ -59,6 +59,7 @@ export interface LocalStackOptions {
  * The stack running on this thread. See the module comment.
  *
  * @example
+ * import { LocalStack } from "xdplane";
  * const local = await LocalStack.open({ config: "cnet.jsonc", netns: "blue" });
  */
 export class LocalStack {
@@ -90,6 +91,7 @@ export class LocalStack {
    * releases everything it set up.
    *
    * @example
+   * import { LocalStack } from "xdplane";
    * const local = await LocalStack.open({ config: "cnet.jsonc" });
    */
   static async open(o: LocalStackOptions): Promise<LocalStack> {
@@ -157,6 +159,8 @@ export class LocalStack {
    * The stack's counters by name (every protocol's).
    *
    * @example
+   * import { LocalStack } from "xdplane";
+   * const local = await LocalStack.open({ config: "cnet.jsonc" });
    * console.log(local.stats().tcp_rx);
    */
   stats(): ReturnType<typeof CnetCounters.sum> {
@@ -168,6 +172,8 @@ export class LocalStack {
    * back to the pool), the learner and the ports; returns the frame report. Later calls return the same.
    *
    * @example
+   * import { LocalStack } from "xdplane";
+   * const local = await LocalStack.open({ config: "cnet.jsonc" });
    * const report = await local.close();
    */
   close(): Promise<StopReport> {

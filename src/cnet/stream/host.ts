@@ -16,9 +16,10 @@
  * stack stays the caller's: close it after (`stack.close()` returns the frames it held).
  *
  * @example
- * import { StackHost } from "xdplane/cnet";
+ * import { StackHost, createServer, type CnetStack } from "xdplane/cnet";
+ * declare const stack: CnetStack; // built over the thread's ports
  * const host = StackHost.start(stack, { fds: ports.map((p) => p.pollFd()).filter((fd) => fd >= 0) });
- * // ... cnet.createServer(...).listen(80) ...
+ * createServer((sock) => sock.pipe(sock)).listen(7);
  * await host.stop();
  * stack.close();
  */
@@ -74,6 +75,8 @@ const running: StackHost[] = [];
  * Runs a stack on this thread's event loop. See the module comment.
  *
  * @example
+ * import { StackHost, type StreamStack } from "xdplane/cnet";
+ * declare const stack: StreamStack;
  * const host = StackHost.start(stack);
  * await host.stop();
  */
@@ -113,6 +116,8 @@ export class StackHost {
    * Starts walking `stack` from this thread's event loop.
    *
    * @example
+   * import { StackHost, type StreamStack } from "xdplane/cnet";
+   * declare const stack: StreamStack;
    * const host = StackHost.start(stack, { maxSleepMs: 5 });
    */
   static start(stack: StreamStack, o: StackHostOptions = {}): StackHost {
@@ -134,6 +139,7 @@ export class StackHost {
    * Throws when none or several run.
    *
    * @example
+   * import { StackHost } from "xdplane/cnet";
    * const host = StackHost.current();
    */
   static current(): StackHost {
@@ -146,7 +152,8 @@ export class StackHost {
    * Resolves once the host has stopped (by {@link StackHost.stop}, or its `onTurn` returning false).
    *
    * @example
-   * await host.whenStopped();
+   * import { StackHost } from "xdplane/cnet";
+   * await StackHost.current().whenStopped();
    */
   whenStopped(): Promise<void> {
     if (this.state === "stopped") return Promise.resolve();
@@ -184,7 +191,8 @@ export class StackHost {
    * Walk soon: the app queued something (data, a FIN, a connect) while the host may be sleeping.
    *
    * @example
-   * host.kick();
+   * import { StackHost } from "xdplane/cnet";
+   * StackHost.current().kick();
    */
   kick(): void {
     if (this.state === "stopped") return;
@@ -205,7 +213,8 @@ export class StackHost {
    * Whether the host keeps the process alive (default: yes, while it runs), like a net.Server's ref/unref.
    *
    * @example
-   * host.ref(false);
+   * import { StackHost } from "xdplane/cnet";
+   * StackHost.current().ref(false);
    */
   ref(on: boolean): void {
     this.refd = on;
@@ -287,7 +296,8 @@ export class StackHost {
    * then the host leaves nothing on the event loop. Idempotent; the stack is still the caller's to close.
    *
    * @example
-   * await host.stop();
+   * import { StackHost } from "xdplane/cnet";
+   * await StackHost.current().stop();
    */
   stop(): Promise<void> {
     if (this.state !== "running") return this.stopped ?? Promise.resolve();

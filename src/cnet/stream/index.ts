@@ -5,7 +5,8 @@
  *
  * @example
  * import * as http from "node:http";
- * import { StackHost, createServer } from "xdplane/cnet";
+ * import { StackHost, createServer, type CnetStack } from "xdplane/cnet";
+ * declare const stack: CnetStack; // over the thread's ports
  * const host = StackHost.start(stack);
  * const web = http.createServer((req, res) => res.end("hello\n"));
  * createServer((sock) => web.emit("connection", sock)).listen(80);

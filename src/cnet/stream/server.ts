@@ -63,6 +63,7 @@ export class CnetServer extends EventEmitter implements HostMember {
    * A server; `onConnection` becomes a 'connection' listener.
    *
    * @example
+   * import { CnetServer } from "xdplane/cnet";
    * const srv = new CnetServer({ noDelay: true });
    */
   constructor(o: CnetServerOptions = {}, onConnection?: (sock: CnetSocket) => void) {
@@ -88,7 +89,8 @@ export class CnetServer extends EventEmitter implements HostMember {
    * 'error', after the call returns, as with net.
    *
    * @example
-   * srv.listen(8080, "10.0.0.1", () => console.log("listening"));
+   * import { createServer } from "xdplane/cnet";
+   * createServer().listen(8080, "10.0.0.1", () => console.log("listening"));
    */
   listen(port?: number | CnetListenOptions, host?: string | number | (() => void), backlog?: number | (() => void), cb?: () => void): this {
     const o: CnetListenOptions = typeof port === "object" ? port : { ...(port !== undefined ? { port } : {}) };
@@ -135,7 +137,8 @@ export class CnetServer extends EventEmitter implements HostMember {
    * The bound address (`{ address, family, port }`), or null when not listening.
    *
    * @example
-   * const port = (srv.address() as { port: number }).port;
+   * import { createServer } from "xdplane/cnet";
+   * const srv = createServer().listen(0, () => console.log(srv.address()?.port));
    */
   address(): { address: string; family: string; port: number } | null {
     return this.cd >= 0 ? { ...this.addr! } : null;
@@ -145,7 +148,8 @@ export class CnetServer extends EventEmitter implements HostMember {
    * Counts open connections (`net.Server#getConnections`).
    *
    * @example
-   * srv.getConnections((err, n) => console.log(n));
+   * import { createServer } from "xdplane/cnet";
+   * createServer().listen(80).getConnections((_err: Error | null, n: number) => console.log(n));
    */
   getConnections(cb: (err: Error | null, count: number) => void): this {
     const n = this.conns.size;
@@ -157,7 +161,8 @@ export class CnetServer extends EventEmitter implements HostMember {
    * Stops accepting; 'close' (and `cb`) once every connection has ended, as net.Server.
    *
    * @example
-   * srv.close(() => console.log("all connections done"));
+   * import { createServer } from "xdplane/cnet";
+   * createServer().listen(80).close(() => console.log("all connections done"));
    */
   close(cb?: (err?: Error) => void): this {
     if (cb) {

@@ -115,6 +115,7 @@ export class CnetSocket extends Duplex implements HostMember {
    * An unconnected socket (call {@link CnetSocket.connect}); servers make connected ones.
    *
    * @example
+   * import { CnetSocket } from "xdplane/cnet";
    * const s = new CnetSocket({ allowHalfOpen: true });
    */
   constructor(o: CnetSocketOptions = {}) {
@@ -152,6 +153,7 @@ export class CnetSocket extends Duplex implements HostMember {
    * 'connect' and 'ready' follow, or an error (`ECONNREFUSED` when the peer resets the SYN, `ETIMEDOUT`).
    *
    * @example
+   * import { CnetSocket } from "xdplane/cnet";
    * const s = new CnetSocket().connect(80, "10.0.0.2", () => s.end("GET / HTTP/1.0\r\n\r\n"));
    */
   connect(port: number | CnetConnectOptions, host?: string | (() => void), cb?: () => void): this {
@@ -205,7 +207,8 @@ export class CnetSocket extends Duplex implements HostMember {
    * The local end (`net.Socket#address()`).
    *
    * @example
-   * const { port } = sock.address() as { port: number };
+   * import { connect } from "xdplane/cnet";
+   * const sock = connect(80, "10.0.0.2", () => console.log(sock.address()));
    */
   address(): { address: string; family: string; port: number } | Record<string, never> {
     if (this.localPort === undefined) return {};
@@ -216,7 +219,8 @@ export class CnetSocket extends Duplex implements HostMember {
    * Nagle off (true) or on (`TCP_NODELAY`).
    *
    * @example
-   * sock.setNoDelay(true);
+   * import { connect } from "xdplane/cnet";
+   * connect(80, "10.0.0.2").setNoDelay(true);
    */
   setNoDelay(noDelay = true): this {
     this.opts.nodelay = noDelay;
@@ -228,7 +232,8 @@ export class CnetSocket extends Duplex implements HostMember {
    * Keepalive probes on or off (`SO_KEEPALIVE`; the stack's own timing: the delay is not per socket).
    *
    * @example
-   * sock.setKeepAlive(true);
+   * import { connect } from "xdplane/cnet";
+   * connect(80, "10.0.0.2").setKeepAlive(true);
    */
   setKeepAlive(enable = false, _initialDelay?: number): this {
     this.opts.keepalive = enable;
@@ -240,6 +245,8 @@ export class CnetSocket extends Duplex implements HostMember {
    * Emits 'timeout' after `ms` without reads or writes (0: never), as net.Socket; the app decides what to do.
    *
    * @example
+   * import { connect } from "xdplane/cnet";
+   * const sock = connect(80, "10.0.0.2");
    * sock.setTimeout(30_000, () => sock.destroy());
    */
   setTimeout(ms: number, cb?: () => void): this {
@@ -286,7 +293,8 @@ export class CnetSocket extends Duplex implements HostMember {
    * Sends an RST and destroys the socket (`net.Socket#resetAndDestroy`).
    *
    * @example
-   * sock.resetAndDestroy();
+   * import { connect } from "xdplane/cnet";
+   * const sock = connect(80, "10.0.0.2", () => sock.resetAndDestroy());
    */
   resetAndDestroy(): this {
     if (this.cd >= 0) {

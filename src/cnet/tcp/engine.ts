@@ -94,6 +94,13 @@ const F_IN_ACCEPTQ = 131072;
 const F_DONE = 262144; // the connection is over (CLOSED event given)
 const F_SHUT_WR = 524288; // no more send()
 
+/** {@link TcpEngine.input}: the caller frees the frame. */
+export const TCP_IN_FREE = 0;
+/** {@link TcpEngine.input}: the engine kept the frame. */
+export const TCP_IN_KEPT = 1;
+/** {@link TcpEngine.input}: to `punt_tap` (punting on, nobody wants the segment). */
+export const TCP_IN_PUNT = 2;
+
 /** Event bits (same values as chnl.ts CHNL_EV_*). */
 const EV_READABLE = 1;
 const EV_WRITABLE = 2;
@@ -773,16 +780,17 @@ export class TcpEngine {
 
   /**
    * @internal One segment (checksum already checked): `ip`, `l4` its IPv4 and TCP offsets in `u8`,
-   * `tlen` the TCP length (header + data). Returns true when the engine kept the frame (queued data),
-   * false when the caller frees it.
+   * `tlen` the TCP length (header + data). Returns {@link TCP_IN_KEPT} when the engine kept the frame
+   * (queued data), {@link TCP_IN_PUNT} for a segment no connection or listener wants when punting is on
+   * (the frame untouched), else {@link TCP_IN_FREE} (the caller frees it).
    */
-  input(h: number, ip: number, l4: number, tlen: number): boolean {
+  input(h: number, ip: number, l4: number, tlen: number): number {
     const u8 = this.u8;
     const c = this.c;
     const thl = (u8[l4 + 12]! >>> 4) << 2;
     if (thl < 20 || thl > tlen || !this.parseOptions(l4, thl)) {
       c[C.TCP_DROP_BAD]!++;
-      return false;
+      return TCP_IN_FREE;
     }
     const fl = u8[l4 + 13]!;
     const sport = (u8[l4]! << 8) | u8[l4 + 1]!;
@@ -795,36 +803,34 @@ export class TcpEngine {
     const dlen = tlen - thl;
     if ((fl & TCP_FLAG_SYN) !== 0 && (fl & (TCP_FLAG_FIN | TCP_FLAG_RST)) !== 0) {
       c[C.TCP_DROP_BAD]!++;
-      return false;
+      return TCP_IN_FREE;
     }
-    // The payload becomes the frame's data (kept if queued).
-    this.ctx.dataOff[h] = l4 + thl - ((h << this.ctx.shift) >>> 0);
-    this.ctx.dataLen[h] = dlen;
     let s = this.hash.lookup(dst, dport, src, sport);
     if (s < 0) {
       const ls = this.listeners[dport]!;
       if ((fl & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) === TCP_FLAG_SYN && ls >= 0 && (this.lip[ls] === 0 || this.lip[ls] === dst)) {
         this.passiveOpen(ls, src, sport, dst, dport, seq, win);
-        return false;
-      }
-      if (ls >= 0 && (fl & (TCP_FLAG_SYN | TCP_FLAG_RST)) === 0 && (fl & TCP_FLAG_ACK) !== 0) {
-        // An ACK for a listener's port without a connection (a dropped half-open or an old one): RST.
+        return TCP_IN_FREE;
       }
       if ((fl & TCP_FLAG_RST) !== 0) c[C.TCP_RST_IN]!++;
       else c[C.TCP_NO_PORT]!++;
+      if (this.ctx.punt && ls < 0) return TCP_IN_PUNT; // the kernel behind the TAP answers (or not)
       this.rstFor(src, sport, dst, dport, seq, ack, fl, dlen);
-      return false;
+      return TCP_IN_FREE;
     }
     s = s | 0;
+    // The payload becomes the frame's data (kept if queued).
+    this.ctx.dataOff[h] = l4 + thl - ((h << this.ctx.shift) >>> 0);
+    this.ctx.dataLen[h] = dlen;
     if ((this.flags[s]! & F_KEEPALIVE) !== 0) {
       this.keepAt[s] = this.clk[0]! + this.o.keepIdleMs;
       this.probes[s] = 0;
     }
     if (this.state[s] === TCP_SYN_SENT) {
       this.inputSynSent(s, fl, seq, ack, win);
-      return false;
+      return TCP_IN_FREE;
     }
-    return this.inputSync(s, h, fl, seq, ack, win, dlen);
+    return this.inputSync(s, h, fl, seq, ack, win, dlen) ? TCP_IN_KEPT : TCP_IN_FREE;
   }
 
   /** Parses the options into `opt`; false when malformed. */

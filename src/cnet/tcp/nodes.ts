@@ -1,7 +1,8 @@
 /**
  * TCP's graph nodes. `tcp4_input` (from ip4_input, protocol 6): checks the header length and the
  * checksum (bad: dropped and counted), hands each segment to the engine (which keeps data frames on its
- * queues), then moves the segments the engine built (ACKs, data, RSTs) to `ip4_output`. `tcp_timer` (a
+ * queues; with punting on, a segment no connection or listener wants goes to `punt_tap` instead of a
+ * RST), then moves the segments the engine built (ACKs, data, RSTs) to `ip4_output`. `tcp_timer` (a
  * source, once per walk): runs the engine's timers (RTO, delayed ACK, persist, keepalive, TIME_WAIT),
  * sends what channels queued since the last walk, and moves those segments to `ip4_output`.
  *
@@ -16,8 +17,8 @@ import { ip4HdrLen, ip4TotalLen } from "../../wire/ipv4.js";
 import { TCP_HLEN, tcp4CksumOk } from "../../wire/tcp.js";
 import { C } from "../counters.js";
 import { frameAt, type StackCtx } from "../context.js";
-import { IP4_OUTPUT, TCP4_INPUT, TCP_TIMER } from "../nodes/names.js";
-import type { TcpEngine } from "./engine.js";
+import { IP4_OUTPUT, PUNT_TAP, TCP4_INPUT, TCP_TIMER } from "../nodes/names.js";
+import { TCP_IN_FREE, TCP_IN_PUNT, type TcpEngine } from "./engine.js";
 
 /** Segments moved to ip4_output per node call (the rest wait for the next walk). */
 const OUT_BURST = 512;
@@ -33,7 +34,7 @@ export function tcp4InputNode(ctx: StackCtx, eng: TcpEngine): NodeSpec {
   const c = ctx.c;
   const outBuf = new Uint32Array(OUT_BURST);
   return {
-    name: TCP4_INPUT, next: [PKT_DROP, IP4_OUTPUT],
+    name: TCP4_INPUT, next: ctx.punt ? [PKT_DROP, IP4_OUTPUT, PUNT_TAP] : [PKT_DROP, IP4_OUTPUT],
     process: (g, node, objs, n) => {
       for (let i = 0; i < n; i++) {
         const h = objs[i]!;
@@ -52,7 +53,9 @@ export function tcp4InputNode(ctx: StackCtx, eng: TcpEngine): NodeSpec {
           g.enqueue1(node, 0, h);
           continue;
         }
-        if (!eng.input(h, ip, l4, tlen)) g.enqueue1(node, 0, h);
+        const r = eng.input(h, ip, l4, tlen);
+        if (r === TCP_IN_FREE) g.enqueue1(node, 0, h);
+        else if (r === TCP_IN_PUNT) g.enqueue1(node, 2, h);
       }
       eng.flush();
       const k = eng.out.shift(outBuf, OUT_BURST);

@@ -450,6 +450,98 @@ describe("tcp engine over a simulated link", () => {
       assert.equal(L.close(), 0, "frames leaked");
     }
   });
+
+  test("Nagle holds small writes while data is unacknowledged (two segments for ten 1-byte sends); nodelay sends each", () => {
+    for (const nodelay of [false, true]) {
+      const L = tcpLink({ tcp: { timeWaitMs: 100 } });
+      try {
+        const { acd, bcd, lcd } = connectPair(L);
+        L.ab = { delayMs: 5 };
+        L.ba = { delayMs: 5 };
+        L.a.chnl.setOption(acd, "nodelay", nodelay);
+        let dataSegs = 0;
+        L.tapAB = (u8, off, len) => {
+          const thl = (u8[off + 34 + 12]! >>> 4) << 2;
+          if (len - 34 - thl > 0) dataSegs++;
+          return true;
+        };
+        for (let i = 0; i < 10; i++) {
+          assert.equal(L.a.chnl.send(acd, Uint8Array.of(i), 0, 1), 1);
+          L.step();
+        }
+        for (let i = 0; i < 100; i++) L.step();
+        assert.equal(dataSegs, nodelay ? 10 : 2, nodelay ? "nodelay: one segment per send" : "Nagle: the first byte, then the other nine together");
+        const got = new Uint8Array(16);
+        assert.equal(L.b.chnl.recv(bcd, got, 0, 16), 10);
+        assert.deepEqual([...got.subarray(0, 10)], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        closeBoth(L, acd, bcd, lcd);
+        for (let i = 0; i < 200; i++) L.step();
+      } finally {
+        assert.equal(L.close(), 0, "frames leaked");
+      }
+    }
+  });
+
+  test("delayed ACK: one segment is acknowledged after 40 ms, a second segment at once", () => {
+    const L = tcpLink({ tcp: { timeWaitMs: 100 } });
+    try {
+      const { acd, bcd, lcd } = connectPair(L);
+      L.a.chnl.setOption(acd, "nodelay", true);
+      const acks: number[] = [];
+      L.tapBA = (u8, off, len) => {
+        const thl = (u8[off + 34 + 12]! >>> 4) << 2;
+        if (len - 34 - thl === 0 && (u8[off + 34 + 13]! & ACK) !== 0) acks.push(L.clock[0]!);
+        return true;
+      };
+      for (let i = 0; i < 5; i++) L.step();
+      acks.length = 0;
+      const t0 = L.clock[0]!;
+      L.a.chnl.send(acd, new Uint8Array(100), 0, 100);
+      for (let i = 0; i < 100; i++) L.step();
+      assert.equal(acks.length, 1, `ACKs at ${acks.map((t) => t - t0).join(", ")} ms`);
+      assert.ok(acks[0]! - t0 >= 40 && acks[0]! - t0 <= 42, `the ACK went ${acks[0]! - t0} ms after the send`);
+      acks.length = 0;
+      const t1 = L.clock[0]!;
+      L.a.chnl.send(acd, new Uint8Array(2 * 1448), 0, 2 * 1448);
+      for (let i = 0; i < 100; i++) L.step();
+      assert.equal(acks.length, 1);
+      assert.ok(acks[0]! - t1 <= 2, `two segments acknowledged at once (${acks[0]! - t1} ms)`);
+      assert.equal(L.b.chnl.recv(bcd, new Uint8Array(4096), 0, 4096), 100 + 2 * 1448);
+      closeBoth(L, acd, bcd, lcd);
+      for (let i = 0; i < 200; i++) L.step();
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
+
+  test("keepalive: an idle connection is probed; answered probes keep it, unanswered ones end it with ERROR", () => {
+    const L = tcpLink({ tcp: { timeWaitMs: 100, keepIdleMs: 1000, keepIntvlMs: 100, keepCnt: 3 } });
+    try {
+      const { acd, bcd, lcd } = connectPair(L);
+      const A = L.a.chnl;
+      A.setOption(acd, "keepalive", true);
+      const evs: number[] = [];
+      A.setCallback(acd, (_cd, ev) => evs.push(ev));
+      for (let i = 0; i < 1050; i++) L.step();
+      assert.equal(L.ca().tcp_keepalive_probes, 1, "one probe after the idle time");
+      assert.equal(A.tcpState(acd), "ESTABLISHED");
+      L.tapBA = () => false; // B goes silent
+      stepUntil(L, () => A.tcpState(acd) === "CLOSED", "keepalive gave up", 3000);
+      assert.equal(L.ca().tcp_keepalive_probes, 1 + 3, "three unanswered probes");
+      assert.equal(L.ca().tcp_keepalive_timeouts, 1);
+      assert.ok(evs.some((e) => (e & CHNL_EV_ERROR) !== 0), "ERROR reported");
+      assert.equal(A.recv(acd, new Uint8Array(1), 0, 1), -1);
+      L.tapBA = null;
+      A.close(acd);
+      for (let i = 0; i < 10; i++) L.step();
+      assert.equal(L.cb().tcp_rst_in, 1, "B got the RST that ended it");
+      assert.equal(L.b.chnl.tcpState(bcd), "CLOSED");
+      L.b.chnl.close(bcd);
+      L.b.chnl.close(lcd);
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
 });
 
 function pick(c: Record<string, number>): Record<string, number> {

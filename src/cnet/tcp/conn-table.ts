@@ -48,7 +48,13 @@ export interface TcpConnTableShared {
   version: SharedArrayBuffer;
 }
 
-/** See the module comment. */
+/**
+ * See the module comment.
+ *
+ * @example
+ * const table = TcpConnTable.create(256);
+ * console.log(table.format().join("\n"));
+ */
 export class TcpConnTable {
   /** @internal The words: a header, then {@link TCP_CONN_WORDS} per entry. */
   declare readonly w: Float64Array;

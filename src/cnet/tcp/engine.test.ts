@@ -542,6 +542,38 @@ describe("tcp engine over a simulated link", () => {
       assert.equal(L.close(), 0, "frames leaked");
     }
   });
+
+  test("a backlog of 100: a hundred connections wait to be accepted, the 101st SYN is dropped and counted; all close cleanly", () => {
+    const L = tcpLink({ tcp: { timeWaitMs: 100, sndBuf: 16384, rcvBuf: 16384 } });
+    try {
+      const A = L.a.chnl;
+      const B = L.b.chnl;
+      const lcd = A.open("tcp");
+      A.bind(lcd, 0, 7000);
+      A.listen(lcd, 100);
+      const clients: number[] = [];
+      for (let i = 0; i < 101; i++) {
+        const cd = B.open("tcp");
+        B.connect(cd, IP_A, 7000);
+        clients.push(cd);
+      }
+      for (let i = 0; i < 20; i++) L.step();
+      assert.equal(L.ca().tcp_passive_opens, 100);
+      assert.equal(L.ca().tcp_established, 100);
+      assert.equal(L.ca().tcp_syn_drop_backlog, 1, "the 101st SYN (its retransmissions come later)");
+      const accepted: number[] = [];
+      for (let cd; (cd = A.accept(lcd)) >= 0;) accepted.push(cd);
+      assert.equal(accepted.length, 100);
+      // The 101st client's SYN is retransmitted after 1 s and now finds room.
+      stepUntil(L, () => { const cd = A.accept(lcd); if (cd >= 0) accepted.push(cd); return accepted.length === 101; }, "the 101st accepted", 2000);
+      for (const cd of accepted) A.close(cd);
+      for (const cd of clients) B.close(cd);
+      A.close(lcd);
+      stepUntil(L, () => L.a.tcp!.activeCount === 0 && L.b.tcp!.activeCount === 0, "all closed", 2000);
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
 });
 
 function pick(c: Record<string, number>): Record<string, number> {

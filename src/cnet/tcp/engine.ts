@@ -166,8 +166,8 @@ class SlotBufs {
   declare readonly snd: Uint8Array;
   declare readonly rq: Uint32Array;
   declare readonly ooo: Uint32Array;
-  /** Listener: children ready to accept (slots). */
-  declare readonly acq: Int32Array;
+  /** Listener: children ready to accept (slots; a power of two at least the backlog). */
+  declare acq: Int32Array;
   constructor(sndBuf: number, rqCap: number, oooMax: number, acqCap: number) {
     this.snd = new Uint8Array(sndBuf);
     this.rq = new Uint32Array(rqCap);
@@ -494,6 +494,10 @@ export class TcpEngine {
     this.lip[s] = ip | 0;
     this.lport[s] = port;
     this.backlog[s] = Math.max(1, Math.min(backlog, 65536));
+    const b = this.bufs[s]!;
+    let cap = 64;
+    while (cap < this.backlog[s]!) cap *= 2;
+    if (b.acq.length < cap) b.acq = new Int32Array(cap);
     this.chanOf[s] = cd;
     this.listeners[port] = s;
     return s;
@@ -545,7 +549,7 @@ export class TcpEngine {
     const b = this.bufs[ls]!;
     const h = this.acqHead[ls]!;
     const s = b.acq[h]!;
-    this.acqHead[ls] = (h + 1) & 63;
+    this.acqHead[ls] = (h + 1) & (b.acq.length - 1);
     this.acqLen[ls] = n - 1;
     this.flags[s] = this.flags[s]! & ~F_IN_ACCEPTQ;
     this.parent[s] = -1;
@@ -980,14 +984,14 @@ export class TcpEngine {
     if (p >= 0) {
       // To the listener's accept queue.
       const b = this.bufs[p]!;
-      if (this.acqLen[p]! >= 64) {
+      if (this.acqLen[p]! >= b.acq.length) {
         this.sendRst(s);
         this.flags[s] = this.flags[s]! | F_ERROR;
         this.freeSlot(s);
         return;
       }
       this.halfOpen[p] = this.halfOpen[p]! - 1;
-      b.acq[(this.acqHead[p]! + this.acqLen[p]!) & 63] = s;
+      b.acq[(this.acqHead[p]! + this.acqLen[p]!) & (b.acq.length - 1)] = s;
       this.acqLen[p] = this.acqLen[p]! + 1;
       this.flags[s] = this.flags[s]! | F_IN_ACCEPTQ;
       this.raise(p, EV_ACCEPT);

@@ -162,6 +162,12 @@ export class L3fwdStage {
       const nhMac = this.nhMac, nhPort = this.nhPort, portMac = this.portMac;
       const nhMac16 = this.nhMac16, portMac16 = this.portMac16, nhMac32 = this.nhMac32, portMac32 = this.portMac32;
       const bufsOut = disp.bufs, count = disp.count;
+      const words = u32.length !== 0 && nhMac32.length !== 0;
+      // Frames in a row mostly share their next hop: its port, its MAC words and the port's pending
+      // buffer are looked up when the next hop changes, and the buffer's count is written back when the
+      // port changes and at the end.
+      let last = -1, port = 0, m0 = 0, m1 = 0, m2 = 0;
+      let outPort = -1, out = this.ips, c = 0;
       for (let i = 0; i < k; i++) {
         const h = cand[i]!;
         const nh = nhs[i]!;
@@ -170,15 +176,30 @@ export class L3fwdStage {
           noRoute++;
           continue;
         }
-        const port = nhPort[nh]!;
+        if (nh !== last) {
+          last = nh;
+          port = nhPort[nh]!;
+          if (words) {
+            // Destination then source MAC as three 32-bit words.
+            const a = nh * (NH_MAC_STRIDE >>> 2), b = port * (NH_MAC_STRIDE >>> 2);
+            const s0 = portMac32[b]!;
+            m0 = nhMac32[a]!;
+            m1 = (nhMac32[a + 1]! & 0xffff) | (s0 << 16);
+            m2 = (s0 >>> 16) | (portMac32[b + 1]! << 16);
+          }
+          if (port !== outPort) {
+            if (outPort >= 0) count[outPort] = c;
+            outPort = port;
+            out = bufsOut[port]!;
+            c = count[port]!;
+          }
+        }
         const o = ipOff[i]! - ethHlen;
-        if ((o & 3) === 0 && u32.length !== 0 && nhMac32.length !== 0) {
-          // Destination then source MAC as three 32-bit words.
-          const w = o >>> 2, a = nh * (NH_MAC_STRIDE >>> 2), b = port * (NH_MAC_STRIDE >>> 2);
-          const s0 = portMac32[b]!;
-          u32[w] = nhMac32[a]!;
-          u32[w + 1] = (nhMac32[a + 1]! & 0xffff) | (s0 << 16);
-          u32[w + 2] = (s0 >>> 16) | (portMac32[b + 1]! << 16);
+        if ((o & 3) === 0 && words) {
+          const w = o >>> 2;
+          u32[w] = m0;
+          u32[w + 1] = m1;
+          u32[w + 2] = m2;
         } else if ((o & 1) === 0) {
           const w = (o + ETH_DST) >>> 1, ws = (o + ETH_SRC) >>> 1;
           const a = nh * (NH_MAC_STRIDE >>> 1), b = port * (NH_MAC_STRIDE >>> 1);
@@ -188,11 +209,10 @@ export class L3fwdStage {
           copyMac(u8, o + ETH_DST, nhMac, nh * NH_MAC_STRIDE);
           copyMac(u8, o + ETH_SRC, portMac, port * NH_MAC_STRIDE);
         }
-        const c = count[port]!;
-        bufsOut[port]![c] = h;
-        count[port] = c + 1;
+        out[c++] = h;
         fwd++;
       }
+      if (outPort >= 0) count[outPort] = c;
     }
     mc[base + MC_L3_FORWARDED]! += fwd;
     mc[base + MC_L3_NO_ROUTE]! += noRoute;

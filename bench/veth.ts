@@ -10,6 +10,13 @@
  * - layout 2 (the one-core pod): DUT NAPI on the forwarder's CPU, with and without busy polling.
  * Every result carries the offered rate, so a figure limited by the generator shows. Medians of runs.
  * The generator section measures what each txgen engine offers into an XDP drop (both CPUs free).
+ *
+ * Issue 14: layout 1 also runs paced (PACED_MPPS) beside the kernel's XDP_TX under the same pacing, with
+ * the NAPI threads, the paced senders and the forwarder at SCHED_FIFO (Bed.rtPrio says why); layout 2
+ * gives the generator end's NAPI SCHED_FIFO (Bed.genRtPrio). Forwarder scenarios report their thread's
+ * CPU (user + system) and ns of it per returned packet, xsk statistics, the DUT's XDP and busy-poll
+ * counters, and a line on what limits each figure (limitOf). Experiments run any list of FwdSpec:
+ * `node dist/bench/veth.js probe <runs> <seconds> '[{"id":"x","layout":2,"what":"x","mode":"lb","busyPoll":{}}]'`.
  */
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";

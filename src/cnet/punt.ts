@@ -230,9 +230,14 @@ export function openPuntTap(o: PuntTapOptions): PuntTap {
     setLinkUp(nl, iface, true);
     nl.request(RTM_NEWRULE, NLM_F.CREATE | NLM_F.EXCL, ruleBody(table, priority), `RTM_NEWRULE iif lo lookup ${table} pref ${priority}`);
     ruled = true;
-    for (const r of listRoutes(nl, { family: 4, table: RT_TABLE.MAIN, dev: o.netdev })) {
+    // On-link routes first: a gateway route needs its gateway reachable in the table already.
+    const routes = listRoutes(nl, { family: 4, table: RT_TABLE.MAIN, dev: o.netdev }).sort((x, y) => (x.gateway ? 1 : 0) - (y.gateway ? 1 : 0));
+    // The source the kernel would have picked on the netdev (not an address the TAP may carry itself).
+    const src0 = routes.find((r) => !r.gateway && r.prefsrc)?.prefsrc;
+    for (const r of routes) {
       if (r.type !== 1 /* RTN_UNICAST */) continue;
-      addRoute(nl, { dst: r.dst === "0.0.0.0/0" ? "default" : r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), dev: iface, table, ...(r.prefsrc ? { src: r.prefsrc } : {}) });
+      const src = r.prefsrc ?? src0;
+      addRoute(nl, { dst: r.dst === "0.0.0.0/0" ? "default" : r.dst, ...(r.gateway ? { gateway: r.gateway } : {}), dev: iface, table, ...(src ? { src } : {}) });
     }
     // What the kernel sent while the TAP came up (before NOARP and disable_ipv6: an MLD report) is not the peer's.
     const junk = new Uint32Array(64);

@@ -104,6 +104,9 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
       nsExec(v.nsA, "ip", "addr", "add", "10.214.0.1/24", "dev", v.a);
       nsExec(v.ns, "ip", "addr", "add", "10.214.0.2/24", "dev", v.b);
       nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
+      // An off-link network behind the peer: its route is copied to the TAP's table after the on-link one.
+      nsExec(v.nsA, "ip", "route", "add", "10.99.0.0/16", "via", "10.214.0.2");
+      nsExec(v.ns, "ip", "addr", "add", "10.99.0.1/32", "dev", v.b);
       const { config } = parseConfig(fwdConfig({ ports: [{ netdev: v.a }], idleTimeout: 10, intrTimeout: 50 }), "cnet.jsonc");
       app = await CnetApp.start({ config, netns: v.nsA, udpEcho: 7777, socket: false, debugFrames: true, log: () => {}, punt: true });
       const counters = () => app!.stats().counters;
@@ -125,15 +128,22 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
       const tcp = execFileSync("ip", ["netns", "exec", v.ns, "socat", "-t", "2", "-T", "3", "-", "TCP:10.214.0.50:2222"], { input: "tcp through the tap\n" }).toString();
       assert.equal(tcp, "tcp through the tap\n", "a kernel TCP listener answered through the TAP");
       assert.match(nsExec(v.ns, "ping", "-c", "1", "-W", "2", "10.214.0.1"), /1 received/);
+      // The kernel's own traffic: its ping leaves through the TAP (the stack resolves the peer), the echo
+      // reply is punted back (the stack only answers echo requests); off-link through the gateway too.
+      assert.match(nsExec(v.nsA, "ping", "-c", "1", "-W", "2", "10.214.0.2"), /1 received/);
+      assert.match(nsExec(v.nsA, "ping", "-c", "1", "-W", "2", "10.99.0.1"), /1 received/);
+      assert.match(nsExec(v.nsA, "ip", "route", "show", "table", "all", "dev", tap), /10\.99\.0\.0\/16 via 10\.214\.0\.2 table/);
       await sleep(300); // the connection's last segments
       const a1 = snmp(v.nsA);
-      assert.deepEqual(delta(a1, a0, ["Udp.InDatagrams", "Udp.OutDatagrams", "Tcp.PassiveOpens", "Icmp.InEchos", "Icmp.OutEchoReps"]),
-        { "Udp.InDatagrams": 1, "Udp.OutDatagrams": 1, "Tcp.PassiveOpens": 1, "Icmp.InEchos": 0, "Icmp.OutEchoReps": 0 }, "the kernel answered the punted datagram and connection, the stack the rest");
+      assert.deepEqual(delta(a1, a0, ["Udp.InDatagrams", "Udp.OutDatagrams", "Tcp.PassiveOpens", "Icmp.InEchos", "Icmp.OutEchoReps", "Icmp.OutEchos", "Icmp.InEchoReps"]),
+        { "Udp.InDatagrams": 1, "Udp.OutDatagrams": 1, "Tcp.PassiveOpens": 1, "Icmp.InEchos": 0, "Icmp.OutEchoReps": 0, "Icmp.OutEchos": 2, "Icmp.InEchoReps": 2 },
+        "the kernel answered the punted datagram and connection and got its pings' replies; the stack answered the rest");
       const c = counters();
       assert.equal(c.udp_no_port, 1);
       assert.equal(c.udp_tx, 1, "the stack's own echo");
       assert.equal(c.icmp_echo_in, 1);
-      assert.equal(c.punt_tx, c.udp_no_port + c.ip4_drop_not_local + c.ip4_drop_proto + c.eth_drop_other, "every punted frame written to the TAP");
+      assert.equal(c.punt_tx, c.udp_no_port + c.ip4_drop_not_local + c.ip4_drop_proto + c.eth_drop_other + c.icmp_ignored, "every punted frame written to the TAP");
+      assert.equal(c.icmp_ignored, 2, `the kernel's echo replies (${JSON.stringify(Object.fromEntries(Object.entries(c).filter(([k, x]) => x !== 0 && /icmp|punt|ip4_drop|eth_drop/.test(k))))})`);
       assert.equal(c.punt_drop, 0);
       assert.equal(c.punt_rx, c.punt_rx_ip4 + c.punt_rx_raw);
       assert.equal(c.punt_rx_raw, 0, "the kernel's frames all IPv4 for the stack to route and resolve");

@@ -1,7 +1,8 @@
 /**
  * `icmp4_input` (RFC 792): checks the message (across segments when a reassembled datagram is a
  * chain), answers an echo request in place (type 0, addresses swapped, TTL 64) through `ip4_output`
- * (which fragments a reply larger than the MTU); other messages are counted and freed. And the ICMP
+ * (which fragments a reply larger than the MTU); other messages are counted and freed (with punting on,
+ * punt.ts: given to the kernel, whose ping and TCP they are for). And the ICMP
  * error builder (RFC 1122 3.2.2, RFC 1812 4.3.2): a datagram is turned, in place, into the error quoting
  * its IP header and first 8 bytes of data: destination unreachable (port, protocol, fragmentation
  * needed) and time exceeded (reassembly timeout). Never in answer to an ICMP error, a datagram sent to a
@@ -20,7 +21,7 @@ import { IP4_CSUM, IP4_DST, IP4_FRAG, IP4_OFFMASK, IP4_PROTO, IP4_SRC, IPPROTO_I
 import { ICMP_CSUM, ICMP_DEST_UNREACH, ICMP_ECHO_REQUEST, ICMP_HLEN, ICMP_TYPE, icmp4Cksum, icmp4CksumOk, icmpEchoToReply } from "../../wire/icmp.js";
 import { C } from "../counters.js";
 import { frameAt, type StackCtx } from "../context.js";
-import { ICMP4_INPUT, IP4_OUTPUT } from "./names.js";
+import { ICMP4_INPUT, IP4_OUTPUT, PUNT_TAP } from "./names.js";
 
 /** Code of destination unreachable: port unreachable. */
 export const ICMP_PORT_UNREACH = 3;
@@ -130,8 +131,9 @@ export function icmp4InputNode(ctx: StackCtx): NodeSpec {
   const u8 = ctx.u8;
   const c = ctx.c;
   const io = ctx.chains;
+  const ePunt = ctx.punt ? 2 : 0;
   return {
-    name: ICMP4_INPUT, next: [PKT_DROP, IP4_OUTPUT],
+    name: ICMP4_INPUT, next: ctx.punt ? [PKT_DROP, IP4_OUTPUT, PUNT_TAP] : [PKT_DROP, IP4_OUTPUT],
     process: (g, node, objs, n) => {
       if (n > nexts.length) nexts = new Uint16Array(g.streamCapacity(node)); // warm-up only
       for (let i = 0; i < n; i++) {
@@ -149,8 +151,9 @@ export function icmp4InputNode(ctx: StackCtx): NodeSpec {
           continue;
         }
         if (u8[l4 + ICMP_TYPE] !== ICMP_ECHO_REQUEST || u8[l4 + 1] !== 0) {
+          // Echo replies and errors are the kernel's sockets' (its ping, its TCP's frag needed) when punting.
           c[C.ICMP_IGNORED]!++;
-          nexts[i] = 0;
+          nexts[i] = ePunt;
           continue;
         }
         c[C.ICMP_ECHO_IN]!++;

@@ -19,6 +19,7 @@
  * const s = eng.connect(-1, 0x0a000001, 40000, 0x0a000002, 80);
  */
 import { setBe16, setBe32 } from "../../wire/bytes.js";
+import { cksumFold, onesSum, pseudoSum4 } from "../../wire/cksum.js";
 import { ETH_HLEN } from "../../wire/ether.js";
 import { IP4_CSUM, IP4_DST, IP4_SRC, IPPROTO_TCP, ip4Cksum } from "../../wire/ipv4.js";
 import { TCP_CSUM, TCP_FLAG_ACK, TCP_FLAG_FIN, TCP_FLAG_PSH, TCP_FLAG_RST, TCP_FLAG_SYN, tcp4Cksum } from "../../wire/tcp.js";
@@ -159,6 +160,42 @@ function copyBytes(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: nu
     dst[d + i + 4] = src[s + i + 4]!; dst[d + i + 5] = src[s + i + 5]!; dst[d + i + 6] = src[s + i + 6]!; dst[d + i + 7] = src[s + i + 7]!;
   }
   for (; i < n; i++) dst[d + i] = src[s + i]!;
+}
+
+/**
+ * Copies `n` bytes like {@link copyBytes} and returns the one's-complement sum (unfolded, < 2^31 for
+ * n <= 65535) of the bytes as 16-bit big-endian words; `odd`: the first byte is the low byte of a word
+ * (the chunk starts at an odd offset of the summed range).
+ */
+function copySum(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number, odd: boolean): number {
+  let sum = 0;
+  let i = 0;
+  if (odd && n > 0) {
+    const b = src[s]!;
+    dst[d] = b;
+    sum = b;
+    i = 1;
+  }
+  for (; i + 4 <= n; i += 4) {
+    const b0 = src[s + i]!;
+    const b1 = src[s + i + 1]!;
+    const b2 = src[s + i + 2]!;
+    const b3 = src[s + i + 3]!;
+    dst[d + i] = b0; dst[d + i + 1] = b1; dst[d + i + 2] = b2; dst[d + i + 3] = b3;
+    sum += ((b0 << 8) | b1) + ((b2 << 8) | b3);
+  }
+  for (; i + 2 <= n; i += 2) {
+    const b0 = src[s + i]!;
+    const b1 = src[s + i + 1]!;
+    dst[d + i] = b0; dst[d + i + 1] = b1;
+    sum += (b0 << 8) | b1;
+  }
+  if (i < n) {
+    const b = src[s + i]!;
+    dst[d + i] = b;
+    sum += b << 8;
+  }
+  return sum;
 }
 
 /** The buffers of one slot (made the first time the slot is used, then reused). */
@@ -1714,15 +1751,15 @@ export class TcpEngine {
       }
     }
     const thl = o - l4;
-    // Payload from the send ring.
+    // Payload from the send ring, summed on the way (its offset from the TCP header is even).
+    let psum = 0;
     if (len > 0) {
       const ring = this.bufs[s]!.snd;
       const mask = this.sndMask;
-      let pos = (seq - this.iss[s]! - 1) & mask;
+      const pos = (seq - this.iss[s]! - 1) & mask;
       const first = Math.min(len, this.sndBuf - pos);
-      copyBytes(u8, o, ring, pos, first);
-      if (first < len) copyBytes(u8, o + first, ring, 0, len - first);
-      pos = 0;
+      psum = copySum(u8, o, ring, pos, first, false);
+      if (first < len) psum += copySum(u8, o + first, ring, 0, len - first, (first & 1) === 1);
     }
     // TCP header
     setBe16(u8, l4, this.lport[s]!);
@@ -1765,7 +1802,8 @@ export class TcpEngine {
     setBe32(u8, ip + IP4_DST, this.rip[s]!);
     setBe16(u8, ip + IP4_CSUM, 0);
     setBe16(u8, ip + IP4_CSUM, ip4Cksum(u8, ip));
-    setBe16(u8, l4 + TCP_CSUM, tcp4Cksum(u8, ip, l4));
+    const sum = cksumFold(pseudoSum4(u8, ip, IPPROTO_TCP, thl + len) + onesSum(u8, l4, thl) + psum);
+    setBe16(u8, l4 + TCP_CSUM, ~sum & 0xffff);
     ctx.dataLen[h] = ETH_HLEN + total;
     if (!this.out.push(h)) {
       ctx.mp.free(h);

@@ -28,6 +28,7 @@ import { NdTable } from "../../cnet/ip6/nd-table.js";
 import { TcpConnTable } from "../../cnet/tcp/conn-table.js";
 import { cnetCommands } from "./telemetry.js";
 import { openPuntTap, type PuntTap } from "../../cnet/punt.js";
+import type { ReasmOptions } from "../../cnet/frag/reasm.js";
 
 /** Options of {@link CnetApp.start}. */
 export interface CnetOptions {
@@ -45,6 +46,8 @@ export interface CnetOptions {
    * netdev gets a TAP `pt-<netdev>` (or this name) and the kernel is set up to answer through it.
    */
   punt?: boolean | string;
+  /** IPv4 reassembly bounds and timeout (src/cnet/frag/reasm.ts; default 64 datagrams, 30 s). */
+  reasm?: ReasmOptions;
   burst?: number;
   debugFrames?: boolean;
   /** The namespace the lports' netdevs are in. */
@@ -156,6 +159,7 @@ export class CnetApp {
           tcpEcho: o.tcpEcho ?? null, tcpDiscard: o.tcpDiscard ?? null, http: o.http ?? null,
           clock: app.clock.buffer as SharedArrayBuffer,
           punt: app.punt && t.ports.some((q) => q.pid === app.punt!.pid) ? { tap: app.punt.p.tap.toShared(), pid: app.punt.pid } : null,
+          reasm: o.reasm ?? null,
         }),
       });
     } catch (e) {

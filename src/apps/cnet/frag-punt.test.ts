@@ -16,6 +16,8 @@ import { createCnetPair } from "../../testing/cnet-peer.js";
 import { fwdConfig } from "../../testing/fwd-config.js";
 import { parseConfig } from "../../config/index.js";
 import { CnetApp } from "./app.js";
+import { PacketSocket } from "../../testing/packet-socket.js";
+import { ipv4Checksum } from "../../wire/udp-frame.js";
 
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const skip = !canUseNetns() ? "needs root (namespaces, veth, XDP)" : !have("socat") || !have("ping") || !have("ethtool") ? "needs socat, ping and ethtool" : false;
@@ -54,7 +56,7 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
       nsExec(v.ns, "ip", "addr", "add", "10.213.0.2/24", "dev", v.b);
       nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
       const { config } = parseConfig(fwdConfig({ ports: [{ netdev: v.a }], idleTimeout: 10, intrTimeout: 50 }), "cnet.jsonc");
-      app = await CnetApp.start({ config, netns: v.nsA, udpEcho: 7777, socket: false, debugFrames: true, log: () => {} });
+      app = await CnetApp.start({ config, netns: v.nsA, udpEcho: 7777, socket: false, debugFrames: true, log: () => {}, reasm: { timeoutMs: 300 } });
       const counters = () => app!.stats().counters;
       const p0 = snmp(v.ns);
       assert.match(nsExec(v.ns, "ping", "-c", "3", "-i", "0.2", "-W", "2", "-s", "4000", "10.213.0.1"), /3 packets transmitted, 3 received/);
@@ -84,6 +86,29 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
       assert.deepEqual(delta(p3, p2, ["Icmp.InDestUnreachs", "IcmpMsg.InType3"]), { "Icmp.InDestUnreachs": 2, "IcmpMsg.InType3": 2 }, "both errors reached the peer");
       c = counters();
       assert.deepEqual([c.icmp_unreach_out, c.icmp_proto_unreach_out, c.ip4_drop_proto, c.icmp_err_rate_limited, c.icmp_err_suppressed], [2, 1, 1, 0, 0]);
+
+      // Only the first fragment of a datagram: after the reassembly timeout (300 ms here), ICMP time
+      // exceeded (code 1) reaches the peer.
+      const first = new Uint8Array(14 + 20 + 1480);
+      first.set(Buffer.from(v.macA.replaceAll(":", ""), "hex"), 0);
+      first.set(Buffer.from(v.macB.replaceAll(":", ""), "hex"), 6);
+      first[12] = 8;
+      first.set([0x45, 0, (1500 >> 8), 1500 & 0xff, 0x77, 0x77, 0x20, 0, 64, 17, 0, 0, 10, 213, 0, 2, 10, 213, 0, 1], 14);
+      const ck = ipv4Checksum(first, 14);
+      first[24] = ck >> 8; first[25] = ck & 0xff;
+      first.set([0x9c, 0x40, 0x1e, 0x61, 0x0f, 0xa0, 0, 0], 34); // UDP 40000 -> 7777, length 4000, no checksum
+      const s = PacketSocket.open(v.b, v.ns);
+      try {
+        assert.equal(s.send(first), true);
+      } finally {
+        s.close();
+      }
+      for (let i = 0; i < 300 && counters().icmp_time_exceeded_out === 0; i++) await sleep(10);
+      await sleep(100);
+      const p4 = snmp(v.ns);
+      assert.deepEqual(delta(p4, p3, ["Icmp.InTimeExcds", "IcmpMsg.InType11"]), { "Icmp.InTimeExcds": 1, "IcmpMsg.InType11": 1 }, "time exceeded reached the peer");
+      c = counters();
+      assert.deepEqual([c.ip4_reasm_timeout, c.ip4_reasm_timeout_frags, c.icmp_time_exceeded_out], [1, 1, 1]);
       const report = await app.stop();
       app = null;
       assert.deepEqual(report.faults, []);

@@ -27,6 +27,7 @@ import { StackHost } from "../../cnet/stream/host.js";
 import { CnetServer } from "../../cnet/stream/server.js";
 import type { CnetSocket } from "../../cnet/stream/socket.js";
 import { TapPort, type TapShared } from "../../pktdev/tap.js";
+import type { ReasmOptions } from "../../cnet/frag/reasm.js";
 
 /** What the main thread gives each worker. */
 export interface CnetThreadData {
@@ -46,6 +47,8 @@ export interface CnetThreadData {
   clock: SharedArrayBuffer;
   /** The punt TAP (src/cnet/punt.ts) when this thread serves the lport it stands for. */
   punt: { tap: TapShared; pid: number } | null;
+  /** IPv4 reassembly options (src/cnet/frag/reasm.ts), null for the defaults. */
+  reasm: ReasmOptions | null;
 }
 
 export async function run(ctx: WorkerContext<CnetThreadData>): Promise<void> {
@@ -56,6 +59,7 @@ export async function run(ctx: WorkerContext<CnetThreadData>): Promise<void> {
   const punt = d.punt ? { tap: TapPort.fromShared(d.punt.tap, mp), pid: d.punt.pid } : null;
   const stack = CnetStack.create({
     ...(punt ? { punt } : {}),
+    ...(d.reasm ? { reasm: d.reasm } : {}),
     ports: ctx.ports, mempool: mp, burst: ctx.burst, stackPorts: d.stackPorts, name: ctx.name.replace(/[^A-Za-z0-9_.:-]/g, "_"),
     tables: NetTables.fromShared(d.tables), arp: ArpTable.fromShared(d.arp), nd: NdTable.fromShared(d.nd), counters,
     feed: NeighbourFeed.fromShared(d.feed), timers: d.timers, clock: new Float64Array(d.clock), tcpTable: TcpConnTable.fromShared(d.tcpTable),

@@ -121,13 +121,16 @@ export class CnetApp {
           ...cnetCommands(app),
         },
         beforeStart: (cnf, threads) => {
+          const mtus = new Map<number, number>(); // pid -> the netdev's MTU: ip4_output fragments to it
           const nl = NetlinkSocket.open(o.netns !== undefined ? { netns: o.netns } : {});
           try {
             for (const p of cnf.ports) {
               const netdev = p.info().netdev;
               if (netdev === null) throw new Error(`cnet: lport '${p.name}' (${p.driver}) has no netdev: the stack learns its addresses from Linux (use net_af_xdp or net_af_packet lports)`);
               const mac = parseMac(p.macAddr());
-              stackPorts.push({ pid: p.pid, ifindex: getLink(nl, netdev).index, mac });
+              const link = getLink(nl, netdev);
+              mtus.set(p.pid, link.mtu);
+              stackPorts.push({ pid: p.pid, ifindex: link.index, mac });
             }
           } finally {
             nl.close();
@@ -148,7 +151,7 @@ export class CnetApp {
           }
           app.learner = LinuxLearner.open({
             tables: app.tables, feeds: [...feeds.values()], log,
-            interfaces: stackPorts.map((s) => ({ ...s, mtu: 1500 })),
+            interfaces: stackPorts.map((s) => ({ ...s, mtu: mtus.get(s.pid) || 1500 })),
             ...(o.netns !== undefined ? { netns: o.netns } : {}),
           });
         },

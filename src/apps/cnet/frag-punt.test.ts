@@ -120,6 +120,32 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
     }
   });
 
+  test("the netdev's MTU (1000): the stack's echo replies leave in fragments of at most 1000 bytes", async () => {
+    const v = createCnetPair();
+    let app: CnetApp | null = null;
+    try {
+      nsExec(v.nsA, "ip", "link", "set", v.a, "mtu", "1000");
+      nsExec(v.ns, "ip", "link", "set", v.b, "mtu", "1000");
+      nsExec(v.nsA, "ip", "addr", "add", "10.215.0.1/24", "dev", v.a);
+      nsExec(v.ns, "ip", "addr", "add", "10.215.0.2/24", "dev", v.b);
+      nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
+      const { config } = parseConfig(fwdConfig({ ports: [{ netdev: v.a }], idleTimeout: 10, intrTimeout: 50 }), "cnet.jsonc");
+      app = await CnetApp.start({ config, netns: v.nsA, socket: false, debugFrames: true, log: () => {} });
+      const p0 = snmp(v.ns);
+      assert.match(nsExec(v.ns, "ping", "-c", "1", "-W", "2", "-s", "4000", "10.215.0.1"), /1 received/);
+      // 4008 bytes of ICMP at MTU 1000: 976-byte pieces, five fragments each way.
+      assert.deepEqual(delta(snmp(v.ns), p0, ["Ip.FragCreates", "Ip.ReasmReqds", "Ip.ReasmOKs"]), { "Ip.FragCreates": 5, "Ip.ReasmReqds": 5, "Ip.ReasmOKs": 1 });
+      const c = app.stats().counters;
+      assert.deepEqual([c.ip4_frag_rx, c.ip4_frag_out, c.ip4_frag_created], [5, 1, 5]);
+      const report = await app.stop();
+      app = null;
+      assert.equal(report.leakedFrames, 0);
+    } finally {
+      await app?.stop();
+      v.destroy();
+    }
+  });
+
   test("--punt: kernel listeners answered through the TAP while the stack serves its own ports; /proc/net/snmp shows who answered; no leak", async () => {
     const v = createCnetPair();
     let app: CnetApp | null = null;

@@ -13,5 +13,5 @@ export const TCP_COUNTER_NAMES = [
   "tcp_syn_drop_table_full", "tcp_syn_recv_timeout", "tcp_active_opens", "tcp_passive_opens", "tcp_established",
   "tcp_attempt_fails", "tcp_estab_resets", "tcp_ooo_segs", "tcp_delayed_acks", "tcp_persist_probes",
   "tcp_keepalive_probes", "tcp_keepalive_timeouts", "tcp_time_wait", "tcp_no_buf", "tcp_out_queue_full",
-  "tcp_sack_blocks_out", "tcp_sack_recovered",
+  "tcp_sack_blocks_out", "tcp_sack_recovered", "tcp_loss_probes", "tcp_early_retransmits",
 ] as const;

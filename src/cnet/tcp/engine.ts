@@ -94,6 +94,7 @@ const F_DIRTY = 65536; // in the event list
 const F_IN_ACCEPTQ = 131072;
 const F_DONE = 262144; // the connection is over (CLOSED event given)
 const F_SHUT_WR = 524288; // no more send()
+const F_TLP = 1048576; // a tail loss probe is out (RFC 8985 7)
 
 /** {@link TcpEngine.input}: the caller frees the frame. */
 export const TCP_IN_FREE = 0;
@@ -299,6 +300,7 @@ export class TcpEngine {
   declare private readonly rtoAt: Float64Array;
   declare private readonly delackAt: Float64Array;
   declare private readonly persistAt: Float64Array;
+  declare private readonly tlpAt: Float64Array;
   declare private readonly keepAt: Float64Array;
   declare private readonly rttTime: Float64Array;
   declare private readonly srtt: Float64Array;
@@ -383,7 +385,7 @@ export class TcpEngine {
     this.backlog = i32(); this.halfOpen = i32(); this.acqHead = i32(); this.acqLen = i32(); this.rqHead = i32(); this.rqLen = i32();
     this.rqBytes = i32(); this.oooLen = i32(); this.oooLast = i32(); this.probes = i32(); this.persistShift = i32(); this.sackN = i32();
     this.sackBlk = new Int32Array(n * MAX_SACK * 2);
-    this.rtoAt = f64(); this.delackAt = f64(); this.persistAt = f64(); this.keepAt = f64(); this.rttTime = f64(); this.srtt = f64();
+    this.rtoAt = f64(); this.tlpAt = f64(); this.delackAt = f64(); this.persistAt = f64(); this.keepAt = f64(); this.rttTime = f64(); this.srtt = f64();
     this.rttvar = f64(); this.rto = f64(); this.retrans = f64(); this.bytesIn = f64(); this.bytesOut = f64();
     this.bufs = new Array<SlotBufs | null>(n).fill(null);
     const count = ctx.mp.mbufs.count;
@@ -437,7 +439,7 @@ export class TcpEngine {
     this.oooLen[s] = 0;
     this.acqHead[s] = 0; this.acqLen[s] = 0; this.halfOpen[s] = 0; this.backlog[s] = 0;
     this.probes[s] = 0; this.persistShift[s] = 0; this.sackN[s] = 0;
-    this.rtoAt[s] = 0; this.delackAt[s] = 0; this.persistAt[s] = 0; this.keepAt[s] = 0;
+    this.rtoAt[s] = 0; this.delackAt[s] = 0; this.persistAt[s] = 0; this.keepAt[s] = 0; this.tlpAt[s] = 0;
     this.srtt[s] = 0; this.rttvar[s] = 0; this.rto[s] = this.o.initRtoMs;
     this.retrans[s] = 0; this.bytesIn[s] = 0; this.bytesOut[s] = 0;
     this.mss[s] = 536; this.sndWs[s] = 0; this.rcvWs[s] = 0; this.tsRecent[s] = 0;
@@ -454,7 +456,7 @@ export class TcpEngine {
     if (st === TCP_LISTEN && this.listeners[this.lport[s]!] === s) this.listeners[this.lport[s]!] = -1;
     this.dropQueues(s);
     this.state[s] = TCP_CLOSED;
-    this.rtoAt[s] = 0; this.delackAt[s] = 0; this.persistAt[s] = 0; this.keepAt[s] = 0;
+    this.rtoAt[s] = 0; this.delackAt[s] = 0; this.persistAt[s] = 0; this.keepAt[s] = 0; this.tlpAt[s] = 0;
     const p = this.parent[s]!;
     if (p >= 0) {
       if ((this.flags[s]! & F_IN_ACCEPTQ) === 0) this.halfOpen[p] = this.halfOpen[p]! - 1;
@@ -496,7 +498,7 @@ export class TcpEngine {
       this.hash.remove(this.lip[s]!, this.lport[s]!, this.rip[s]!, this.rport[s]!);
       this.state[s] = TCP_CLOSED;
       this.flags[s] = this.flags[s]! | F_DONE;
-      this.rtoAt[s] = 0; this.delackAt[s] = 0; this.persistAt[s] = 0; this.keepAt[s] = 0;
+      this.rtoAt[s] = 0; this.delackAt[s] = 0; this.persistAt[s] = 0; this.keepAt[s] = 0; this.tlpAt[s] = 0;
       return;
     }
     this.freeSlot(s);
@@ -1347,6 +1349,7 @@ export class TcpEngine {
     this.state[s] = TCP_TIME_WAIT;
     this.c[C.TCP_TIME_WAIT]!++;
     this.rtoAt[s] = this.clk[0]! + this.o.timeWaitMs;
+    this.tlpAt[s] = 0;
     this.persistAt[s] = 0;
     this.keepAt[s] = 0;
     this.delackAt[s] = 0;
@@ -1416,6 +1419,8 @@ export class TcpEngine {
       }
     }
     this.rtoAt[s] = this.sndMax[s] === ack ? 0 : now + this.rto[s]!;
+    this.flags[s] = this.flags[s]! & ~F_TLP;
+    this.armTlp(s);
     this.kick(s);
     // Our FIN acknowledged?
     if ((this.flags[s]! & F_FIN_QUEUED) !== 0 && ((ack - sbEnd - 1) | 0) >= 0) {
@@ -1426,6 +1431,31 @@ export class TcpEngine {
       } else if (st === TCP_CLOSING) this.timeWait(s);
       else if (st === TCP_LAST_ACK) this.finish(s, 0);
     }
+  }
+
+  /** Tail loss probe timer (RFC 8985 7.2): 2 * SRTT (at least 10 ms; +200 ms for a single segment) while data is out, no recovery. */
+  private armTlp(s: number): void {
+    if (this.sndMax[s] === this.sndUna[s] || (this.flags[s]! & (F_RECOVERY | F_TLP)) !== 0 || this.srtt[s] === 0) {
+      this.tlpAt[s] = 0;
+      return;
+    }
+    // One segment out: its ACK may be delayed (RFC 8985 7.2, WCDelAckT 200 ms).
+    const one = ((this.sndMax[s]! - this.sndUna[s]!) | 0) <= this.mss[s]! ? 200 : 0;
+    this.tlpAt[s] = this.clk[0]! + Math.max(2 * this.srtt[s]!, 10) + one;
+  }
+
+  private onTlp(s: number): void {
+    const st = this.state[s]!;
+    if (st !== TCP_ESTABLISHED && st !== TCP_CLOSE_WAIT && st !== TCP_FIN_WAIT_1 && st !== TCP_LAST_ACK && st !== TCP_CLOSING) return;
+    if (this.sndMax[s] === this.sndUna[s] || (this.flags[s]! & (F_RECOVERY | F_TLP)) !== 0) return;
+    // The last segment again: its ACK (with SACK) shows what is missing, so recovery starts without an RTO.
+    const sbEnd = this.sbEnd[s]!;
+    const una = this.sndUna[s]!;
+    const dataOut = ((sbEnd - una) | 0) > 0 ? Math.min(this.mss[s]!, (sbEnd - una) | 0) : 0;
+    const seq = ((sbEnd - this.sndMax[s]!) | 0) >= 0 ? (this.sndMax[s]! - dataOut) | 0 : (sbEnd - dataOut) | 0;
+    this.flags[s] = this.flags[s]! | F_TLP;
+    this.c[C.TCP_LOSS_PROBES]!++;
+    this.segmentAt(s, ((seq - una) | 0) < 0 ? una : seq);
   }
 
   private rttSample(s: number, r0: number): void {
@@ -1455,8 +1485,20 @@ export class TcpEngine {
       this.kick(s);
       return;
     }
-    if (d === 3 && ((this.sndUna[s]! - this.recover[s]!) | 0) > 0 || d === 3 && this.recover[s] === this.iss[s]) {
-      const flight = (this.sndMax[s]! - this.sndUna[s]!) | 0;
+    const flight = (this.sndMax[s]! - this.sndUna[s]!) | 0;
+    // Three duplicate ACKs; with SACK also: fewer than four segments out and all but one acknowledged
+    // (early retransmit, RFC 5827), or three segments' worth SACKed above snd.una (RFC 6675 IsLost).
+    let lost = d === 3;
+    let early = false;
+    if (!lost && d < 3 && (this.flags[s]! & F_SACK) !== 0 && this.sackN[s]! > 0) {
+      const segs = Math.ceil(flight / mss);
+      if (segs < 4 && d >= Math.max(1, segs - 1)) lost = early = true;
+      else if (((this.sackHigh(s) - this.sndUna[s]!) | 0) >= 3 * mss) lost = true;
+    }
+    if (lost && (((this.sndUna[s]! - this.recover[s]!) | 0) > 0 || this.recover[s] === this.iss[s])) {
+      if (early) this.c[C.TCP_EARLY_RETRANSMITS]!++;
+      this.dupacks[s] = 3;
+      this.tlpAt[s] = 0;
       this.ssthresh[s] = Math.max(flight >> 1, 2 * mss);
       this.recover[s] = this.sndMax[s]!;
       this.flags[s] = (this.flags[s]! | F_RECOVERY) & ~F_RTT_TIMING;
@@ -1466,6 +1508,14 @@ export class TcpEngine {
       this.cwnd[s] = this.ssthresh[s]! + 3 * mss;
       this.kick(s);
     }
+  }
+
+  /** The highest sequence number the peer SACKed (snd.una when none). */
+  private sackHigh(s: number): number {
+    let high = this.sndUna[s]!;
+    const base = s * MAX_SACK * 2;
+    for (let b = 0; b < this.sackN[s]!; b++) if (((this.sackBlk[base + 2 * b + 1]! - high) | 0) > 0) high = this.sackBlk[base + 2 * b + 1]!;
+    return high;
   }
 
   /** Keeps the peer's SACK blocks of the segment at hand (above snd.una). */
@@ -1663,6 +1713,7 @@ export class TcpEngine {
           }
         }
         if (this.rtoAt[s] === 0) this.rtoAt[s] = this.clk[0]! + this.rto[s]!;
+        if (this.tlpAt[s] === 0) this.armTlp(s);
         sent++;
         continue;
       }
@@ -1901,8 +1952,14 @@ export class TcpEngine {
       const rt = this.rtoAt[s]!;
       if (rt !== 0 && rt <= now) {
         this.rtoAt[s] = 0;
+        this.tlpAt[s] = 0;
         this.onRto(s);
         continue;
+      }
+      const tl = this.tlpAt[s]!;
+      if (tl !== 0 && tl <= now) {
+        this.tlpAt[s] = 0;
+        this.onTlp(s);
       }
       const da = this.delackAt[s]!;
       if (da !== 0 && da <= now) {

@@ -4,7 +4,8 @@
  * fragmented echo reply the peer reassembles), 8000-byte UDP datagrams echoed byte for byte, port and
  * protocol unreachable seen by the peer (its /proc/net/snmp ICMP counters); with punting on, kernel
  * listeners on the stack's netdev answered through the TAP (UDP to a port the stack has no channel on,
- * TCP to an address only the kernel has) while the stack serves its own ports, the namespace's
+ * TCP to the netdev's address and to an address only the kernel has) while the stack serves its own
+ * ports (UDP and TCP echo), the namespace's
  * /proc/net/snmp proving the kernel answered exactly those. No frame leaks.
  */
 import { test, describe } from "node:test";
@@ -151,6 +152,7 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
     let app: CnetApp | null = null;
     let udpSrv: ChildProcess | null = null;
     let tcpSrv: ChildProcess | null = null;
+    let tcpSrv2: ChildProcess | null = null;
     try {
       nsExec(v.nsA, "ip", "addr", "add", "10.214.0.1/24", "dev", v.a);
       nsExec(v.ns, "ip", "addr", "add", "10.214.0.2/24", "dev", v.b);
@@ -159,7 +161,7 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
       nsExec(v.nsA, "ip", "route", "add", "10.99.0.0/16", "via", "10.214.0.2");
       nsExec(v.ns, "ip", "addr", "add", "10.99.0.1/32", "dev", v.b);
       const { config } = parseConfig(fwdConfig({ ports: [{ netdev: v.a }], idleTimeout: 10, intrTimeout: 50 }), "cnet.jsonc");
-      app = await CnetApp.start({ config, netns: v.nsA, udpEcho: 7777, socket: false, debugFrames: true, log: () => {}, punt: true });
+      app = await CnetApp.start({ config, netns: v.nsA, udpEcho: 7777, tcpEcho: 7000, socket: false, debugFrames: true, log: () => {}, punt: true });
       const counters = () => app!.stats().counters;
       const tap = `pt-${v.a}`.slice(0, 15);
       const link = JSON.parse(nsExec(v.nsA, "ip", "-j", "link", "show", tap)) as { address: string; mtu: number; flags: string[] }[];
@@ -170,6 +172,7 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
       nsExec(v.ns, "ip", "neigh", "replace", "10.214.0.50", "lladdr", v.macA, "dev", v.b);
       udpSrv = server(v.nsA, "UDP4-LISTEN:5555,fork", "EXEC:cat");
       tcpSrv = server(v.nsA, "TCP4-LISTEN:2222,fork,reuseaddr", "EXEC:cat");
+      tcpSrv2 = server(v.nsA, "TCP4-LISTEN:2223,bind=10.214.0.1,fork,reuseaddr", "EXEC:cat");
       await sleep(300);
       const a0 = snmp(v.nsA);
       const viaKernel = execFileSync("ip", ["netns", "exec", v.ns, "socat", "-t", "2", "-T", "2", "-", "UDP:10.214.0.1:5555"], { input: "to the kernel\n" }).toString();
@@ -178,6 +181,12 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
       assert.equal(viaStack, "to the stack\n");
       const tcp = execFileSync("ip", ["netns", "exec", v.ns, "socat", "-t", "2", "-T", "3", "-", "TCP:10.214.0.50:2222"], { input: "tcp through the tap\n" }).toString();
       assert.equal(tcp, "tcp through the tap\n", "a kernel TCP listener answered through the TAP");
+      // On the stack's own address: the kernel's listener (a port the stack does not listen on, punted
+      // instead of a RST) beside the stack's TCP echo.
+      const tcpKernel = execFileSync("ip", ["netns", "exec", v.ns, "socat", "-t", "2", "-T", "3", "-", "TCP:10.214.0.1:2223"], { input: "the kernel on the netdev's address\n" }).toString();
+      assert.equal(tcpKernel, "the kernel on the netdev's address\n");
+      const tcpStack = execFileSync("ip", ["netns", "exec", v.ns, "socat", "-t", "2", "-T", "3", "-", "TCP:10.214.0.1:7000"], { input: "the stack's echo\n" }).toString();
+      assert.equal(tcpStack, "the stack's echo\n");
       assert.match(nsExec(v.ns, "ping", "-c", "1", "-W", "2", "10.214.0.1"), /1 received/);
       // The kernel's own traffic: its ping leaves through the TAP (the stack resolves the peer), the echo
       // reply is punted back (the stack only answers echo requests); off-link through the gateway too.
@@ -187,13 +196,14 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
       await sleep(300); // the connection's last segments
       const a1 = snmp(v.nsA);
       assert.deepEqual(delta(a1, a0, ["Udp.InDatagrams", "Udp.OutDatagrams", "Tcp.PassiveOpens", "Icmp.InEchos", "Icmp.OutEchoReps", "Icmp.OutEchos", "Icmp.InEchoReps"]),
-        { "Udp.InDatagrams": 1, "Udp.OutDatagrams": 1, "Tcp.PassiveOpens": 1, "Icmp.InEchos": 0, "Icmp.OutEchoReps": 0, "Icmp.OutEchos": 2, "Icmp.InEchoReps": 2 },
+        { "Udp.InDatagrams": 1, "Udp.OutDatagrams": 1, "Tcp.PassiveOpens": 2, "Icmp.InEchos": 0, "Icmp.OutEchoReps": 0, "Icmp.OutEchos": 2, "Icmp.InEchoReps": 2 },
         "the kernel answered the punted datagram and connection and got its pings' replies; the stack answered the rest");
       const c = counters();
       assert.equal(c.udp_no_port, 1);
       assert.equal(c.udp_tx, 1, "the stack's own echo");
       assert.equal(c.icmp_echo_in, 1);
-      assert.equal(c.punt_tx, c.udp_no_port + c.ip4_drop_not_local + c.ip4_drop_proto + c.eth_drop_other + c.icmp_ignored, "every punted frame written to the TAP");
+      assert.equal(c.punt_tx, c.udp_no_port + c.ip4_drop_not_local + c.ip4_drop_proto + c.eth_drop_other + c.icmp_ignored + c.tcp_no_port, "every punted frame written to the TAP");
+      assert.equal(c.tcp_rst_out, 0, "no RST: the kernel's port");
       assert.equal(c.icmp_ignored, 2, `the kernel's echo replies (${JSON.stringify(Object.fromEntries(Object.entries(c).filter(([k, x]) => x !== 0 && /icmp|punt|ip4_drop|eth_drop/.test(k))))})`);
       assert.equal(c.punt_drop, 0);
       assert.equal(c.punt_rx, c.punt_rx_ip4 + c.punt_rx_raw);
@@ -202,6 +212,7 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
       assert.equal(c.punt_rx_ip4, Object.values(k).reduce((x, y) => x + y, 0), `everything the kernel sent left through the TAP and the stack (${JSON.stringify(k)})`);
       stop(udpSrv); udpSrv = null;
       stop(tcpSrv); tcpSrv = null;
+      stop(tcpSrv2); tcpSrv2 = null;
       const report = await app.stop();
       app = null;
       assert.deepEqual(report.faults, []);
@@ -212,6 +223,7 @@ describe("cnet fragments, ICMP errors and the punt against a Linux peer", { skip
     } finally {
       stop(udpSrv);
       stop(tcpSrv);
+      stop(tcpSrv2);
       await app?.stop();
       v.destroy();
     }

@@ -75,7 +75,7 @@ function exchange(L: TcpLink, acd: number, bcd: number, ab: Uint8Array, ba: Uint
 }
 
 /** A raw Ethernet + IPv4 + TCP frame (no options) with valid checksums unless `badCksum`. */
-function tcpFrame(o: { toB: boolean; sport: number; dport: number; seq: number; ack: number; flags: number; win?: number; payload?: Uint8Array; badCksum?: boolean; srcIp?: number }): Uint8Array {
+function tcpFrame(o: { toB: boolean; sport: number; dport: number; seq: number; ack: number; flags: number; win?: number; payload?: Uint8Array; badCksum?: boolean; srcIp?: number; doff?: number }): Uint8Array {
   const pl = o.payload ?? new Uint8Array(0);
   const f = new Uint8Array(14 + 20 + 20 + pl.length);
   f.set(o.toB ? MAC_B : MAC_A, 0);
@@ -98,7 +98,7 @@ function tcpFrame(o: { toB: boolean; sport: number; dport: number; seq: number; 
   f[l4 + 2] = o.dport >> 8; f[l4 + 3] = o.dport & 0xff;
   w32(l4 + 4, o.seq);
   w32(l4 + 8, o.ack);
-  f[l4 + 12] = 5 << 4;
+  f[l4 + 12] = (o.doff ?? 5) << 4;
   f[l4 + 13] = o.flags;
   const win = o.win ?? 65535;
   f[l4 + 14] = win >> 8; f[l4 + 15] = win & 0xff;
@@ -352,13 +352,17 @@ describe("tcp engine over a simulated link", () => {
       L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: (rcvNxt + 50_000_000) | 0, ack: eb.sndUna[bs]!, flags: ACK, payload: new Uint8Array(100) }));
       L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: rcvNxt, ack: eb.sndUna[bs]!, flags: ACK, payload: new Uint8Array(100), badCksum: true }));
       L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: (rcvNxt - 1_000_000) | 0, ack: 0, flags: RST }));
+      L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: rcvNxt, ack: eb.sndUna[bs]!, flags: ACK, doff: 4 })); // header shorter than 20
+      L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: rcvNxt, ack: eb.sndUna[bs]!, flags: ACK, doff: 15 })); // longer than the segment
+      L.inject("b", tcpFrame({ toB: true, sport: aport, dport: 80, seq: rcvNxt, ack: (eb.sndMax[bs]! + 100000) | 0, flags: ACK })); // acknowledges the future
       L.step();
       const c = L.cb();
-      assert.equal(c.tcp_challenge_acks - base.tcp_challenge_acks, 2, "RST and SYN challenged");
+      assert.equal(c.tcp_challenge_acks - base.tcp_challenge_acks, 3, "RST, SYN and the ACK of unsent data challenged");
+      assert.equal(c.tcp_drop_bad - base.tcp_drop_bad, 2, "bad header lengths");
       assert.equal(c.tcp_drop_out_of_window - base.tcp_drop_out_of_window, 1);
       assert.equal(c.tcp_drop_cksum - base.tcp_drop_cksum, 1);
       assert.equal(c.tcp_rst_in - base.tcp_rst_in, 2, "both RSTs seen, neither accepted");
-      assert.equal(c.tcp_tx - txBefore, 3, "two challenge ACKs and one ACK for the out-of-window segment");
+      assert.equal(c.tcp_tx - txBefore, 4, "three challenge ACKs and one ACK for the out-of-window segment");
       assert.equal(B.tcpState(bcd), "ESTABLISHED");
       assert.equal(eb.rcvNxt[bs], rcvNxt, "nothing was taken in");
       // An exact RST (seq = rcv.nxt) does reset.

@@ -255,7 +255,7 @@ export class TcpEngine {
   declare private readonly irs: Int32Array;
   declare readonly sndUna: Int32Array;
   declare readonly sndNxt: Int32Array;
-  declare private readonly sndMax: Int32Array;
+  declare readonly sndMax: Int32Array;
   declare readonly sndWnd: Int32Array;
   declare private readonly sndWl1: Int32Array;
   declare private readonly sndWl2: Int32Array;

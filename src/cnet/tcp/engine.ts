@@ -855,8 +855,8 @@ export class TcpEngine {
         this.passiveOpen(ls, src, sport, dst, dport, seq, win);
         return TCP_IN_FREE;
       }
+      c[C.TCP_NO_PORT]!++; // every segment no connection takes (punted or answered with a RST)
       if ((fl & TCP_FLAG_RST) !== 0) c[C.TCP_RST_IN]!++;
-      else c[C.TCP_NO_PORT]!++;
       if (this.ctx.punt && ls < 0) return TCP_IN_PUNT; // the kernel behind the TAP answers (or not)
       this.rstFor(src, sport, dst, dport, seq, ack, fl, dlen);
       return TCP_IN_FREE;

@@ -14,4 +14,5 @@ export const TCP_COUNTER_NAMES = [
   "tcp_attempt_fails", "tcp_estab_resets", "tcp_ooo_segs", "tcp_delayed_acks", "tcp_persist_probes",
   "tcp_keepalive_probes", "tcp_keepalive_timeouts", "tcp_time_wait", "tcp_no_buf", "tcp_out_queue_full",
   "tcp_sack_blocks_out", "tcp_sack_recovered", "tcp_loss_probes", "tcp_early_retransmits",
+  "tcp_syncookies_sent", "tcp_syncookies_ok", "tcp_syncookies_failed",
 ] as const;

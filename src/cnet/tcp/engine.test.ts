@@ -578,6 +578,47 @@ describe("tcp engine over a simulated link", () => {
       assert.equal(L.close(), 0, "frames leaked");
     }
   });
+
+  test("SYN cookies: with the backlog full of half-open floods a real client still gets in; a forged cookie is refused", () => {
+    const L = tcpLink({ tcp: { timeWaitMs: 100, synCookies: true } });
+    try {
+      const A = L.a.chnl;
+      const B = L.b.chnl;
+      const lcd = A.open("tcp");
+      A.bind(lcd, 0, 8080);
+      A.listen(lcd, 8);
+      L.tapAB = () => false; // the flood's SYN-ACKs vanish
+      for (let i = 0; i < 100; i++) L.inject("a", tcpFrame({ toB: false, sport: 20000 + i, dport: 8080, seq: i * 1000, ack: 0, flags: SYN, srcIp: IP_B }));
+      for (let i = 0; i < 4; i++) L.step();
+      assert.equal(L.ca().tcp_passive_opens, 8);
+      assert.equal(L.ca().tcp_syncookies_sent, 92);
+      assert.equal(L.ca().tcp_syn_drop_backlog, 0);
+      assert.equal(L.a.tcp!.activeCount, 9, "the cookies kept no state");
+      L.tapAB = null;
+      const ccd = B.open("tcp");
+      B.connect(ccd, IP_A, 8080);
+      let acd = -1;
+      stepUntil(L, () => (acd < 0 && (acd = A.accept(lcd)), acd >= 0), "accepted through a cookie", 100);
+      assert.equal(L.ca().tcp_syncookies_sent, 93);
+      assert.equal(L.ca().tcp_syncookies_ok, 1);
+      assert.equal(A.tcpState(acd), "ESTABLISHED");
+      const r = exchange(L, acd, ccd, data(200_000, 11), data(100_000, 12));
+      assert.equal(sha(r.atB), sha(data(200_000, 11)));
+      assert.equal(sha(r.atA), sha(data(100_000, 12)));
+      // A forged ACK (a guessed cookie) is refused with a RST.
+      const rstBefore = L.ca().tcp_rst_out;
+      L.inject("a", tcpFrame({ toB: false, sport: 30000, dport: 8080, seq: 5, ack: 0x12345678, flags: ACK, srcIp: IP_B }));
+      L.step();
+      assert.equal(L.ca().tcp_syncookies_failed, 1);
+      assert.equal(L.ca().tcp_rst_out - rstBefore, 1);
+      A.close(acd);
+      B.close(ccd);
+      A.close(lcd);
+      stepUntil(L, () => L.a.tcp!.activeCount === 0 && L.b.tcp!.activeCount === 0, "all closed", 100_000, 1000);
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
 });
 
 function pick(c: Record<string, number>): Record<string, number> {

@@ -68,6 +68,12 @@ export interface TcpOptions {
   timestamps?: boolean;
   sack?: boolean;
   windowScaling?: boolean;
+  /**
+   * SYN cookies (default false): with a listener's backlog full, a SYN is answered with a SYN-ACK whose
+   * sequence number encodes the connection (no state kept); the client's ACK proves it and opens the
+   * connection (MSS kept to one of 4 values; no window scaling, SACK or timestamps on such a connection).
+   */
+  synCookies?: boolean;
   /** Connection telemetry table to write (every `tableMs`, default 250 ms). */
   table?: TcpConnTable;
   tableMs?: number;
@@ -95,6 +101,9 @@ const F_IN_ACCEPTQ = 131072;
 const F_DONE = 262144; // the connection is over (CLOSED event given)
 const F_SHUT_WR = 524288; // no more send()
 const F_TLP = 1048576; // a tail loss probe is out (RFC 8985 7)
+
+/** The MSS values a SYN cookie can carry (3 bits). */
+const COOKIE_MSS = [536, 1200, 1440, 1460, 1460, 1460, 1460, 1460];
 
 /** {@link TcpEngine.input}: the caller frees the frame. */
 export const TCP_IN_FREE = 0;
@@ -332,6 +341,7 @@ export class TcpEngine {
   declare private ipId: number;
   declare private nextEphemeral: number;
   declare private tsBase: number;
+  declare private readonly cookieSecret: number;
   declare private readonly tsEpoch: number;
   declare private readonly nextTable: Float64Array;
   declare private readonly scratch: Uint32Array;
@@ -350,6 +360,7 @@ export class TcpEngine {
       initRtoMs: opts.initRtoMs ?? 1000, delackMs: opts.delackMs ?? 40, synRetries: opts.synRetries ?? 6, synAckRetries: opts.synAckRetries ?? 5,
       maxRetries: opts.maxRetries ?? 15, keepIdleMs: opts.keepIdleMs ?? 7200000, keepIntvlMs: opts.keepIntvlMs ?? 75000, keepCnt: opts.keepCnt ?? 9,
       timestamps: opts.timestamps ?? true, sack: opts.sack ?? true, windowScaling: opts.windowScaling ?? true, tableMs: opts.tableMs ?? 250,
+      synCookies: opts.synCookies ?? false,
     };
     const sb = o.sndBuf;
     if (!Number.isInteger(sb) || sb < 4096 || sb > 1 << 28 || (sb & (sb - 1)) !== 0) throw new RangeError(`tcp: sndBuf ${sb} is not a power of two from 4096 to 2^28`);
@@ -407,6 +418,7 @@ export class TcpEngine {
     this.ipId = 0;
     this.nextEphemeral = 49152 + Math.floor(Math.random() * 16384);
     this.tsBase = (Math.random() * 0x40000000) | 0;
+    this.cookieSecret = (Math.random() * 0x100000000) | 0;
     this.tsEpoch = ctx.clock[0]!;
     this.nextTable = new Float64Array(1);
     this.scratch = new Uint32Array(256);
@@ -855,6 +867,12 @@ export class TcpEngine {
         this.passiveOpen(ls, src, sport, dst, dport, seq, win);
         return TCP_IN_FREE;
       }
+      if ((fl & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) === TCP_FLAG_ACK && ls >= 0 && this.o.synCookies && (this.lip[ls] === 0 || this.lip[ls] === dst)) {
+        s = this.cookieOpen(ls, src, sport, dst, dport, seq, ack);
+      }
+    }
+    if (s < 0) {
+      const ls = this.listeners[dport]!;
       c[C.TCP_NO_PORT]!++; // every segment no connection takes (punted or answered with a RST)
       if ((fl & TCP_FLAG_RST) !== 0) c[C.TCP_RST_IN]!++;
       if (this.ctx.punt && ls < 0) return TCP_IN_PUNT; // the kernel behind the TAP answers (or not)
@@ -939,10 +957,116 @@ export class TcpEngine {
     this.cwnd[s] = 10 * this.mss[s]!;
   }
 
+  /** The cookie's 24-bit hash of the 4-tuple and the time slot `t`. */
+  private cookieHash(src: number, sport: number, dst: number, dport: number, t: number): number {
+    let h = Math.imul(src ^ this.cookieSecret, 0x9e3779b1);
+    h = Math.imul(h ^ (h >>> 15) ^ dst, 0x85ebca77);
+    h = Math.imul(h ^ (h >>> 13) ^ ((sport << 16) | dport), 0xc2b2ae3d);
+    h = Math.imul(h ^ (h >>> 16) ^ t ^ this.cookieSecret, 0x27d4eb2f);
+    return (h ^ (h >>> 15)) & 0xffffff;
+  }
+
+  /** A stateless SYN-ACK whose ISS is the cookie: 5 bits of time (64 s), 3 of MSS, 24 of hash. */
+  private sendCookie(src: number, sport: number, dst: number, dport: number, seq: number): void {
+    const ctx = this.ctx;
+    const peerMss = this.opt[0]! > 0 ? this.opt[0]! : 536;
+    let mi = COOKIE_MSS.length - 1;
+    while (mi > 0 && COOKIE_MSS[mi]! > Math.min(peerMss, this.ourMss)) mi--;
+    const t = Math.floor(this.clk[0]! / 64000) & 31;
+    const cookie = (t << 27) | (mi << 24) | this.cookieHash(src, sport, dst, dport, t);
+    const h = ctx.mp.alloc();
+    if (h < 0) {
+      this.c[C.TCP_NO_BUF]!++;
+      return;
+    }
+    const u8 = this.u8;
+    const ip = ((h << ctx.shift) >>> 0) + ctx.dataOff[h]! + ETH_HLEN;
+    const l4 = ip + IP_HLEN;
+    setBe16(u8, l4, dport);
+    setBe16(u8, l4 + 2, sport);
+    setBe32(u8, l4 + 4, cookie);
+    setBe32(u8, l4 + 8, (seq + 1) | 0);
+    u8[l4 + 12] = 6 << 4;
+    u8[l4 + 13] = TCP_FLAG_SYN | TCP_FLAG_ACK;
+    setBe16(u8, l4 + 14, 65535);
+    u8[l4 + 16] = 0; u8[l4 + 17] = 0; u8[l4 + 18] = 0; u8[l4 + 19] = 0;
+    u8[l4 + 20] = 2; u8[l4 + 21] = 4; u8[l4 + 22] = this.ourMss >> 8; u8[l4 + 23] = this.ourMss & 0xff;
+    u8[ip] = 0x45;
+    u8[ip + 1] = 0;
+    setBe16(u8, ip + 2, IP_HLEN + 24);
+    this.ipId = (this.ipId + 1) & 0xffff;
+    setBe16(u8, ip + 4, this.ipId);
+    setBe16(u8, ip + 6, 0x4000);
+    u8[ip + 8] = 64;
+    u8[ip + 9] = IPPROTO_TCP;
+    setBe32(u8, ip + IP4_SRC, dst);
+    setBe32(u8, ip + IP4_DST, src);
+    setBe16(u8, ip + IP4_CSUM, 0);
+    setBe16(u8, ip + IP4_CSUM, ip4Cksum(u8, ip));
+    setBe16(u8, l4 + TCP_CSUM, tcp4Cksum(u8, ip, l4));
+    ctx.dataLen[h] = ETH_HLEN + IP_HLEN + 24;
+    if (!this.out.push(h)) {
+      ctx.mp.free(h);
+      this.c[C.TCP_OUT_QUEUE_FULL]!++;
+      return;
+    }
+    this.c[C.TCP_SYNCOOKIES_SENT]!++;
+    this.c[C.TCP_TX]!++;
+  }
+
+  /**
+   * An ACK to a listener without a connection: a valid cookie (from this or the previous 64 s) opens
+   * the connection in SYN_RECEIVED (the ACK then completes it as usual); returns the slot or -1.
+   */
+  private cookieOpen(ls: number, src: number, sport: number, dst: number, dport: number, seq: number, ack: number): number {
+    const c = this.c;
+    const cookie = (ack - 1) | 0;
+    const t = (cookie >>> 27) & 31;
+    const now = Math.floor(this.clk[0]! / 64000) & 31;
+    const fresh = t === now || t === ((now + 31) & 31);
+    if (!fresh || (cookie & 0xffffff) !== this.cookieHash(src, sport, dst, dport, t)) {
+      c[C.TCP_SYNCOOKIES_FAILED]!++;
+      return -1;
+    }
+    if (this.acqLen[ls]! >= this.backlog[ls]!) {
+      c[C.TCP_SYN_DROP_BACKLOG]!++;
+      return -1;
+    }
+    const s = this.allocSlot();
+    if (s < 0) {
+      c[C.TCP_SYN_DROP_TABLE_FULL]!++;
+      return -1;
+    }
+    c[C.TCP_SYNCOOKIES_OK]!++;
+    c[C.TCP_PASSIVE_OPENS]!++;
+    this.lip[s] = dst; this.lport[s] = dport; this.rip[s] = src; this.rport[s] = sport;
+    this.parent[s] = ls;
+    this.halfOpen[ls] = this.halfOpen[ls]! + 1;
+    this.flags[s] = this.flags[ls]! & (F_NODELAY | F_KEEPALIVE);
+    this.iss[s] = cookie;
+    this.sndUna[s] = cookie; this.sndNxt[s] = ack; this.sndMax[s] = ack;
+    this.sbUna[s] = ack; this.sbEnd[s] = ack;
+    this.recover[s] = cookie; this.rexmitNxt[s] = cookie;
+    this.mss[s] = COOKIE_MSS[(cookie >>> 24) & 7]!;
+    this.cwnd[s] = 10 * this.mss[s]!;
+    this.sndWs[s] = 0;
+    this.rcvWs[s] = 0;
+    this.irs[s] = (seq - 1) | 0;
+    this.rcvNxt[s] = seq;
+    this.ackSent[s] = seq;
+    this.rcvAdv[s] = (seq + 65535) | 0;
+    this.sndWl1[s] = (seq - 1) | 0;
+    this.sndWl2[s] = cookie;
+    this.state[s] = TCP_SYN_RECEIVED;
+    this.hash.insert(dst, dport, src, sport, s);
+    return s;
+  }
+
   private passiveOpen(ls: number, src: number, sport: number, dst: number, dport: number, seq: number, win: number): void {
     const c = this.c;
     if (this.halfOpen[ls]! + this.acqLen[ls]! >= this.backlog[ls]!) {
-      c[C.TCP_SYN_DROP_BACKLOG]!++;
+      if (this.o.synCookies) this.sendCookie(src, sport, dst, dport, seq);
+      else c[C.TCP_SYN_DROP_BACKLOG]!++;
       return;
     }
     const s = this.allocSlot();

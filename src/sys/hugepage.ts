@@ -23,14 +23,36 @@
 import { sys } from "./native.js";
 import { MAP_ANONYMOUS, MAP_HUGETLB, MAP_HUGE_2MB, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from "./consts.js";
 
-/** madvise(2) advice: back the range with transparent huge pages (uapi asm-generic/mman-common.h). */
+/**
+ * madvise(2) advice: back the range with transparent huge pages (uapi asm-generic/mman-common.h).
+ *
+ * @example
+ * const b = sys.mmap(-1, HUGE_2MB, C.PROT_READ | C.PROT_WRITE, C.MAP_PRIVATE | C.MAP_ANONYMOUS, 0, HUGE_2MB);
+ * if (typeof b !== "number") sys.madvise(new Uint8Array(b), MADV_HUGEPAGE); // 0, before the first touch
+ */
 export const MADV_HUGEPAGE = 14;
-/** madvise(2) advice: collapse the range into transparent huge pages now (Linux 6.1). */
+/**
+ * madvise(2) advice: collapse the range into transparent huge pages now (Linux 6.1).
+ *
+ * @example
+ * const { buf } = mmapHuge(HUGE_2MB);
+ * sys.madvise(new Uint8Array(buf), MADV_COLLAPSE); // 0, or -errno where the kernel cannot
+ */
 export const MADV_COLLAPSE = 25;
-/** Bytes of a 2 MB huge page. */
+/**
+ * Bytes of a 2 MB huge page.
+ *
+ * @example
+ * const pages = Math.ceil((64 << 20) / HUGE_2MB); // 32
+ */
 export const HUGE_2MB = 2 << 20;
 
-/** What {@link mmapHuge} got: hugetlb pages, advised transparent huge pages, or 4 KB pages. */
+/**
+ * What {@link mmapHuge} got: hugetlb pages, advised transparent huge pages, or 4 KB pages.
+ *
+ * @example
+ * const kind: HugeKind = mmapHuge(HUGE_2MB).kind;
+ */
 export type HugeKind = "hugetlb" | "thp" | "4KB";
 
 /**

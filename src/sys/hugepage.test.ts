@@ -28,7 +28,8 @@ const hugetlbFree = Number(/HugePages_Free:\s+(\d+)/.exec(readFileSync("/proc/me
 test("mmapHuge: 2 MB-aligned, zero-filled, and on huge pages once touched (per smaps) when the system allows", () => {
   const len = 8 * HUGE_2MB + 12345;
   const { buf, kind } = mmapHuge(len);
-  assert.equal(kind, hugetlbFree >= 9 ? "hugetlb" : "thp");
+  assert.equal(kind, thpMode !== "never" ? "thp" : hugetlbFree >= 9 ? "hugetlb" : "4KB");
+  if (kind === "4KB") return; // a plain SharedArrayBuffer: nothing more to check here
   assert.ok(buf.byteLength >= len);
   const u32 = new Uint32Array(buf);
   const addr = sys.addressOf(u32);
@@ -49,7 +50,7 @@ test("mmapHuge: 2 MB-aligned, zero-filled, and on huge pages once touched (per s
 test("hugeAlloc gives a buffer at least as long as asked; mmapHuge refuses a bad length", () => {
   const b = hugeAlloc(100);
   assert.ok(b instanceof SharedArrayBuffer && b.byteLength >= 100);
-  munmap(b);
+  if (b.byteLength !== 100) munmap(b); // a shim mapping (whole 2 MB pages), not a plain SharedArrayBuffer
   assert.throws(() => mmapHuge(0), /mmapHuge: length 0 is not a positive integer/);
   assert.throws(() => mmapHuge(1.5), /mmapHuge: length 1.5 is not a positive integer/);
 });

@@ -21,6 +21,7 @@
  * data, room or a connection arrived, since its last call.
  *
  * @example
+ * declare const stack: CnetStack;
  * const ch = stack.chnl;
  * const cd = ch.open("udp");
  * ch.bind(cd, 0, 7777);
@@ -127,6 +128,7 @@ interface Channel {
  * The channels of one stack. See the module comment.
  *
  * @example
+ * declare const stack: CnetStack;
  * const cd = stack.chnl.open("udp");
  */
 export class Chnl {
@@ -183,6 +185,7 @@ export class Chnl {
    * Opens a channel (`"udp"` or `"tcp"`) and returns its descriptor.
    *
    * @example
+   * declare const stack: CnetStack;
    * const cd = stack.chnl.open("udp");
    */
   open(proto: "udp" | "tcp"): number {
@@ -196,6 +199,8 @@ export class Chnl {
    * EADDRINUSE-like error when another channel has the port.
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * stack.chnl.bind(cd, 0, 7777);
    */
   bind(cd: number, ip: number, port: number): number {
@@ -237,6 +242,8 @@ export class Chnl {
    * Sets the channel's peer (binding an ephemeral port first when unbound): {@link Chnl.sendBurst} goes there.
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * stack.chnl.connect(cd, 0x0a000002, 9000);
    */
   connect(cd: number, ip: number, port: number): void {
@@ -269,6 +276,8 @@ export class Chnl {
    * data is the payload; its sender is {@link Chnl.peerIp}/{@link Chnl.peerPort}.
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * const k = stack.chnl.recvBurst(cd, bufs, 64);
    */
   recvBurst(cd: number, bufs: Uint32Array, max: number): number {
@@ -281,6 +290,7 @@ export class Chnl {
    * The sender address of received buffer `h`.
    *
    * @example
+   * declare const stack: CnetStack;
    * console.log(stack.chnl.peerIp(h));
    */
   peerIp(h: number): number {
@@ -291,6 +301,7 @@ export class Chnl {
    * The sender port of received buffer `h`.
    *
    * @example
+   * declare const stack: CnetStack;
    * console.log(stack.chnl.peerPort(h));
    */
   peerPort(h: number): number {
@@ -301,6 +312,7 @@ export class Chnl {
    * Byte offset of buffer `h`'s data (the payload) in `mempool.umem.u8`.
    *
    * @example
+   * declare const stack: CnetStack;
    * const at = stack.chnl.payloadAt(h);
    */
   payloadAt(h: number): number {
@@ -312,6 +324,7 @@ export class Chnl {
    * (write the payload at {@link Chnl.payloadAt}, set `mbufs.dataLen`); returns how many.
    *
    * @example
+   * declare const stack: CnetStack;
    * const k = stack.chnl.allocBurst(bufs, 8);
    */
   allocBurst(bufs: Uint32Array, n: number): number {
@@ -345,6 +358,8 @@ export class Chnl {
    * Sends up to `n` buffers to the connected peer; returns how many the stack took.
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * const k = stack.chnl.sendBurst(cd, bufs, n);
    */
   sendBurst(cd: number, bufs: Uint32Array, n: number): number {
@@ -357,6 +372,8 @@ export class Chnl {
    * Sends up to `n` buffers to `ip`:`port` (binding an ephemeral port first when unbound).
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * const k = stack.chnl.sendTo(cd, bufs, n, 0x0a000002, 9000);
    */
   sendTo(cd: number, bufs: Uint32Array, n: number, ip: number, port: number): number {
@@ -371,6 +388,8 @@ export class Chnl {
    * copy); returns how many the stack took.
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * const k = stack.chnl.replyBurst(cd, bufs, stack.chnl.recvBurst(cd, bufs, 64));
    */
   replyBurst(cd: number, bufs: Uint32Array, n: number): number {
@@ -381,6 +400,8 @@ export class Chnl {
    * Closes a channel: its port is free again and datagrams still queued are freed.
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * stack.chnl.close(cd);
    */
   close(cd: number): void {
@@ -410,6 +431,7 @@ export class Chnl {
    * The open channels (control path).
    *
    * @example
+   * declare const stack: CnetStack;
    * console.log(stack.chnl.list());
    */
   list(): { cd: number; proto: "udp" | "tcp"; local: string; peer: string; queued: number; state?: string }[] {
@@ -461,6 +483,7 @@ export class Chnl {
    * SYNs beyond it are dropped and counted (`tcp_syn_drop_backlog`).
    *
    * @example
+   * declare const stack: CnetStack;
    * const cd = stack.chnl.open("tcp");
    * stack.chnl.bind(cd, 0, 80);
    * stack.chnl.listen(cd, 128);
@@ -479,6 +502,8 @@ export class Chnl {
    * The next established connection of a listener as a new channel, or -1 when none is ready.
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const lcd: number;
    * const conn = stack.chnl.accept(lcd);
    */
   accept(cd: number): number {
@@ -513,6 +538,9 @@ export class Chnl {
    * down, reset).
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
+   * declare const bytes: Uint8Array;
    * const k = stack.chnl.send(cd, bytes, 0, bytes.length);
    */
   send(cd: number, src: Uint8Array, off: number, len: number): number {
@@ -529,6 +557,9 @@ export class Chnl {
    * -1 at EOF (the peer's FIN reached and everything read, or the connection reset/failed).
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
+   * declare const buf: Uint8Array;
    * const k = stack.chnl.recv(cd, buf, 0, buf.length);
    */
   recv(cd: number, dst: Uint8Array, off: number, max: number): number {
@@ -542,6 +573,8 @@ export class Chnl {
    * No more data from us: FIN once the send buffer drains (the peer sees EOF); receiving goes on.
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * stack.chnl.shutdown(cd);
    */
   shutdown(cd: number): void {
@@ -575,6 +608,8 @@ export class Chnl {
    * Resets the connection (RST) and closes the channel.
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * stack.chnl.abort(cd);
    */
   abort(cd: number): void {
@@ -585,6 +620,8 @@ export class Chnl {
    * Sets (or clears, with null) the channel's event callback; `stack.walk()` calls it after the graph walk.
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * stack.chnl.setCallback(cd, (cd, ev) => { if (ev & CHNL_EV_READABLE) console.log("data on", cd); });
    */
   setCallback(cd: number, fn: ChnlCallback | null): void {
@@ -597,6 +634,9 @@ export class Chnl {
    * The channel's current event bits (CHNL_EV_*).
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
+   * declare const bytes: Uint8Array;
    * if (stack.chnl.events(cd) & CHNL_EV_WRITABLE) stack.chnl.send(cd, bytes, 0, bytes.length);
    */
   events(cd: number): number {
@@ -609,6 +649,8 @@ export class Chnl {
    * Turns a TCP option on or off: "nodelay" (Nagle off), "keepalive".
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * stack.chnl.setOption(cd, "nodelay", true);
    */
   setOption(cd: number, name: "nodelay" | "keepalive", on: boolean): void {
@@ -624,6 +666,8 @@ export class Chnl {
    * connect and after the end).
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * console.log(stack.chnl.tcpState(cd));
    */
   tcpState(cd: number): string {
@@ -635,6 +679,8 @@ export class Chnl {
    * The remote end (address as a u32, port).
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * const { ip, port } = stack.chnl.peerOf(cd);
    */
   peerOf(cd: number): { ip: number; port: number } {
@@ -646,6 +692,8 @@ export class Chnl {
    * The local end (address as a u32: the one the connection uses, port).
    *
    * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
    * const { ip, port } = stack.chnl.localOf(cd);
    */
   localOf(cd: number): { ip: number; port: number } {
@@ -662,6 +710,7 @@ export class Chnl {
    * how many were called. Allocation-free when nothing happened.
    *
    * @example
+   * declare const stack: CnetStack;
    * stack.walk(); // calls stack.chnl.dispatch()
    */
   dispatch(): number {

@@ -99,6 +99,7 @@ export class TcpConnTable {
    * What to post to another thread.
    *
    * @example
+   * declare const worker: import("node:worker_threads").Worker;
    * worker.postMessage({ tcp: TcpConnTable.create(16).shared() });
    */
   shared(): TcpConnTableShared {

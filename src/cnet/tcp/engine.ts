@@ -15,8 +15,8 @@
  * `ctx.clock[0]` (ms). All calls on the stack's thread; the hot calls allocate nothing.
  *
  * @example
- * const eng = new TcpEngine(ctx, {});
- * const s = eng.connect(-1, 0x0a000001, 40000, 0x0a000002, 80);
+ * declare const stack: CnetStack;
+ * const eng = new TcpEngine(stack.ctx, { timeWaitMs: 1000 });
  */
 import { setBe16, setBe32 } from "../../wire/bytes.js";
 import { cksumFold, onesSum, pseudoSum4 } from "../../wire/cksum.js";
@@ -227,6 +227,7 @@ class SlotBufs {
  * The TCP engine of one stack. See the module comment.
  *
  * @example
+ * declare const stack: CnetStack;
  * const eng = stack.tcp;
  */
 export class TcpEngine {

@@ -7,8 +7,9 @@
  * sends what channels queued since the last walk, and moves those segments to `ip4_output`.
  *
  * @example
- * const tcpIn = tcp4InputNode(ctx, engine);
- * const timer = tcpTimerNode(ctx, engine, 64);
+ * declare const stack: CnetStack;
+ * const tcpIn = tcp4InputNode(stack.ctx, stack.tcp!);
+ * const timer = tcpTimerNode(stack.ctx, stack.tcp!, 64);
  */
 import type { NodeSpec } from "../../graph/node.js";
 import { PKT_DROP } from "../../graph/nodes/names.js";
@@ -27,7 +28,8 @@ const OUT_BURST = 512;
  * The TCP input node.
  *
  * @example
- * const tcpIn = tcp4InputNode(ctx, engine);
+ * declare const stack: CnetStack;
+ * const tcpIn = tcp4InputNode(stack.ctx, stack.tcp!);
  */
 export function tcp4InputNode(ctx: StackCtx, eng: TcpEngine): NodeSpec {
   const u8 = ctx.u8;
@@ -69,7 +71,8 @@ export function tcp4InputNode(ctx: StackCtx, eng: TcpEngine): NodeSpec {
  * The TCP timer source node.
  *
  * @example
- * const timer = tcpTimerNode(ctx, engine, 64);
+ * declare const stack: CnetStack;
+ * const timer = tcpTimerNode(stack.ctx, stack.tcp!, 64);
  */
 export function tcpTimerNode(_ctx: StackCtx, eng: TcpEngine, burst: number): NodeSpec {
   const max = Math.max(burst, OUT_BURST);

@@ -32,7 +32,7 @@ export const TCP_TIME_WAIT = 10;
  * RFC 793 names by state number.
  *
  * @example
- * const name = TCP_STATE_NAMES[TCP_TIME_WAIT]; // "TIME_WAIT"
+ * const name = TCP_STATE_NAMES[10]; // "TIME_WAIT"
  */
 export const TCP_STATE_NAMES: readonly string[] = [
   "CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT",

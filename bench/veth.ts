@@ -718,6 +718,8 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
     if (want("l2-fwd-lb")) scenarios.push(await fwd({ id: "l2-fwd-lb", layout: 2, what: "xdplane fwd lb, returned", mode: "lb" }));
     if (want("l2-fwd-lb-busypoll")) scenarios.push(await fwd({ id: "l2-fwd-lb-busypoll", layout: 2, what: "xdplane fwd lb with busy poll, returned", mode: "lb", busyPoll: {} }));
     if (want("l2-fwd-lb-shared")) scenarios.push(await fwd({ id: "l2-fwd-lb-shared", layout: 2, what: "xdplane fwd lb, one-core settings (idle_timeout 1 ms, 8K RX ring), returned", mode: "lb", thread: IDLE_THREAD, defaults: SHARED_CORE_RINGS }));
+    if (want("l2-fwd-l3fwd-user")) scenarios.push(await fwd({ id: "l2-fwd-l3fwd-user", layout: 2, what: "xdplane fwd l3fwd (user space), returned", mode: "l3fwd" }));
+    if (want("l2-fwd-l3fwd-xdp")) scenarios.push(await fwd({ id: "l2-fwd-l3fwd-xdp", layout: 2, what: "xdplane fwd l3fwd --xdp-fastpath, returned", mode: "l3fwd", xdpFastpath: true }));
     if (want("l2-fwd-rx-only")) scenarios.push(await fwd({ id: "l2-fwd-rx-only", layout: 2, what: "xdplane fwd rx-only", mode: "rx-only" }));
   } finally {
     await tg?.close();
@@ -791,6 +793,17 @@ export function vethMarkdown(r: VethResult): string {
       const s = by(id);
       if (!s) continue;
       line([s.what, v(s.offered), v(s.dutRx), v(s.returned), ratio(main(s), main(lb)), `${target}x`, ratio(main(s), main(by("l1-kernel-xdp-tx"))), `${pct(s.dutNapiCpu)}/${pct(s.genNapiCpu)}`]);
+    }
+  }
+  const lb2 = by("l2-fwd-lb");
+  if (by("l2-fwd-l3fwd-user") || by("l2-fwd-l3fwd-xdp")) {
+    rows.push("", "l3fwd in layout 2 (the one-core pod: the DUT's NAPI on the forwarder's CPU), against our lb in the same run.", "");
+    line(["scenario", "offered", "DUT rx", "returned", "vs our lb (same run)", "vs kernel XDP_TX (same run)", "NAPI CPU dut/gen"]);
+    line(["---", "---", "---", "---", "---", "---", "---"]);
+    for (const id of ["l2-fwd-l3fwd-user", "l2-fwd-l3fwd-xdp"]) {
+      const s = by(id);
+      if (!s) continue;
+      line([s.what, v(s.offered), v(s.dutRx), v(s.returned), ratio(main(s), main(lb2)), ratio(main(s), main(by("l2-kernel-xdp-tx"))), `${pct(s.dutNapiCpu)}/${pct(s.genNapiCpu)}`]);
     }
   }
   rows.push("", "Generator engines: what txgen offers into an XDP_DROP on the far end (far-end NAPI on the other CPU, except where said).",

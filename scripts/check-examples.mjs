@@ -49,6 +49,16 @@ const GLOSSARY = {
   control: 'import("xdplane/runtime").ThreadControl', // a worker's control words
   model: 'import("xdplane/telemetry").AppModel',
   client: 'import("xdplane/telemetry").AppClient', // connected to an app socket
+  // cnet (the user-space stack): a worker's stack and its pieces, as the node and channel examples use them
+  stack: 'import("xdplane/cnet").CnetStack',
+  ctx: 'import("xdplane/cnet").StackCtx', // the stack's shared state (nodes)
+  x: 'import("xdplane/cnet").Ip6Ctx', // the IPv6 part of it
+  io: 'import("xdplane/cnet").ChainIo', // byte access across an mbuf chain
+  engine: 'import("xdplane/cnet").TcpEngine',
+  chnl: 'import("xdplane/cnet").Chnl',
+  cd: "number", // a channel id
+  feed: 'import("xdplane/cnet").NeighbourFeed',
+  bytes: "Uint8Array", // data to send
 };
 
 const api = JSON.parse(readFileSync(join(root, "docs/api/api.json"), "utf8"));
@@ -131,7 +141,7 @@ function readFileExports(file) {
 function importsFor(ex) {
   const code = ex.code.replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, " ").replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'/g, '""');
   const own = new Set();
-  for (const m of ex.code.matchAll(/import\s*(?:type\s+)?\{([^}]*)\}/g)) for (const n of m[1].split(",")) own.add(n.trim().split(/\s+as\s+/).pop());
+  for (const m of ex.code.matchAll(/import\s*(?:type\s+)?\{([^}]*)\}/g)) for (const n of m[1].split(",")) own.add(n.trim().replace(/^type\s+/, "").split(/\s+as\s+/).pop());
   for (const m of ex.code.matchAll(/import\s+(?:\*\s+as\s+)?(\w+)\s+from/g)) own.add(m[1]);
   for (const m of code.matchAll(/\b(?:const|let|var|function|class)\s+(\w+)/g)) own.add(m[1]);
   for (const m of code.matchAll(/\b(?:const|let|var)\s*\{([^}]*)\}/g)) for (const n of m[1].split(",")) own.add(n.trim().split(":").pop().trim());

@@ -21,7 +21,7 @@ export function registerCommand(name: string, c: Command): void {
 const extra: Record<string, [string, string]> = {
   txgen: ["../apps/txgen/cli.js", "generate traffic with AF_XDP or XDP live frames; latency, pcap"],
   "l3fwd-graph": ["../apps/l3fwd-graph/cli.js", "route IPv4 through a packet graph, one graph per thread (CNDP's l3fwd-graph)"],
-  cnet: ["../apps/cnet/cli.js", "the user-space network stack (ARP, IPv4, ICMP, UDP channels) on the lports: --udp-echo <port>"],
+  cnet: ["../apps/cnet/cli.js", "the user-space network stack (ARP, IPv4/6, ICMP, UDP, TCP, Node streams) on the lports: --udp-echo, --tcp-echo, --tcp-discard, --http <port>"],
   dp: ["../k8s/dp-cli.js", "the AF_XDP device plugin for Kubernetes (kubelet device plugin API)"],
   cni: ["../k8s/cni/main.js", "the afxdp CNI plugin (reads the CNI environment and stdin)"],
   config: ["../k8s/config-cli.js", "config from-env: write a jsonc for a pod from AFXDP_DEVICES_<POOL>"],

@@ -117,6 +117,7 @@ export function frameAt(ctx: StackCtx, h: number): number {
  * EtherType `type`.
  *
  * @example
+ * const slot = 3; // the next hop's ARP table slot
  * writeEther(ctx, frameAt(ctx, h), slot, 0, 0x0800);
  */
 export function writeEther(ctx: StackCtx, off: number, slot: number, pid: number, type: number): void {

@@ -5,7 +5,7 @@
  *
  * @example
  * const c = CnetCounters.create();
- * c.v[C.IP4_RX]++;
+ * c.v[C.IP4_RX]! += 1;
  * console.log(c.read().ip4_rx); // 1
  */
 
@@ -33,7 +33,7 @@ export type CounterName = (typeof COUNTER_NAMES)[number];
  *
  * @example
  * const c = CnetCounters.create();
- * c.v[C.UDP_NO_PORT]++;
+ * c.v[C.UDP_NO_PORT]! += 1;
  */
 export const C = Object.fromEntries(COUNTER_NAMES.map((n, i) => [n.toUpperCase(), i])) as { readonly [K in CounterName as Uppercase<K>]: number };
 

@@ -13,10 +13,12 @@ export {
   CHNL_EV_RESET, CHNL_EV_CLOSED, CHNL_EV_ERROR, type ChnlCallback,
 } from "./chnl.js";
 export { TcpConnTable, TCP_CONN_WORDS, type TcpConnInfo, type TcpConnTableShared } from "./tcp/conn-table.js";
-export type { TcpOptions } from "./tcp/engine.js";
+export { TcpEngine, type TcpOptions } from "./tcp/engine.js";
 export { TCP_STATE_NAMES } from "./tcp/states.js";
 export { TCP_COUNTER_NAMES } from "./tcp/counter-names.js";
-export type { StackPort } from "./context.js";
+export { frameAt, type StackPort, type StackCtx } from "./context.js";
+export type { Ip6Ctx } from "./ip6/context.js";
+export { ChainIo } from "./frag/chain-io.js";
 export type { ArpTimers } from "./nodes/arp.js";
 export { ReasmTable, type ReasmOptions } from "./frag/reasm.js";
 export { IcmpRateLimit, type IcmpRateOptions } from "./frag/icmp-rate.js";

@@ -22,7 +22,9 @@
  * (`iif lo`) into a table holding the netdev's routes with the TAP as device.
  *
  * @example
- * const stack = CnetStack.create({ ...o, punt: { tap, pid: 0 } });
+ * declare const opts: CnetStackOptions; // the stack's ports, mempool, tables...
+ * const pt = openPuntTap({ netdev: "veth0", pid: 9, mempool });
+ * const stack = CnetStack.create({ ...opts, punt: { tap: pt.tap, pid: 0 } });
  */
 import { writeFileSync } from "node:fs";
 import type { Lport } from "../pktdev/lport.js";
@@ -53,7 +55,7 @@ export interface PuntOptions {
  * The `punt_tap` node: writes frames to the TAP (chains as fragments of at most a frame each).
  *
  * @example
- * const node = puntTapNode(ctx, tap);
+ * const node = puntTapNode(ctx, port); // port: the TAP's lport
  */
 export function puntTapNode(ctx: StackCtx, tap: Lport): NodeSpec {
   const u8 = ctx.u8;
@@ -103,7 +105,7 @@ export function puntTapNode(ctx: StackCtx, tap: Lport): NodeSpec {
  * The `punt_tap_rx` source: frames the kernel wrote to the TAP, to ip4_output or straight to the lport.
  *
  * @example
- * const node = puntTapRxNode(ctx, { tap, pid: 0 }, 32);
+ * const node = puntTapRxNode(ctx, { tap: port, pid: 0 }, 32);
  */
 export function puntTapRxNode(ctx: StackCtx, o: PuntOptions, burst: number): NodeSpec {
   const u8 = ctx.u8;

@@ -181,7 +181,7 @@ export class CnetStack {
    * One walk of the graph: receive, process, send; returns the objects the sources produced.
    *
    * @example
-   * while (ctx.running()) ctx.idle(stack.walk());
+   * for (let i = 0; i < 1000; i++) stack.walk();
    */
   walk(): number {
     const n = this.graph.walk();

@@ -298,6 +298,8 @@ describe("control token and arguments", () => {
 
   test("the read-only list holds no command that changes state", () => {
     for (const c of ["/app/stop", "/app/start", "/fwd/admin", "/synth/admin", "/synth/link"]) assert.equal(READ_ONLY_COMMANDS.has(c), false, c);
+    // cnet's tables and counters are reads (a GET of them answered 405 before).
+    for (const c of ["/cnet/interfaces", "/cnet/routes", "/cnet/arp", "/cnet/nd", "/cnet/tcp", "/cnet/stats"]) assert.equal(READ_ONLY_COMMANDS.has(c), true, c);
   });
 });
 

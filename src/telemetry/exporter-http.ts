@@ -58,6 +58,7 @@ export const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set([
   "/", "/info", "/app/appname", "/app/hostname", "/app/ports", "/app/threads",
   "/metrics/port_stats", "/metrics/thread_stats", "/metrics/app", "/fwd/mode", "/fwd/threads",
   "/l3fwd/routes", "/l3fwd/fastpath", "/acl/rules",
+  "/cnet/interfaces", "/cnet/addresses", "/cnet/routes", "/cnet/arp", "/cnet/nd", "/cnet/tcp", "/cnet/stats",
 ]);
 
 /** A bearer token may hold these (RFC 6750 b64token); at least this many characters. */

@@ -66,6 +66,7 @@ export class ChainIo {
    * 1071 2(B)). The caller checked that the packet holds them.
    *
    * @example
+   * const pseudo = 0x1234; // the UDP pseudo-header's sum
    * const ok = cksumFold(io.sum(h, 34, 8 + 4000) + pseudo) === 0xffff;
    */
   sum(h: number, from: number, len: number): number {
@@ -110,7 +111,8 @@ export class ChainIo {
    * returns the bytes copied (fewer only when the packet is shorter).
    *
    * @example
-   * io.copyOut(h, 34 + 1480, 1480, frameOffset + 34);
+   * const h2 = mempool.alloc(); // the second fragment's frame
+   * io.copyOut(h, 34 + 1480, 1480, frameAt(ctx, h2) + 34);
    */
   copyOut(h: number, from: number, len: number, to: number): number {
     const u8 = this.u8;

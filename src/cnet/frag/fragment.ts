@@ -7,6 +7,7 @@
  * The caller frees the original.
  *
  * @example
+ * const out = new Uint32Array(64);
  * const k = fragment4(ctx, h, 1500, out);
  * if (k < 0) console.log("pool empty: nothing taken");
  */

@@ -156,7 +156,7 @@ const EXPIRE_PER_WALK = 32;
  * The reassembly timer source.
  *
  * @example
- * const timer = ip4ReasmTimerNode(ctx, table);
+ * const timer = ip4ReasmTimerNode(ctx, new ReasmTable(mempool));
  */
 export function ip4ReasmTimerNode(ctx: StackCtx, table: ReasmTable): NodeSpec {
   const c = ctx.c;

@@ -80,6 +80,8 @@ export function writeEther6Multicast(ctx: StackCtx, off: number, pid: number, ds
  * interface is not served here go to edge 0, pkt_drop). Returns how many were sent.
  *
  * @example
+ * // inside a node's process(g, node): tx[pid] is the edge to lport pid's pktdev_tx, s the resolved slot
+ * declare const g: import("xdplane/graph").Graph, node: number, tx: Int32Array, s: number;
  * const sent = releasePending6(ctx, x, g, node, tx, s);
  */
 export function releasePending6(ctx: StackCtx, x: Ip6Ctx, g: Graph, node: number, tx: Int32Array, s: number): number {

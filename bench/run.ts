@@ -112,4 +112,4 @@ console.log(text);
 mkdirSync(outDir, { recursive: true });
 writeFileSync(`${outDir}/latest.json`, `${JSON.stringify({ machine, date: new Date().toISOString(), nullPipeline: nul, veth, fib: fib?.rows ?? null, hash: hash?.rows ?? null, acl: acl?.rows ?? null, memif: memif?.rows ?? null, jumbo, cnet: cnet?.rows ?? null }, null, 1)}\n`);
 writeFileSync(`${outDir}/latest.md`, `${text}\n`);
-console.error(`wrote ${outDir}latest.json and latest.md`);
+console.error(`wrote ${outDir}/latest.json and latest.md`);

@@ -712,6 +712,10 @@ export async function vethBench(o: { seconds?: number; runs?: number; genThreads
       if (want(`l1-kernel-xdp-tx-${at}`)) scenarios.push(await kernel(`l1-kernel-xdp-tx-${at}`, 1, `kernel XDP_TX, paced ${rate} Mpps`, GEN_CPU, "tx", threadsFor(1), rate));
       if (want(`l1-fwd-lb-${at}`)) scenarios.push(await fwd({ id: `l1-fwd-lb-${at}`, layout: 1, what: `xdplane fwd lb, paced ${rate} Mpps`, mode: "lb", pacedMpps: rate }));
       if (want(`l1-fwd-lb-idle-${at}`)) scenarios.push(await fwd({ id: `l1-fwd-lb-idle-${at}`, layout: 1, what: `xdplane fwd lb, idle_timeout 1 ms, paced ${rate} Mpps`, mode: "lb", pacedMpps: rate, thread: IDLE_THREAD }));
+      // issue 9's l3fwd beside lb at the same offered rate (unpaced, each scenario is offered what the
+      // generator's CPU has left, which the forwarder's own return traffic decides)
+      if (want(`l1-fwd-l3fwd-user-${at}`)) scenarios.push(await fwd({ id: `l1-fwd-l3fwd-user-${at}`, layout: 1, what: `xdplane fwd l3fwd (user space), paced ${rate} Mpps`, mode: "l3fwd", pacedMpps: rate }));
+      if (want(`l1-fwd-l3fwd-xdp-${at}`)) scenarios.push(await fwd({ id: `l1-fwd-l3fwd-xdp-${at}`, layout: 1, what: `xdplane fwd l3fwd --xdp-fastpath, paced ${rate} Mpps`, mode: "l3fwd", xdpFastpath: true, pacedMpps: rate }));
     }
     // Layout 2: DUT NAPI on the forwarder's CPU.
     if (want("l2-kernel-xdp-tx")) scenarios.push(await kernel("l2-kernel-xdp-tx", 2, "kernel XDP_TX (MAC swap), returned", DUT_CPU, "tx"));
@@ -777,6 +781,17 @@ export function vethMarkdown(r: VethResult): string {
     for (const m of paced) {
       const k = by(`l1-kernel-xdp-tx-at-${m}`), f = by(`l1-fwd-lb-at-${m}`), i = by(`l1-fwd-lb-idle-at-${m}`);
       line([`${m} Mpps`, or(k), or(f), cpu(f), or(i), cpu(i), [k, f, i].map((x) => (x ? pct(x.dutNapiCpu) : "-")).join(" / ")]);
+    }
+  }
+  const pacedL3 = PACED_MPPS.filter((m) => by(`l1-fwd-l3fwd-user-at-${m}`) || by(`l1-fwd-l3fwd-xdp-at-${m}`));
+  if (pacedL3.length > 0) {
+    rows.push("", "l3fwd in layout 1 at fixed offered rates, against our lb and the kernel's XDP_TX under the same pacing (issue 9's targets: user space >= 0.9x lb, fast path >= 3x lb).", "");
+    line(["asked", "lb: offered / returned", "l3fwd user: offered / returned", "vs lb", "fast path: offered / returned", "vs lb", "vs kernel XDP_TX"]);
+    line(["---", "---", "---", "---", "---", "---", "---"]);
+    const or = (x: ScenarioResult | undefined) => (x ? `${v(x.offered)} / ${v(x.returned)}` : "-");
+    for (const m of pacedL3) {
+      const l = by(`l1-fwd-lb-at-${m}`), u = by(`l1-fwd-l3fwd-user-at-${m}`), x = by(`l1-fwd-l3fwd-xdp-at-${m}`), k = by(`l1-kernel-xdp-tx-at-${m}`);
+      line([`${m} Mpps`, or(l), or(u), l && u ? ratio(main(u), main(l)) : "-", or(x), l && x ? ratio(main(x), main(l)) : "-", k && x ? ratio(main(x), main(k)) : "-"]);
     }
   }
   const limits = r.scenarios.filter((s) => s.limit);

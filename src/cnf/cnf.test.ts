@@ -94,4 +94,24 @@ describe("Cnf: a user worker module on a veth pair", { skip }, () => {
       v.destroy();
     }
   });
+
+  test("lports given only to the \"main\" thread: the error says main polls nothing, nothing is left behind", async () => {
+    const v = createVethPair();
+    try {
+      const text = JSON.stringify({
+        umems: { umem0: { bufcnt: 16, bufsz: 2, rxdesc: 2, txdesc: 2 } },
+        lports: { [`${v.a}:0`]: { pmd: "net_af_xdp", qid: 0, umem: "umem0" } },
+        "lcore-groups": { initial: [0] },
+        threads: { main: { group: "initial", lports: [`${v.a}:0`] } },
+      });
+      const { config } = parseConfig(text, "main-only.jsonc");
+      await assert.rejects(
+        Cnf.start({ config, worker, log: () => {}, socket: false, signals: false }),
+        new RegExp(`thread 'main' names lports \\(${v.a}:0\\), but a thread of type "main" is the app's own thread`),
+      );
+      assert.equal(xdpAttached(v.a), false, "program detached after the failed start");
+    } finally {
+      v.destroy();
+    }
+  });
 });

@@ -153,7 +153,12 @@ export class Cnf {
     try {
       const plan = planThreads(config, set.ports, log);
       o.beforeStart?.(app, plan);
-      if (plan.length === 0) throw new Error(`No thread polls any lport: add "lports" to a thread in the config's "threads" section`);
+      if (plan.length === 0) {
+        const main = [...config.threads.values()].find((t) => t.type === "main" && t.lports.length > 0);
+        throw new Error(main
+          ? `No thread polls any lport: thread '${main.name}' names lports (${main.lports.join(", ")}), but a thread of type "main" is the app's own thread (CNDP's convention) and polls nothing; give them to a thread with another name (e.g. "worker:0")`
+          : `No thread polls any lport: add "lports" to a thread in the config's "threads" section`);
+      }
       const worker = typeof o.worker === "string" ? o.worker : o.worker.href;
       const specs: ThreadSpec[] = plan.map((t) => {
         const own = o.threadData?.(t, app);

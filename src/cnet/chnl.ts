@@ -35,6 +35,9 @@ import { FIB_NO_ROUTE } from "./tables.js";
 import type { StackCtx } from "./context.js";
 import type { TcpEngine } from "./tcp/engine.js";
 import { TCP_STATE_NAMES } from "./tcp/states.js";
+import { HandleQueue } from "./handle-queue.js";
+
+export { HandleQueue };
 
 /** Most channels per stack. */
 export const MAX_CHANNELS = 4096;
@@ -62,47 +65,6 @@ export type ChnlCallback = (cd: number, events: number) => void;
 export const UDP_HEADROOM = 42;
 
 const FIRST_EPHEMERAL = 49152;
-
-/**
- * A bounded FIFO of frame handles (one thread).
- *
- * @example
- * const q = new HandleQueue(1024);
- * q.push(7);
- */
-export class HandleQueue {
-  private readonly q: Uint32Array;
-  private readonly mask: number;
-  private head = 0;
-  private tail = 0;
-
-  constructor(capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 2 || (capacity & (capacity - 1)) !== 0) throw new RangeError(`HandleQueue: capacity ${capacity} is not a power of two >= 2`);
-    this.q = new Uint32Array(capacity);
-    this.mask = capacity - 1;
-  }
-
-  /** Handles queued. */
-  get length(): number {
-    return this.tail - this.head;
-  }
-
-  /** Appends `h`; false when full. */
-  push(h: number): boolean {
-    if (this.tail - this.head > this.mask) return false;
-    this.q[this.tail & this.mask] = h;
-    this.tail++;
-    return true;
-  }
-
-  /** Moves up to `max` handles to `out[off..)`; returns how many. */
-  shift(out: Uint32Array, max: number, off = 0): number {
-    const k = Math.min(max, this.tail - this.head);
-    for (let i = 0; i < k; i++) out[off + i] = this.q[(this.head + i) & this.mask]!;
-    this.head += k;
-    return k;
-  }
-}
 
 /** One channel's state. */
 interface Channel {

@@ -26,6 +26,7 @@ import { TCP_CSUM, TCP_FLAG_ACK, TCP_FLAG_FIN, TCP_FLAG_PSH, TCP_FLAG_RST, TCP_F
 import { C } from "../counters.js";
 import type { StackCtx } from "../context.js";
 import { ConnHash } from "./conn-hash.js";
+import { HandleQueue } from "../handle-queue.js";
 import { connEntryAt, type TcpConnTable } from "./conn-table.js";
 import {
   TCP_CLOSED, TCP_CLOSE_WAIT, TCP_CLOSING, TCP_ESTABLISHED, TCP_FIN_WAIT_1, TCP_FIN_WAIT_2, TCP_LAST_ACK, TCP_LISTEN,
@@ -126,43 +127,6 @@ const IP_HLEN = 20;
 const HDRS = ETH_HLEN + IP_HLEN; // before the TCP header
 const MAX_SACK = 4;
 
-/** A bounded FIFO of frame handles: the segments built for ip4_output. */
-export class FrameRing {
-  declare private readonly q: Uint32Array;
-  declare private readonly mask: number;
-  declare private head: number;
-  declare private tail: number;
-  constructor(capacity: number) {
-    this.q = new Uint32Array(capacity);
-    this.mask = capacity - 1;
-    this.head = 0;
-    this.tail = 0;
-  }
-  /** Handles queued. */
-  get length(): number {
-    return this.tail - this.head;
-  }
-  /** Appends `h`; false when full. */
-  push(h: number): boolean {
-    if (this.tail - this.head > this.mask) return false;
-    this.q[this.tail & this.mask] = h;
-    this.tail++;
-    return true;
-  }
-  /** Moves up to `max` handles to `out[off..)`; returns how many. */
-  shift(out: Uint32Array, max: number, off = 0): number {
-    const k = Math.min(max, this.tail - this.head);
-    for (let i = 0; i < k; i++) out[off + i] = this.q[(this.head + i) & this.mask]!;
-    this.head += k;
-    if (this.head === this.tail) {
-      this.head = 0;
-      this.tail = 0;
-    }
-    return k;
-  }
-}
-
-/** Copies `n` bytes (allocation-free; `set(subarray())` would make a view per call). */
 function copyBytes(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
   let i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -247,7 +211,7 @@ export class TcpEngine {
   declare private readonly o: Required<Omit<TcpOptions, "table">>;
   declare private readonly table: TcpConnTable | null;
   /** Segments built for ip4_output (the tcp nodes move them into the graph). */
-  declare readonly out: FrameRing;
+  declare readonly out: HandleQueue;
   declare private readonly hash: ConnHash;
   /** Listener slot by local port (-1: none). */
   declare private readonly listeners: Int32Array;
@@ -382,7 +346,7 @@ export class TcpEngine {
     let ws = 0;
     while (ws < 14 && 65535 * 2 ** ws < o.rcvBuf) ws++;
     this.rcvWsOffer = o.windowScaling ? ws : 0;
-    this.out = new FrameRing(8192);
+    this.out = new HandleQueue(8192);
     this.hash = new ConnHash(n);
     this.listeners = new Int32Array(65536).fill(-1);
     this.portRefs = new Int32Array(65536);

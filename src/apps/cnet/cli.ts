@@ -2,6 +2,7 @@
  * `xdplane cnet -c <cfg.jsonc>`: the user-space stack on the config's lports, with built-in services.
  */
 import { parseArgs } from "node:util";
+import { frameReportLine, reportExitCode, runUntilStopped } from "../../cnf/cli-run.js";
 import { loadConfig } from "../../config/index.js";
 import { createLogger } from "../../telemetry/log.js";
 import { CnetApp } from "./app.js";
@@ -100,7 +101,6 @@ export async function main(argv: string[]): Promise<number> {
   });
   const d = app.tables.describe();
   log(`xdplane cnet: ${app.ports.length} port(s), addresses ${d.addresses.join(", ") || "none"}${udpEcho !== undefined ? `, UDP echo on ${udpEcho}` : ""}${tcpEcho !== undefined ? `, TCP echo on ${tcpEcho}` : ""}${tcpDiscard !== undefined ? `, TCP discard on ${tcpDiscard}` : ""}${httpPort !== undefined ? `, HTTP on ${httpPort}` : ""}${app.socket ? `, socket ${app.socket.path}` : ""}`);
-  let stopping: Promise<number> | null = null;
   const stop = async (): Promise<number> => {
     const stats = app.stats();
     const report = await app.stop();
@@ -108,22 +108,10 @@ export async function main(argv: string[]): Promise<number> {
     if (values.json) process.stdout.write(`${JSON.stringify({ type: "summary", ...summary })}\n`);
     else {
       for (const [k, v] of Object.entries(stats.counters)) if (v !== 0) process.stdout.write(`${k.padEnd(24)} ${v}\n`);
-      process.stdout.write(`frames leaked: ${report.leakedFrames}, double frees: ${report.doubleFrees ?? "n/a (no --debug-frames)"}\n`);
+      process.stdout.write(frameReportLine(report));
     }
     for (const f of report.faults) logger.log("err", f);
-    if (debug) return report.faults.length > 0 ? 1 : 0;
-    return report.threadErrors.length > 0 ? 1 : 0;
+    return reportExitCode(report, debug);
   };
-  return await new Promise<number>((resolve) => {
-    const done = () => {
-      stopping ??= stop();
-      stopping.then(resolve, (e: Error) => {
-        process.stderr.write(`error: ${e.message}\n`);
-        resolve(1);
-      });
-    };
-    process.once("SIGINT", done);
-    process.once("SIGTERM", done);
-    if (duration !== undefined) setTimeout(done, duration * 1000);
-  });
+  return await runUntilStopped(stop, duration);
 }

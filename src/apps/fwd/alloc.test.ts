@@ -48,7 +48,12 @@ async function probe(fn: () => void): Promise<{ gcs: number; growth: number }> {
  * compiles on the way (a few hundred KB when a shared loop meets a new mode).
  */
 async function assertNoAlloc(what: string, fn: () => void): Promise<void> {
-  const r = await probe(fn);
+  let r = await probe(fn);
+  assert.ok(r.growth < 1024 * 1024, `${what}: the heap grew by ${r.growth} bytes`);
+  // A scavenge now and then comes from the JIT (code for a loop shared with other modes, compiled or
+  // re-optimised late: about 1 run in 10 in CI), not from the loop: a loop that allocates per iteration
+  // grows the heap by 16 MB a run and collects every time. So one more million, and that one must be clean.
+  if (r.gcs !== 0) r = await probe(fn);
   assert.equal(r.gcs, 0, `${what}: ${r.gcs} garbage collections (it allocates)`);
   assert.ok(r.growth < 1024 * 1024, `${what}: the heap grew by ${r.growth} bytes`);
 }

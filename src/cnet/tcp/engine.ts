@@ -956,26 +956,42 @@ export class TcpEngine {
     setBe16(u8, l4 + 14, 65535);
     u8[l4 + 16] = 0; u8[l4 + 17] = 0; u8[l4 + 18] = 0; u8[l4 + 19] = 0;
     u8[l4 + 20] = 2; u8[l4 + 21] = 4; u8[l4 + 22] = this.ourMss >> 8; u8[l4 + 23] = this.ourMss & 0xff;
+    this.sendReply(h, ip, 24, dst, src, C.TCP_SYNCOOKIES_SENT);
+  }
+
+  /** Writes the IPv4 header at `ip` (`total` bytes from it, from `src` to `dst`, DF, TTL 64, checksum). */
+  private ip4Header(u8: Uint8Array, ip: number, total: number, src: number, dst: number): void {
     u8[ip] = 0x45;
     u8[ip + 1] = 0;
-    setBe16(u8, ip + 2, IP_HLEN + 24);
+    setBe16(u8, ip + 2, total);
     this.ipId = (this.ipId + 1) & 0xffff;
     setBe16(u8, ip + 4, this.ipId);
     setBe16(u8, ip + 6, 0x4000);
     u8[ip + 8] = 64;
     u8[ip + 9] = IPPROTO_TCP;
-    setBe32(u8, ip + IP4_SRC, dst);
-    setBe32(u8, ip + IP4_DST, src);
+    setBe32(u8, ip + IP4_SRC, src);
+    setBe32(u8, ip + IP4_DST, dst);
     setBe16(u8, ip + IP4_CSUM, 0);
     setBe16(u8, ip + IP4_CSUM, ip4Cksum(u8, ip));
-    setBe16(u8, l4 + TCP_CSUM, tcp4Cksum(u8, ip, l4));
-    ctx.dataLen[h] = ETH_HLEN + IP_HLEN + 24;
+  }
+
+  /**
+   * Finishes a reply without a connection (RST, cookie SYN-ACK) in frame `h`: its TCP header of `thl`
+   * bytes is written at `ip + IP_HLEN`; adds the IPv4 header and the checksum, queues it for ip4_output
+   * and counts it in `counter` (a full queue frees it and counts that instead).
+   */
+  private sendReply(h: number, ip: number, thl: number, src: number, dst: number, counter: number): void {
+    const u8 = this.u8;
+    const ctx = this.ctx;
+    this.ip4Header(u8, ip, IP_HLEN + thl, src, dst);
+    setBe16(u8, ip + IP_HLEN + TCP_CSUM, tcp4Cksum(u8, ip, ip + IP_HLEN));
+    ctx.dataLen[h] = ETH_HLEN + IP_HLEN + thl;
     if (!this.out.push(h)) {
       ctx.mp.free(h);
       this.c[C.TCP_OUT_QUEUE_FULL]!++;
       return;
     }
-    this.c[C.TCP_SYNCOOKIES_SENT]!++;
+    this.c[counter]!++;
     this.c[C.TCP_TX]!++;
   }
 
@@ -1930,18 +1946,7 @@ export class TcpEngine {
     u8[l4 + 16] = 0; u8[l4 + 17] = 0; u8[l4 + 18] = 0; u8[l4 + 19] = 0;
     // IPv4 header
     const total = IP_HLEN + thl + len;
-    u8[ip] = 0x45;
-    u8[ip + 1] = 0;
-    setBe16(u8, ip + 2, total);
-    this.ipId = (this.ipId + 1) & 0xffff;
-    setBe16(u8, ip + 4, this.ipId);
-    setBe16(u8, ip + 6, 0x4000);
-    u8[ip + 8] = 64;
-    u8[ip + 9] = IPPROTO_TCP;
-    setBe32(u8, ip + IP4_SRC, this.lip[s]!);
-    setBe32(u8, ip + IP4_DST, this.rip[s]!);
-    setBe16(u8, ip + IP4_CSUM, 0);
-    setBe16(u8, ip + IP4_CSUM, ip4Cksum(u8, ip));
+    this.ip4Header(u8, ip, total, this.lip[s]!, this.rip[s]!);
     const sum = cksumFold(pseudoSum4(u8, ip, IPPROTO_TCP, thl + len) + onesSum(u8, l4, thl) + psum);
     setBe16(u8, l4 + TCP_CSUM, ~sum & 0xffff);
     ctx.dataLen[h] = ETH_HLEN + total;
@@ -1995,27 +2000,7 @@ export class TcpEngine {
     u8[l4 + 12] = 5 << 4;
     setBe16(u8, l4 + 14, 0);
     u8[l4 + 16] = 0; u8[l4 + 17] = 0; u8[l4 + 18] = 0; u8[l4 + 19] = 0;
-    u8[ip] = 0x45;
-    u8[ip + 1] = 0;
-    setBe16(u8, ip + 2, IP_HLEN + 20);
-    this.ipId = (this.ipId + 1) & 0xffff;
-    setBe16(u8, ip + 4, this.ipId);
-    setBe16(u8, ip + 6, 0x4000);
-    u8[ip + 8] = 64;
-    u8[ip + 9] = IPPROTO_TCP;
-    setBe32(u8, ip + IP4_SRC, dst);
-    setBe32(u8, ip + IP4_DST, src);
-    setBe16(u8, ip + IP4_CSUM, 0);
-    setBe16(u8, ip + IP4_CSUM, ip4Cksum(u8, ip));
-    setBe16(u8, l4 + TCP_CSUM, tcp4Cksum(u8, ip, l4));
-    ctx.dataLen[h] = ETH_HLEN + IP_HLEN + 20;
-    if (!this.out.push(h)) {
-      ctx.mp.free(h);
-      this.c[C.TCP_OUT_QUEUE_FULL]!++;
-      return;
-    }
-    this.c[C.TCP_RST_OUT]!++;
-    this.c[C.TCP_TX]!++;
+    this.sendReply(h, ip, 20, dst, src, C.TCP_RST_OUT);
   }
 
   // ---------------------------------------------------------------------------------------------------

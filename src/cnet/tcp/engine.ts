@@ -18,6 +18,7 @@
  * declare const stack: CnetStack;
  * const eng = new TcpEngine(stack.ctx, { timeWaitMs: 1000 });
  */
+import { sys } from "../../sys/native.js";
 import { setBe16, setBe32 } from "../../wire/bytes.js";
 import { cksumFold, onesSum, pseudoSum4 } from "../../wire/cksum.js";
 import { ETH_HLEN } from "../../wire/ether.js";
@@ -127,7 +128,14 @@ const IP_HLEN = 20;
 const HDRS = ETH_HLEN + IP_HLEN; // before the TCP header
 const MAX_SACK = 4;
 
+/** Copies this long and longer go through the shim's memcpy (a native call costs about a 256-byte loop). */
+const NATIVE_COPY = 256;
+
 function copyBytes(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number): void {
+  if (n >= NATIVE_COPY) {
+    sys.copyBytes(dst, d, src, s, n);
+    return;
+  }
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     dst[d + i] = src[s + i]!; dst[d + i + 1] = src[s + i + 1]!; dst[d + i + 2] = src[s + i + 2]!; dst[d + i + 3] = src[s + i + 3]!;
@@ -142,6 +150,11 @@ function copyBytes(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: nu
  * (the chunk starts at an odd offset of the summed range).
  */
 function copySum(dst: Uint8Array, d: number, src: Uint8Array, s: number, n: number, odd: boolean): number {
+  if (n >= NATIVE_COPY) {
+    // Two fast passes (memcpy, then the four-bytes-a-load sum over the copy) beat one byte loop.
+    sys.copyBytes(dst, d, src, s, n);
+    return odd ? dst[d]! + onesSum(dst, d + 1, n - 1) : onesSum(dst, d, n);
+  }
   let sum = 0;
   let i = 0;
   if (odd && n > 0) {

@@ -4,13 +4,16 @@
  * a buffer to send carries its payload with room before it for the headers), close. Channels live on the
  * worker thread that runs the stack and are used from it (between graph walks): handles, never copies.
  *
- * Receive: `udp4_input` queues each datagram on its channel (a bounded queue; a full queue drops and
- * counts), with the payload as the buffer's data and the peer and local address/port per handle
- * ({@link Chnl.peerIp} ...). Send: {@link Chnl.sendBurst} (to the connected peer), {@link Chnl.sendTo},
- * {@link Chnl.replyBurst} (each buffer back to the peer it came from: an echo without a copy); the
- * buffers are queued for the `chnl_tx` node, which prepends UDP and IPv4 headers and hands them to
- * `ip4_output` on the next walk. A buffer given to a send call belongs to the stack, one not accepted
- * (queue full: the returned count is lower) stays the caller's.
+ * Receive: `udp4_input` and `udp6_input` queue each datagram on its channel (a bounded queue; a full
+ * queue drops and counts), with the payload as the buffer's data and the peer and local address/port per
+ * handle ({@link Chnl.family} says which: {@link Chnl.peerIp} for IPv4, {@link Chnl.peerIp6} for IPv6).
+ * A channel bound to any address (ip 0) receives both families; one bound to an IPv4 address only IPv4.
+ * Send: {@link Chnl.sendBurst} (to the connected peer), {@link Chnl.sendTo} / {@link Chnl.sendTo6},
+ * {@link Chnl.replyBurst} (each buffer back to the peer it came from, in its family: an echo without a
+ * copy); the buffers are queued for the `chnl_tx` node, which prepends UDP and IPv4 headers and hands
+ * them to `ip4_output` on the next walk, or passes IPv6 ones to `udp6_output` (UDP and IPv6 headers, to
+ * `ip6_output`). A buffer given to a send call belongs to the stack, one not accepted (queue full, no
+ * room before its data, too long, a chain to an IPv6 peer: the returned count is lower) stays the caller's.
  *
  * TCP (tcp/engine.ts does the protocol): `open("tcp")`, `bind`, `listen`, `accept` (a new channel, or -1),
  * `connect` (the handshake starts; CONNECTED or RESET/ERROR follows), `send` (bytes copied into the
@@ -30,12 +33,13 @@
  * const sent = ch.replyBurst(cd, bufs, n);
  * if (sent < n) mempool.freeBulk(bufs, n - sent, sent);
  */
-import { formatIp4 } from "../lookup/addr.js";
+import { formatIp4, formatIp6 } from "../lookup/addr.js";
 import { FIB_NO_ROUTE } from "./tables.js";
 import type { StackCtx } from "./context.js";
 import type { TcpEngine } from "./tcp/engine.js";
 import { TCP_STATE_NAMES } from "./tcp/states.js";
 import { HandleQueue } from "./handle-queue.js";
+import type { Ip6Ctx } from "./ip6/context.js";
 
 export { HandleQueue };
 
@@ -61,8 +65,19 @@ export const CHNL_EV_ERROR = 128;
 
 /** A channel's event callback: `events` holds the current CHNL_EV_* bits. */
 export type ChnlCallback = (cd: number, events: number) => void;
-/** Bytes reserved before a payload to send: Ethernet, IPv4 and UDP headers. */
+/** Bytes needed before a payload to send to an IPv4 peer: Ethernet, IPv4 and UDP headers. */
 export const UDP_HEADROOM = 42;
+/**
+ * Bytes needed before a payload to send to an IPv6 peer: Ethernet, IPv6 and UDP headers
+ * ({@link Chnl.allocBurst} leaves this much, enough for either family).
+ *
+ * @example
+ * declare const stack: CnetStack;
+ * const room = stack.chnl.payloadAt(h) - ((h << mempool.umem.shift) >>> 0); // >= UDP6_HEADROOM
+ */
+export const UDP6_HEADROOM = 62;
+/** The largest UDP payload to an IPv6 peer (no jumbograms). */
+const MAX_PAYLOAD6 = 65535 - 8;
 
 const FIRST_EPHEMERAL = 49152;
 
@@ -74,6 +89,10 @@ interface Channel {
   localPort: number;
   peerIp: number;
   peerPort: number;
+  /** UDP: an IPv6 peer set by connect6 (null: the peer is IPv4). */
+  peer6: Uint8Array | null;
+  /** UDP: the ifindex of a link-local IPv6 peer set by connect6. */
+  scope: number;
   rx: HandleQueue | null;
   /** TCP: the engine slot (-1: none yet). */
   slot: number;
@@ -102,10 +121,19 @@ export class Chnl {
   private readonly rxDepth: number;
   private readonly tcp: TcpEngine | null;
   private readonly dirty = new Int32Array(512);
+  /**
+   * @internal Per frame handle: the address family (4 or 6) of a UDP datagram's ends, set where they are
+   * (udp4_input, udp6_input, the send calls); chnl_tx sends family 6 to udp6_output.
+   */
+  readonly fam: Uint8Array;
+  /** @internal The stack's IPv6 state (null without IPv6: IPv6 peers are refused). */
+  readonly ip6: Ip6Ctx | null;
 
   /** @internal Made by the stack. */
-  constructor(ctx: StackCtx, o: { rxDepth?: number; txDepth?: number; tcp?: TcpEngine } = {}) {
+  constructor(ctx: StackCtx, o: { rxDepth?: number; txDepth?: number; tcp?: TcpEngine; ip6?: Ip6Ctx } = {}) {
     this.ctx = ctx;
+    this.fam = new Uint8Array(ctx.mp.mbufs.count).fill(4);
+    this.ip6 = o.ip6 ?? null;
     this.rxDepth = o.rxDepth ?? 1024;
     this.txq = new HandleQueue(o.txDepth ?? 4096);
     this.tcp = o.tcp ?? null;
@@ -137,7 +165,7 @@ export class Chnl {
       this.chans.push(null);
     }
     this.chans[cd] = {
-      open: true, proto, localIp: 0, localPort: 0, peerIp: 0, peerPort: 0, rx: proto === "udp" ? new HandleQueue(this.rxDepth) : null,
+      open: true, proto, localIp: 0, localPort: 0, peerIp: 0, peerPort: 0, peer6: null, scope: 0, rx: proto === "udp" ? new HandleQueue(this.rxDepth) : null,
       slot: -1, closing: false, cb: null, last: 0, nodelay: false, keepalive: false,
     };
     return cd;
@@ -218,6 +246,38 @@ export class Chnl {
     if (c.localPort === 0) this.bind(cd, 0, 0);
     c.peerIp = ip >>> 0;
     c.peerPort = port;
+    c.peer6 = null;
+    c.scope = 0;
+  }
+
+  private check6(cd: number, op: string, ip6: Uint8Array, off: number, port: number, scope: number): void {
+    if (this.ip6 === null) throw new Error(`chnl_${op} ${cd}: this stack has no IPv6`);
+    if (!Number.isInteger(off) || off < 0 || off + 16 > ip6.length) throw new RangeError(`chnl_${op} ${cd}: an IPv6 address is 16 bytes at ${off} of a buffer of ${ip6.length}`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`chnl_${op} ${cd}: port ${port} is not 1 to 65535`);
+    if (!Number.isInteger(scope) || scope < 0) throw new RangeError(`chnl_${op} ${cd}: scope (ifindex) ${scope} is not a non-negative integer`);
+    const ll = ip6[off] === 0xfe && (ip6[off + 1]! & 0xc0) === 0x80;
+    if (ll && scope === 0) throw new RangeError(`chnl_${op} ${cd}: the link-local peer ${formatIp6(ip6.subarray(off, off + 16))} needs a scope (the ifindex it is on)`);
+  }
+
+  /**
+   * Sets an IPv6 peer (16 bytes at `ip6[off]`; a link-local one needs `scope`, the ifindex it is on),
+   * binding an ephemeral port first when unbound: {@link Chnl.sendBurst} goes there (UDP channels).
+   *
+   * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
+   * stack.chnl.connect6(cd, parseIp6("2001:db8::2"), 0, 9000);
+   */
+  connect6(cd: number, ip6: Uint8Array, off: number, port: number, scope = 0): void {
+    const c = this.chan(cd, "connect");
+    if (c.proto !== "udp") throw new RangeError(`chnl_connect ${cd}: IPv6 peers are for UDP channels (TCP over IPv6 is not served)`);
+    this.check6(cd, "connect", ip6, off, port, scope);
+    if (c.localIp !== 0) throw new Error(`chnl_connect ${cd}: bound to the IPv4 address ${formatIp4(c.localIp)}, cannot reach an IPv6 peer`);
+    if (c.localPort === 0) this.bind(cd, 0, 0);
+    c.peer6 = ip6.slice(off, off + 16);
+    c.scope = scope;
+    c.peerIp = 0;
+    c.peerPort = port;
   }
 
   /** @internal udp4_input: queues datagram `h` (payload as data, ends noted) on the channel of `port`. */
@@ -225,6 +285,17 @@ export class Chnl {
     const c = this.chans[cd];
     if (!c || !c.open || c.rx === null || (c.localIp !== 0 && c.localIp !== dstIp)) return false;
     return c.rx.push(h);
+  }
+
+  /** @internal udp6_input: queues datagram `h` on channel `cd` (which {@link Chnl.accepts6}). */
+  deliver6(cd: number, h: number): boolean {
+    return this.chans[cd]!.rx!.push(h);
+  }
+
+  /** @internal Whether channel `cd` would take an IPv6 datagram (a UDP channel bound to any address). */
+  accepts6(cd: number): boolean {
+    const c = this.chans[cd];
+    return c !== null && c !== undefined && c.open && c.rx !== null && c.localIp === 0;
   }
 
   /** @internal Whether channel `cd` would take a datagram to `dstIp` (bound to any or to it). */
@@ -271,6 +342,45 @@ export class Chnl {
   }
 
   /**
+   * The address family of received buffer `h`'s sender: 4 ({@link Chnl.peerIp}) or 6 ({@link Chnl.peerIp6}).
+   *
+   * @example
+   * declare const stack: CnetStack;
+   * if (stack.chnl.family(h) === 6) console.log("an IPv6 peer");
+   */
+  family(h: number): 4 | 6 {
+    return this.fam[h] === 6 ? 6 : 4;
+  }
+
+  /**
+   * Copies the IPv6 sender address of received buffer `h` (family 6) to `dst[off..+16)` (allocation-free).
+   *
+   * @example
+   * declare const stack: CnetStack;
+   * const peer = new Uint8Array(16);
+   * stack.chnl.peerIp6(h, peer, 0);
+   */
+  peerIp6(h: number, dst: Uint8Array, off: number): void {
+    const x = this.ip6;
+    if (x === null || this.fam[h] !== 6) throw new RangeError(`chnl_peer_ip6: buffer ${h} is not from an IPv6 peer`);
+    const a = h << 4;
+    for (let k = 0; k < 16; k++) dst[off + k] = x.peer6[a + k]!;
+  }
+
+  /**
+   * The sender of received buffer `h` as text, "10.0.0.2:9000" or "[2001:db8::2]:9000" (control path: allocates).
+   *
+   * @example
+   * declare const stack: CnetStack;
+   * console.log(stack.chnl.peerName(h));
+   */
+  peerName(h: number): string {
+    const port = this.ctx.peerPort[h]!;
+    if (this.fam[h] !== 6 || this.ip6 === null) return `${formatIp4(this.ctx.peerIp[h]!)}:${port}`;
+    return `[${formatIp6(this.ip6.peer6.subarray(h << 4, (h << 4) + 16))}]:${port}`;
+  }
+
+  /**
    * Byte offset of buffer `h`'s data (the payload) in `mempool.umem.u8`.
    *
    * @example
@@ -282,8 +392,9 @@ export class Chnl {
   }
 
   /**
-   * Allocates up to `n` buffers to send, each with room for the headers before its data and length 0
-   * (write the payload at {@link Chnl.payloadAt}, set `mbufs.dataLen`); returns how many.
+   * Allocates up to `n` buffers to send, each with room for the headers of either family
+   * ({@link UDP6_HEADROOM}) before its data and length 0 (write the payload at {@link Chnl.payloadAt},
+   * set `mbufs.dataLen`); returns how many.
    *
    * @example
    * declare const stack: CnetStack;
@@ -293,7 +404,7 @@ export class Chnl {
     const k = this.ctx.mp.allocBulk(bufs, Math.min(n, bufs.length));
     for (let i = 0; i < k; i++) {
       const h = bufs[i]!;
-      this.ctx.dataOff[h] = this.ctx.dataOff[h]! + UDP_HEADROOM;
+      this.ctx.dataOff[h] = this.ctx.dataOff[h]! + UDP6_HEADROOM;
       this.ctx.dataLen[h] = 0;
     }
     return k;
@@ -301,15 +412,47 @@ export class Chnl {
 
   private queue(c: Channel, bufs: Uint32Array, n: number, ip: number, port: number, reply: boolean): number {
     const ctx = this.ctx;
+    const fam = this.fam;
+    const nbSegs = ctx.mp.mbufs.nbSegs;
     let i = 0;
     for (; i < n; i++) {
       const h = bufs[i]!;
-      if (ctx.dataOff[h]! < UDP_HEADROOM || ctx.dataLen[h]! > 65507) break;
-      if (!reply) {
-        ctx.peerIp[h] = ip;
-        ctx.peerPort[h] = port;
-        ctx.localIp[h] = c.localIp;
+      if (reply && fam[h] === 6) {
+        // An IPv6 peer: no fragmentation (no chains), 62 bytes of headers.
+        if (ctx.dataOff[h]! < UDP6_HEADROOM || ctx.dataLen[h]! > MAX_PAYLOAD6 || nbSegs[h]! > 1) break;
+      } else {
+        if (ctx.dataOff[h]! < UDP_HEADROOM || ctx.dataLen[h]! > 65507) break;
+        if (!reply) {
+          ctx.peerIp[h] = ip;
+          ctx.peerPort[h] = port;
+          ctx.localIp[h] = c.localIp;
+          fam[h] = 4;
+        }
       } // a reply goes back to the peer it came from, from the address it was sent to (both noted at receive)
+      ctx.localPort[h] = c.localPort;
+      if (!this.txq.push(h)) break;
+    }
+    return i;
+  }
+
+  private queue6(c: Channel, bufs: Uint32Array, n: number, ip6: Uint8Array, ipOff: number, port: number, scope: number): number {
+    const ctx = this.ctx;
+    const x = this.ip6!;
+    const nbSegs = ctx.mp.mbufs.nbSegs;
+    let i = 0;
+    for (; i < n; i++) {
+      const h = bufs[i]!;
+      if (ctx.dataOff[h]! < UDP6_HEADROOM || ctx.dataLen[h]! > MAX_PAYLOAD6 || nbSegs[h]! > 1) break;
+      const a = h << 4;
+      for (let k = 0; k < 16; k++) {
+        x.peer6[a + k] = ip6[ipOff + k]!;
+        x.local6[a + k] = 0;
+      }
+      this.fam[h] = 6;
+      x.oif[h] = scope;
+      ctx.peerIp[h] = 0;
+      ctx.localIp[h] = 0;
+      ctx.peerPort[h] = port;
       ctx.localPort[h] = c.localPort;
       if (!this.txq.push(h)) break;
     }
@@ -327,6 +470,7 @@ export class Chnl {
   sendBurst(cd: number, bufs: Uint32Array, n: number): number {
     const c = this.chan(cd, "send");
     if (c.peerPort === 0) throw new Error(`chnl_send ${cd}: not connected (use sendTo or connect)`);
+    if (c.peer6 !== null) return this.queue6(c, bufs, n, c.peer6, 0, c.peerPort, c.scope);
     return this.queue(c, bufs, n, c.peerIp, c.peerPort, false);
   }
 
@@ -343,6 +487,28 @@ export class Chnl {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`chnl_sendto ${cd}: port ${port} to ${formatIp4(ip >>> 0)} is not 1 to 65535`);
     if (c.localPort === 0) this.bind(cd, 0, 0);
     return this.queue(c, bufs, n, ip >>> 0, port, false);
+  }
+
+  /**
+   * Sends up to `n` buffers to the IPv6 address at `ip6[off..+16)`, port `port` (binding an ephemeral
+   * port first when unbound); a link-local peer needs `scope`, the ifindex it is on. The source is a
+   * preferred address of the interface the datagrams leave by. Allocation-free; returns how many the
+   * stack took (a chain, a payload over 65527 bytes or less than {@link UDP6_HEADROOM} before the data
+   * stops there).
+   *
+   * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
+   * const peer = parseIp6("2001:db8::2");
+   * const k = stack.chnl.sendTo6(cd, bufs, n, peer, 0, 9000);
+   */
+  sendTo6(cd: number, bufs: Uint32Array, n: number, ip6: Uint8Array, off: number, port: number, scope = 0): number {
+    const c = this.chan(cd, "sendto");
+    if (c.proto !== "udp") throw new RangeError(`chnl_sendto ${cd}: not a UDP channel`);
+    this.check6(cd, "sendto", ip6, off, port, scope);
+    if (c.localIp !== 0) throw new Error(`chnl_sendto ${cd}: bound to the IPv4 address ${formatIp4(c.localIp)}, cannot reach an IPv6 peer`);
+    if (c.localPort === 0) this.bind(cd, 0, 0);
+    return this.queue6(c, bufs, n, ip6, off, port, scope);
   }
 
   /**
@@ -406,7 +572,8 @@ export class Chnl {
         out.push({ cd, proto: "tcp", local: `${formatIp4(local.ip)}:${local.port}`, peer: peer.port ? `${formatIp4(peer.ip)}:${peer.port}` : "", queued: c.slot >= 0 ? this.tcp!.readable(c.slot) : 0, state: this.tcpState(cd) });
         return;
       }
-      out.push({ cd, proto: "udp", local: `${formatIp4(c.localIp)}:${c.localPort}`, peer: c.peerPort ? `${formatIp4(c.peerIp)}:${c.peerPort}` : "", queued: c.rx!.length });
+      const peer = c.peerPort === 0 ? "" : c.peer6 !== null ? `[${formatIp6(c.peer6)}]:${c.peerPort}` : `${formatIp4(c.peerIp)}:${c.peerPort}`;
+      out.push({ cd, proto: "udp", local: `${formatIp4(c.localIp)}:${c.localPort}`, peer, queued: c.rx!.length });
     });
     return out;
   }

@@ -6,9 +6,10 @@
  *                                             -> udp4_input  -> (channel queues; port unreachable -> ip4_output)
  *                                -> ip6_input -> icmp6_input -> ip6_output -> pktdev_tx-<lport>
  *                                                            (NS answered, NA) -> pktdev_tx-<lport>
+ *                                             -> udp6_input  -> (channel queues; port unreachable -> ip6_output)
  *   cnet_timer (neighbour feed, ARP retries, gratuitous ARP) -> pktdev_tx-<lport>
  *   nd6_timer (IPv6 neighbour feed, DAD, ND retries and ageing) -> pktdev_tx-<lport>
- *   chnl_tx (datagrams channels sent) -> ip4_output
+ *   chnl_tx (datagrams channels sent) -> ip4_output | udp6_output (to IPv6 peers) -> ip6_output
  *   ip4_input -> ip4_reasm (fragments) -> icmp4_input | udp4_input | tcp4_input (whole datagrams)
  *   ip4_reasm_timer (expiry: ICMP time exceeded) -> ip4_output; ip4_output fragments to the MTU
  *   with `punt`: eth_input | ip4_input | udp4_input -> punt_tap (the TAP); punt_tap_rx -> ip4_output | pktdev_tx-<lport>
@@ -50,6 +51,7 @@ import { ip6InputNode } from "./ip6/input.js";
 import { icmp6InputNode } from "./ip6/icmp6.js";
 import { ip6OutputNode } from "./ip6/output.js";
 import { nd6TimerNode, type Nd6Timers } from "./ip6/timer.js";
+import { udp6InputNode, udp6OutputNode } from "./ip6/udp6.js";
 import { ReasmTable, type ReasmOptions } from "./frag/reasm.js";
 import { ip4ReasmNode, ip4ReasmTimerNode } from "./frag/reasm-node.js";
 import type { IcmpRateOptions } from "./frag/icmp-rate.js";
@@ -89,7 +91,7 @@ export interface CnetStackOptions {
   icmpRate?: IcmpRateOptions;
   /** Punting to the kernel through a TAP (punt.ts); off without it. */
   punt?: PuntOptions;
-  /** IPv6 (ip6/: ND, DAD, ICMPv6 echo); default true. */
+  /** IPv6 (ip6/: ND, DAD, ICMPv6 echo, UDP over IPv6 for channels); default true. */
   ipv6?: boolean;
   /** This thread's ND table (it alone writes it; default: its own, 1024 entries). */
   nd?: NdTable;
@@ -147,8 +149,8 @@ export class CnetStack {
     });
     const reasm = new ReasmTable(o.mempool, o.reasm ?? {});
     const tcp = o.tcp === false ? null : new TcpEngine(ctx, { ...(o.tcp ?? {}), ...(o.tcpTable ? { table: o.tcpTable } : {}) });
-    const chnl = new Chnl(ctx, { ...(o.chnlRxDepth !== undefined ? { rxDepth: o.chnlRxDepth } : {}), ...(tcp ? { tcp } : {}) });
     const x = o.ipv6 === false ? null : makeIp6Ctx(ctx, o.nd ?? NdTable.create(), o.ip6Addrs ?? Ip6Addrs.create());
+    const chnl = new Chnl(ctx, { ...(o.chnlRxDepth !== undefined ? { rxDepth: o.chnlRxDepth } : {}), ...(tcp ? { tcp } : {}), ...(x ? { ip6: x } : {}) });
     const nodes: NodeSpec[] = [
       ...o.ports.map((p) => cnetRxNode(ctx, p, o.burst)),
       cnetTimerNode(ctx, o.feed ?? null, o.timers ?? {}),
@@ -164,7 +166,7 @@ export class CnetStack {
       icmp4InputNode(ctx),
       udp4InputNode(ctx, chnl),
       ip4OutputNode(ctx),
-      ...(x ? [ip6InputNode(ctx, x), icmp6InputNode(ctx, x), ip6OutputNode(ctx, x)] : []),
+      ...(x ? [ip6InputNode(ctx, x), icmp6InputNode(ctx, x), udp6InputNode(ctx, x, chnl), udp6OutputNode(ctx, x), ip6OutputNode(ctx, x)] : []),
       ...o.ports.map((p) => pktdevTxNode({ pid: p.pid, port: p })),
       pktDropNode({ mempool: o.mempool }),
     ];

@@ -29,6 +29,16 @@ export interface Ip6Ctx {
   readonly oif: Int32Array;
   /** Scratch: addresses (16 bytes each at 0, 16, 32, 48). */
   readonly tmp: Uint8Array;
+  /**
+   * Per frame handle, 16 bytes at `h * 16`: a UDP datagram's IPv6 peer (received: its source; to send:
+   * its destination). Channels read and write it (chnl.ts); `chnl.fam[h]` says whether it applies.
+   */
+  readonly peer6: Uint8Array;
+  /**
+   * Per frame handle, 16 bytes at `h * 16`: a UDP datagram's local IPv6 address (received: its
+   * destination; to send: its source, :: for the outgoing interface's).
+   */
+  readonly local6: Uint8Array;
 }
 
 /**
@@ -39,7 +49,10 @@ export interface Ip6Ctx {
  */
 export function makeIp6Ctx(ctx: StackCtx, nd: NdTable, addrs: Ip6Addrs): Ip6Ctx {
   const count = ctx.mp.mbufs.count;
-  return { nd, addrs, l4Off: new Uint16Array(count), oif: new Int32Array(count), tmp: new Uint8Array(64) };
+  return {
+    nd, addrs, l4Off: new Uint16Array(count), oif: new Int32Array(count), tmp: new Uint8Array(64),
+    peer6: new Uint8Array(16 * count), local6: new Uint8Array(16 * count),
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The stack's counters for IPv6, ND and ICMPv6 (ip6/), in word order after the base set (counters.ts appends them).
+ * The stack's counters for IPv6, ND, ICMPv6 and UDP over IPv6 (ip6/), in word order after the base set (counters.ts appends them).
  *
  * @example
  * console.log(IP6_COUNTER_NAMES.length);
@@ -17,4 +17,8 @@ export const IP6_COUNTER_NAMES = [
   "nd_dad_ns_out", "nd_dad_ok", "nd_dad_duplicate", "nd_unsolicited_na_out",
   "nd_pending_held", "nd_pending_sent", "nd_pending_drop_full", "nd_pending_timeout", "nd_table_full",
   "nd_no_source", "nd_no_buf",
+  // udp6_input / udp6_output (ip6/udp6.ts) and the ICMPv6 errors they send (ip6/icmp6-error.ts)
+  "udp6_rx", "udp6_tx", "udp6_drop_bad", "udp6_drop_cksum", "udp6_drop_zero_cksum", "udp6_drop_mcast",
+  "udp6_no_port", "udp6_drop_queue_full", "udp6_drop_no_source",
+  "icmp6_unreach_out", "icmp6_err_suppressed", "icmp6_err_rate_limited",
 ] as const;

@@ -32,6 +32,10 @@ export const IP6_INPUT = "ip6_input";
 export const ICMP6_INPUT = "icmp6_input";
 /** IPv6 output: route lookup, neighbour discovery, Ethernet header (ip6/output.ts). */
 export const IP6_OUTPUT = "ip6_output";
+/** UDP over IPv6 input: checksum (mandatory), delivery to a channel, port unreachable (ip6/udp6.ts). */
+export const UDP6_INPUT = "udp6_input";
+/** UDP over IPv6 output: UDP and IPv6 headers before what channels sent to IPv6 peers (ip6/udp6.ts). */
+export const UDP6_OUTPUT = "udp6_output";
 /** The IPv6 timer source: ND feed, DAD, ND retries and ageing (ip6/timer.ts). */
 export const ND6_TIMER = "nd6_timer";
 /** IPv4 reassembly: fragments held until their datagram is whole (frag/reasm-node.ts). */

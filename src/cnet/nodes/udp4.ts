@@ -5,7 +5,8 @@
  * chain (frag/reasm-node.ts): checked across segments and delivered as a chain (the first segment's data
  * starts at the payload, `mbufs.pktLen` is the payload's length).
  * `chnl_tx` (a source): the datagrams channels sent, given UDP and IPv4 headers before their payload,
- * to `ip4_output` (which fragments what exceeds the MTU); a chain's payload is its every segment.
+ * to `ip4_output` (which fragments what exceeds the MTU); a chain's payload is its every segment. Those
+ * to IPv6 peers (`chnl.fam[h]` = 6) go to `udp6_output` (ip6/udp6.ts) as they are.
  *
  * @example
  * const udpIn = udp4InputNode(ctx, chnl);
@@ -23,7 +24,7 @@ import { C } from "../counters.js";
 import { frameAt, type StackCtx } from "../context.js";
 import { UDP_HEADROOM, type Chnl } from "../chnl.js";
 import { ICMP_PORT_UNREACH, toUnreachable } from "./icmp4.js";
-import { CHNL_TX, IP4_OUTPUT, PUNT_TAP, UDP4_INPUT } from "./names.js";
+import { CHNL_TX, IP4_OUTPUT, PUNT_TAP, UDP4_INPUT, UDP6_OUTPUT } from "./names.js";
 
 /**
  * The UDP input node.
@@ -37,6 +38,7 @@ export function udp4InputNode(ctx: StackCtx, chnl: Chnl): NodeSpec {
   const io = ctx.chains;
   const pktLen = ctx.mp.mbufs.pktLen;
   const punt = ctx.punt;
+  const fam = chnl.fam;
   return {
     name: UDP4_INPUT, next: punt ? [PKT_DROP, IP4_OUTPUT, PUNT_TAP] : [PKT_DROP, IP4_OUTPUT],
     process: (g, node, objs, n) => {
@@ -74,6 +76,7 @@ export function udp4InputNode(ctx: StackCtx, chnl: Chnl): NodeSpec {
         ctx.peerPort[h] = udpSport(u8, l4);
         ctx.localIp[h] = dst;
         ctx.localPort[h] = dport;
+        fam[h] = 4;
         ctx.dataOff[h] = ctx.dataOff[h]! + ETH_HLEN + hl + UDP_HLEN;
         if (chained) {
           ctx.dataLen[h] = ctx.dataLen[h]! - (ETH_HLEN + hl + UDP_HLEN);
@@ -101,9 +104,11 @@ export function chnlTxNode(ctx: StackCtx, chnl: Chnl, burst: number): NodeSpec {
   const tables = ctx.tables;
   const io = ctx.chains;
   const pktLen = ctx.mp.mbufs.pktLen;
+  const fam = chnl.fam;
+  const six = chnl.ip6 !== null;
   let id = 0;
   return {
-    name: CHNL_TX, next: [PKT_DROP, IP4_OUTPUT], source: true,
+    name: CHNL_TX, next: six ? [PKT_DROP, IP4_OUTPUT, UDP6_OUTPUT] : [PKT_DROP, IP4_OUTPUT], source: true,
     init: (g) => {
       if (burst > g.streamSize) throw new RangeError(`cnet: chnl_tx bursts of ${burst} exceed the graph's streamSize ${g.streamSize}`);
     },
@@ -111,6 +116,10 @@ export function chnlTxNode(ctx: StackCtx, chnl: Chnl, burst: number): NodeSpec {
       const n = chnl.txq.shift(objs, burst);
       for (let i = 0; i < n; i++) {
         const h = objs[i]!;
+        if (fam[h] === 6 && six) {
+          g.enqueue1(node, 2, h);
+          continue;
+        }
         const chained = io.chained(h);
         const plen = chained ? pktLen[h]! : ctx.dataLen[h]!;
         const dst = ctx.peerIp[h]!;

@@ -1,0 +1,216 @@
+/**
+ * UDP over IPv6 in the stack against a Linux peer (root): the stack on one end of a veth pair through an
+ * af_xdp lport in its own namespace (it learns the global and link-local addresses over rtnetlink), a UDP
+ * channel echoing with recvBurst/replyBurst between walks on this thread's event loop; Linux on the other
+ * end (its transmit checksum offload off: a veth hands XDP partial checksums).
+ * - `socat` UDP6 to the global and the link-local address (with its scope): every reply byte for byte,
+ *   1 to 1400 bytes; the peer's kernel found every checksum good (/proc/net/snmp6 Udp6InCsumErrors 0);
+ * - a connected udp6 socket to a closed port gets ECONNREFUSED (the stack's ICMPv6 port unreachable, as
+ *   the peer's kernel counted it: Icmp6InDestUnreachs);
+ * - bad datagrams from a raw socket (zero checksum, wrong checksum, a UDP length past the payload) are
+ *   dropped and counted exactly;
+ * - the kernel of the stack's namespace saw no UDP at all; no frame leaked.
+ */
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { canUseNetns, nsExec } from "../../testing/netns.js";
+import { createCnetPair } from "../../testing/cnet-peer.js";
+import { PacketSocket } from "../../testing/packet-socket.js";
+import { fwdConfig } from "../../testing/fwd-config.js";
+import { parseConfig } from "../../config/index.js";
+import { PortSet } from "../../cnf/ports.js";
+import { formatIp6, parseIp6, parseMac } from "../../lookup/addr.js";
+import { udp6Cksum } from "../../wire/udp.js";
+import { NetTables } from "../tables.js";
+import { ArpTable } from "../arp-table.js";
+import { CnetCounters, type CounterName } from "../counters.js";
+import { LinuxLearner, NeighbourFeed } from "../learn.js";
+import { CnetStack } from "../stack.js";
+import { NdTable } from "./nd-table.js";
+import { Ip6Addrs } from "./addrs.js";
+
+const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+const skip = !canUseNetns() ? "needs root (namespaces, veth, XDP)" : !have("socat") || !have("ethtool") ? "needs socat and ethtool" : false;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const NET = "2001:db8:7::";
+const US = `${NET}1`;
+const PEER = `${NET}2`;
+const PORT = 7777;
+
+/** Runs socat in the peer's namespace with `input` on its stdin, without blocking the event loop (the stack walks meanwhile). */
+async function socat(ns: string, target: string, input: Uint8Array): Promise<{ out: Buffer; err: string }> {
+  return new Promise((resolve) => {
+    const child = execFile("ip", ["netns", "exec", ns, "socat", "-t", "2", "-T", "2", "-", target], { encoding: "buffer", timeout: 20000 }, (_e, stdout, stderr) => {
+      resolve({ out: Buffer.from(stdout), err: Buffer.from(stderr).toString() });
+    });
+    child.stdin!.end(Buffer.from(input));
+  });
+}
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
+function snmp6(ns: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of nsExec(ns, "cat", "/proc/net/snmp6").split("\n")) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v) out[k] = Number(v);
+  }
+  return out;
+}
+
+/** An Ethernet + IPv6 + UDP frame from the peer, checksum right unless `csum` is given. */
+function udp6Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: string, dst: string, dport: number, payload: Uint8Array, csum?: number, ulen?: number): Uint8Array {
+  const f = new Uint8Array(62 + payload.length);
+  f.set(dstMac, 0); f.set(srcMac, 6); f[12] = 0x86; f[13] = 0xdd;
+  const plen = 8 + payload.length;
+  f[14] = 0x60; f[18] = plen >> 8; f[19] = plen & 0xff; f[20] = 17; f[21] = 64;
+  f.set(parseIp6(src), 22); f.set(parseIp6(dst), 38);
+  f[54] = 0x9c; f[55] = 0x40; f[56] = dport >> 8; f[57] = dport & 0xff; f[58] = plen >> 8; f[59] = plen & 0xff;
+  f.set(payload, 62);
+  const s = udp6Cksum(f, 14, 54);
+  const c = csum ?? s;
+  f[60] = c >> 8; f[61] = c & 0xff;
+  if (ulen !== undefined) { f[58] = ulen >> 8; f[59] = ulen & 0xff; }
+  return f;
+}
+
+describe("cnet UDP over IPv6 against a Linux peer", { skip }, () => {
+  test("socat UDP6 echo to the global and link-local addresses byte for byte, ECONNREFUSED from a closed port, bad datagrams counted, no leak", async () => {
+    const v = createCnetPair({ ipv6: true });
+    let set: PortSet | null = null;
+    let learner: LinuxLearner | null = null;
+    let stack: CnetStack | null = null;
+    let running = true;
+    let pump: Promise<void> = Promise.resolve();
+    let poller: NodeJS.Timeout | null = null;
+    try {
+      nsExec(v.nsA, "sysctl", "-qw", `net.ipv6.conf.${v.a}.accept_dad=0`);
+      nsExec(v.nsA, "ip", "-6", "addr", "add", `${US}/64`, "dev", v.a);
+      nsExec(v.ns, "ip", "-6", "addr", "add", `${PEER}/64`, "dev", v.b, "nodad");
+      nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
+      const { config } = parseConfig(fwdConfig({ ports: [{ netdev: v.a }] }), "udp6.jsonc");
+      set = PortSet.build(config, { netns: v.nsA, debugFrames: true, log: () => {} });
+      const port = set.ports[0]!;
+      const mac = parseMac(port.macAddr());
+      const tables = NetTables.create();
+      const feed = NeighbourFeed.create();
+      learner = LinuxLearner.open({ tables, interfaces: [{ ifindex: v.ifindexA, pid: port.pid, mac, mtu: 1500 }], feeds: [feed], netns: v.nsA });
+      const counters = CnetCounters.create();
+      const addrs = Ip6Addrs.create();
+      const clock = Float64Array.of(Date.now());
+      stack = CnetStack.create({
+        ports: [port], mempool: set.pools.values().next().value!, burst: 32, tables, arp: ArpTable.create(), counters,
+        stackPorts: [{ pid: port.pid, ifindex: v.ifindexA, mac }], feed, clock, nd: NdTable.create(), ip6Addrs: addrs, timers6: { retransMs: 300 },
+      });
+      const s = stack;
+      const ch = s.chnl;
+      const cd = ch.open("udp");
+      ch.bind(cd, 0, PORT);
+      const bufs = new Uint32Array(64);
+      let echoed = 0;
+      pump = new Promise<void>((resolve) => {
+        const tick = () => {
+          if (!running) return resolve();
+          clock[0] = Date.now();
+          let got = 0;
+          for (let i = 0; i < 16; i++) {
+            got += s.walk();
+            const k = ch.recvBurst(cd, bufs, 64);
+            const sent = ch.replyBurst(cd, bufs, k);
+            if (sent < k) s.ctx.mp.freeBulk(bufs, k - sent, sent);
+            echoed += sent;
+          }
+          if (got > 0) setImmediate(tick);
+          else setTimeout(tick, 1);
+        };
+        tick();
+      });
+      const l = learner;
+      poller = setInterval(() => l.poll(), 100);
+      const c = () => counters.read();
+      const state = (ip: string) => addrs.list().find((a) => a.ip === ip)?.state;
+      const ll = tables.addresses6().map((a) => formatIp6(a.ip)).find((a) => a.startsWith("fe80:"));
+      assert.ok(ll, "the kernel's link-local address learned");
+      assert.ok(await until(() => state(US) === "preferred" && state(ll) === "preferred", 5000), `DAD passed: ${JSON.stringify(addrs.list())}`);
+      assert.ok(await until(() => nsExec(v.ns, "ip", "-6", "addr", "show", "dev", v.b, "tentative").trim() === "", 5000));
+      const peerBefore = snmp6(v.ns);
+
+      // Echo, byte for byte, sizes 1 to 1400, to the global address and to the link-local one (its scope: the peer's veth).
+      const sizes = [1, 100, 1000, 1400];
+      for (const n of sizes) {
+        const payload = randomBytes(n);
+        const r = await socat(v.ns, `UDP6:[${US}]:${PORT}`, payload);
+        assert.deepEqual(r.out, payload, `${n} bytes echoed from ${US} (${r.err})`);
+      }
+      for (const n of [7, 1200]) {
+        const payload = randomBytes(n);
+        const r = await socat(v.ns, `UDP6:[${ll}%${v.b}]:${PORT}`, payload);
+        assert.deepEqual(r.out, payload, `${n} bytes echoed from ${ll} (${r.err})`);
+      }
+
+      // A closed port: the stack's ICMPv6 port unreachable makes the connected socket fail with ECONNREFUSED.
+      const refused = await socat(v.ns, `UDP6:[${US}]:${PORT + 1}`, Buffer.from("x\n"));
+      assert.match(refused.err, /Connection refused/);
+
+      // Bad datagrams from a raw socket on the peer: each dropped and counted.
+      const before = c();
+      const macA = parseMac(v.macA);
+      const macB = parseMac(v.macB);
+      const p = Buffer.from("bad datagram");
+      const zero = udp6Frame(macA, macB, PEER, US, PORT, p, 0);
+      const wrong = udp6Frame(macA, macB, PEER, US, PORT, p, 0x1234);
+      const long = udp6Frame(macA, macB, PEER, US, PORT, p, undefined, 8 + p.length + 1);
+      const sock = PacketSocket.open(v.b, v.ns);
+      try {
+        for (const f of [zero, wrong, long]) assert.equal(sock.send(f), true);
+      } finally {
+        sock.close();
+      }
+      const want = { udp6_drop_zero_cksum: 1, udp6_drop_cksum: 1, udp6_drop_bad: 1 };
+      const delta = () => Object.fromEntries(Object.keys(want).map((k) => [k, c()[k as CounterName] - before[k as CounterName]]));
+      await until(() => JSON.stringify(delta()) === JSON.stringify(want), 3000);
+      assert.deepEqual(delta(), want, "every bad datagram dropped and counted where it should be");
+
+      const end = c();
+      const n = sizes.length + 2;
+      assert.deepEqual(
+        { rx: end.udp6_rx, tx: end.udp6_tx, noPort: end.udp6_no_port, unreach: end.icmp6_unreach_out, full: end.udp6_drop_queue_full, noSrc: end.udp6_drop_no_source, limited: end.icmp6_err_rate_limited },
+        { rx: n + 1 + 3, tx: n, noPort: 1, unreach: 1, full: 0, noSrc: 0, limited: 0 },
+      );
+      assert.equal(echoed, n);
+      // The peer's kernel: every echo received with a good checksum, one port unreachable.
+      const peer = snmp6(v.ns);
+      assert.equal(peer["Udp6InDatagrams"]! - peerBefore["Udp6InDatagrams"]!, n);
+      assert.equal(peer["Udp6InCsumErrors"]! - peerBefore["Udp6InCsumErrors"]!, 0);
+      assert.equal(peer["Udp6InErrors"]! - peerBefore["Udp6InErrors"]!, 0);
+      assert.equal(peer["Icmp6InDestUnreachs"]! - peerBefore["Icmp6InDestUnreachs"]!, 1);
+      // The kernel of the stack's namespace saw no UDP (the stack took it all).
+      const k = snmp6(v.nsA);
+      assert.deepEqual({ in: k["Udp6InDatagrams"], noPorts: k["Udp6NoPorts"], unreach: k["Icmp6OutDestUnreachs"] }, { in: 0, noPorts: 0, unreach: 0 });
+    } finally {
+      running = false;
+      await pump;
+      if (poller) clearInterval(poller);
+      const freedByStack = stack?.close() ?? 0;
+      learner?.close();
+      const ports = set as PortSet | null;
+      const report = ports === null ? null : ports.close();
+      v.destroy();
+      if (report) {
+        assert.deepEqual(report.faults, [], `faults (the stack freed ${freedByStack} held frames)`);
+        assert.equal(report.leakedFrames, 0, "no frame leaked");
+        assert.equal(report.doubleFrees, 0);
+      }
+    }
+  });
+});

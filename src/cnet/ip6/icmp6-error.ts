@@ -41,7 +41,9 @@ function unspecified(u8: Uint8Array, at: number): boolean {
  * its upper-layer protocol).
  *
  * @example
- * if (!toIcmp6Error(ctx, x, h, ICMP6_DEST_UNREACH, ICMP6_PORT_UNREACH, 0)) g.enqueue1(node, 0, h);
+ * // inside a node's process(g, node): edge 1 goes to ip6_output, edge 0 to pkt_drop
+ * declare const g: import("xdplane/graph").Graph, node: number;
+ * g.enqueue1(node, toIcmp6Error(ctx, x, h, ICMP6_DEST_UNREACH, ICMP6_PORT_UNREACH, 0) ? 1 : 0, h);
  */
 export function toIcmp6Error(ctx: StackCtx, x: Ip6Ctx, h: number, type: number, code: number, info: number): boolean {
   const u8 = ctx.u8;

@@ -320,7 +320,7 @@ export class Chnl {
   }
 
   /**
-   * The sender address of received buffer `h`.
+   * The IPv4 sender address of received buffer `h` (0 for an IPv6 sender: {@link Chnl.peerIp6}).
    *
    * @example
    * declare const stack: CnetStack;

@@ -362,6 +362,10 @@ describe("cnet UDP over IPv6 over ring ports", () => {
         hex(udp6Frame({ dstMac: MAC_PEER, srcMac: MAC_US, src: US, dst: PEER, sport: PORT, dport: 4001, payload: payloadOf(10, 2) })),
       ]);
       assert.equal(r.c().udp6_drop_no_source, 1);
+      // To all-nodes on the interface: from the link-local address, hop limit 1, to 33:33:00:00:00:01.
+      assert.equal(send("ff02::1", 4003, IF, 4), 1);
+      r.stack.walk();
+      assert.deepEqual(r.drain().map(hex), [hex(udp6Frame({ dstMac: Uint8Array.of(0x33, 0x33, 0, 0, 0, 1), srcMac: MAC_US, src: US_LL, dst: "ff02::1", hlim: 1, sport: PORT, dport: 4003, payload: payloadOf(10, 4) }))]);
       // connect6 + sendBurst; the channel list shows the peer.
       const cd2 = r.ch.open("udp");
       r.ch.connect6(cd2, parseIp6(PEER), 0, 4444);
@@ -385,7 +389,7 @@ describe("cnet UDP over IPv6 over ring ports", () => {
       r.stack.walk();
       assert.equal(r.drain().length, 1, "port unreachable");
       assert.equal(r.c().udp6_no_port, 1);
-      assert.equal(r.c().udp6_tx, 4);
+      assert.equal(r.c().udp6_tx, 5);
     } finally {
       r.finish();
     }

@@ -15,7 +15,7 @@
  * `udp6_output` (chnl_tx's edge for family-6 buffers): prepends UDP and IPv6 headers (62 bytes with
  * Ethernet's, {@link UDP6_HEADROOM}) to the payload, from `x.local6` (:: picks a preferred address of
  * the outgoing interface: the route's, or `x.oif`'s for a link-local or multicast peer; none:
- * `udp6_drop_no_source`), hop limit 64, the checksum over the IPv6 pseudo-header, to `ip6_output`
+ * `udp6_drop_no_source`), hop limit 64 (1 to a group), the checksum over the IPv6 pseudo-header, to `ip6_output`
  * (FIB6, neighbour discovery). No IPv6 fragmentation: chnl.ts refuses chains for IPv6 peers.
  *
  * @example
@@ -165,7 +165,7 @@ export function udp6OutputNode(ctx: StackCtx, x: Ip6Ctx): NodeSpec {
         setBe32(u8, ip6, 0x60000000);
         setBe16(u8, ip6 + IP6_PLEN, UDP_HLEN + plen);
         u8[ip6 + IP6_NXT] = IPPROTO_UDP;
-        u8[ip6 + IP6_HLIM] = 64;
+        u8[ip6 + IP6_HLIM] = peer6[a] === 0xff ? 1 : 64; // Linux's defaults: IPV6_MULTICAST_HOPS 1, hop_limit 64
         const l4 = ip6 + IP6_HLEN;
         setBe16(u8, l4, ctx.localPort[h]!);
         setBe16(u8, l4 + UDP_DPORT, ctx.peerPort[h]!);

@@ -41,7 +41,7 @@ const FRAMES = 4096;
 const IF = 5;
 const PORT = 7777;
 
-function rig(o: { icmpRate?: IcmpRateOptions } = {}) {
+function rig(o: { icmpRate?: IcmpRateOptions; chnlRxDepth?: number } = {}) {
   const umem = Umem.create({ frames: FRAMES });
   const mp = Mempool.create({ umem, cacheSize: 64 });
   const [p0, p1] = RingPort.pair({ names: ["p0", "p1"], pids: [0, 1], mbufs: mp.mbufs, size: 1024 });
@@ -60,7 +60,7 @@ function rig(o: { icmpRate?: IcmpRateOptions } = {}) {
   const stack = CnetStack.create({
     ports: [p0!], mempool: mp, burst: 32, tables, arp, counters, stackPorts: [{ pid: 0, ifindex: IF, mac: MAC_US }],
     timers: { gratuitous: false }, nd, ip6Addrs: addrs, clock, timers6: { scanMs: 0, dadTransmits: 0, unsolicitedNa: false }, tcp: false,
-    ...(o.icmpRate ? { icmpRate: o.icmpRate } : {}),
+    ...(o.icmpRate ? { icmpRate: o.icmpRate } : {}), ...(o.chnlRxDepth ? { chnlRxDepth: o.chnlRxDepth } : {}),
   });
   const bufs = new Uint32Array(64);
   const drain = (): Uint8Array[] => {
@@ -390,6 +390,35 @@ describe("cnet UDP over IPv6 over ring ports", () => {
       assert.equal(r.drain().length, 1, "port unreachable");
       assert.equal(r.c().udp6_no_port, 1);
       assert.equal(r.c().udp6_tx, 5);
+    } finally {
+      r.finish();
+    }
+  });
+
+  test("a datagram behind a Destination Options header is delivered (the reply carries none); a full channel queue drops and counts", () => {
+    const r = rig({ chnlRxDepth: 2 });
+    try {
+      r.knowPeer();
+      const cd = r.ch.open("udp");
+      r.ch.bind(cd, 0, PORT);
+      const plain = udp6Frame({ src: PEER, dst: US, sport: 2222, dport: PORT, payload: payloadOf(33) });
+      // The same datagram with 8 bytes of Destination Options (PadN) before it: its checksum is the same.
+      const ext = new Uint8Array(plain.length + 8);
+      ext.set(plain.subarray(0, 54));
+      ext.set(Uint8Array.of(17, 0, 1, 4, 0, 0, 0, 0), 54);
+      ext.set(plain.subarray(54), 62);
+      ext[20] = 60;
+      ext[19] = ext[19]! + 8;
+      r.inject(ext, plain, plain);
+      r.stack.walk();
+      const bufs = new Uint32Array(8);
+      assert.equal(r.ch.recvBurst(cd, bufs, 8), 2);
+      assert.equal(r.c().udp6_drop_queue_full, 1, "the third datagram: the queue holds 2");
+      assert.equal(r.c().ip6_ext_skipped, 1);
+      assert.equal(r.ch.replyBurst(cd, bufs, 2), 2);
+      r.stack.walk();
+      const want = hex(udp6Frame({ dstMac: MAC_PEER, srcMac: MAC_US, src: US, dst: PEER, sport: PORT, dport: 2222, payload: payloadOf(33) }));
+      assert.deepEqual(r.drain().map(hex), [want, want]);
     } finally {
       r.finish();
     }

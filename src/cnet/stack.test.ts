@@ -23,6 +23,7 @@ import { CnetStack } from "./stack.js";
 import type { ArpTimers } from "./nodes/arp.js";
 import { ARP_REACHABLE, ARP_STALE } from "./arp-table.js";
 import { NeighbourFeed } from "./learn.js";
+import { ringFrameIo } from "../testing/ring-frames.js";
 
 const MAC_US = Uint8Array.of(2, 0, 0, 0, 0xa, 1);
 const MAC_PEER = Uint8Array.of(2, 0, 0, 0, 0xb, 2);
@@ -44,34 +45,13 @@ function rig(timers: ArpTimers = {}, clock?: Float64Array, feed?: NeighbourFeed)
     ports: [p0!], mempool: mp, burst: 32, tables, arp, counters, stackPorts: [{ pid: 0, ifindex: 5, mac: MAC_US }],
     timers: { gratuitous: false, ...timers }, ...(clock ? { clock } : {}), ...(feed ? { feed } : {}),
   });
-  const bufs = new Uint32Array(64);
   /** Frames the stack sent (copies), freed from the pool. */
-  const drain = (): Uint8Array[] => {
-    const out: Uint8Array[] = [];
-    for (let n; (n = p1!.rxBurst(bufs, 64)) > 0;) {
-      for (let i = 0; i < n; i++) {
-        const h = bufs[i]!;
-        const at = ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!;
-        out.push(umem.u8.slice(at, at + mp.mbufs.dataLen[h]!));
-      }
-      mp.freeBulk(bufs, n);
-    }
-    return out;
-  };
-  const inject = (f: Uint8Array) => {
-    const h = mp.alloc();
-    assert.ok(h >= 0);
-    umem.u8.set(f, ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!);
-    mp.mbufs.dataLen[h] = f.length;
-    bufs[0] = h;
-    assert.equal(p1!.txBurst(bufs, 1), 1);
-  };
+  const io = ringFrameIo(umem, mp, p1!);
+  const drain = io.drain;
+  const inject = (f: Uint8Array) => io.inject(f);
   const finish = () => {
     stack.close();
-    drain();
-    mp.flushCache();
-    assert.equal(mp.available(), FRAMES, "every frame back in the pool");
-    umem.close();
+    io.finish(FRAMES);
   };
   return { umem, mp, p0: p0!, p1: p1!, stack, c: () => counters.read(), drain, inject, finish };
 }

@@ -26,6 +26,7 @@ import { CnetCounters, type CounterName } from "../counters.js";
 import { CnetStack } from "../stack.js";
 import type { ReasmOptions } from "./reasm.js";
 import type { IcmpRateOptions } from "./icmp-rate.js";
+import { ringFrameIo } from "../../testing/ring-frames.js";
 
 const MAC_US = [2, 0, 0, 0, 0xa, 1];
 const MAC_PEER = [2, 0, 0, 0, 0xb, 2];
@@ -50,28 +51,9 @@ function rig(o: { reasm?: ReasmOptions; icmpRate?: IcmpRateOptions; clock?: Floa
     ...(o.reasm ? { reasm: o.reasm } : {}),
   });
   const bufs = new Uint32Array(64);
-  const drain = (): Uint8Array[] => {
-    const out: Uint8Array[] = [];
-    for (let n; (n = p1!.rxBurst(bufs, 64)) > 0;) {
-      for (let i = 0; i < n; i++) {
-        const h = bufs[i]!;
-        const at = ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!;
-        out.push(umem.u8.slice(at, at + mp.mbufs.dataLen[h]!));
-      }
-      mp.freeBulk(bufs, n);
-    }
-    return out;
-  };
-  const inject = (frames: Uint8Array[]) => {
-    for (const f of frames) {
-      const h = mp.alloc();
-      assert.ok(h >= 0);
-      umem.u8.set(f, ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!);
-      mp.mbufs.dataLen[h] = f.length;
-      bufs[0] = h;
-      assert.equal(p1!.txBurst(bufs, 1), 1);
-    }
-  };
+  const io = ringFrameIo(umem, mp, p1!);
+  const drain = io.drain;
+  const inject = (frames: Uint8Array[]) => io.inject(...frames);
   /** Sends `n` frames of `b` from the peer's port (allocation-free; what the port refuses is freed). */
   const injectBurst = (b: Uint32Array, n: number) => {
     const sent = p1!.txBurst(b, n);
@@ -83,11 +65,7 @@ function rig(o: { reasm?: ReasmOptions; icmpRate?: IcmpRateOptions; clock?: Floa
   const settle = () => { for (let i = 0; i < 8; i++) stack.walk(); };
   const finish = () => {
     stack.close();
-    drain();
-    mp.flushCache();
-    assert.equal(mp.available(), FRAMES, "every frame back in the pool");
-    assert.equal(mp.overflows, 0, "no double free");
-    umem.close();
+    io.finish(FRAMES);
   };
   // The peer's MAC is known (as after its first ARP).
   inject([arpReply()]);

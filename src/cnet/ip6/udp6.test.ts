@@ -28,6 +28,7 @@ import { UDP6_HEADROOM } from "../chnl.js";
 import { NdTable, ND_REACHABLE } from "./nd-table.js";
 import { Ip6Addrs } from "./addrs.js";
 import type { IcmpRateOptions } from "../frag/icmp-rate.js";
+import { ringFrameIo } from "../../testing/ring-frames.js";
 
 const MAC_US = parseMac("02:00:00:00:0a:01");
 const MAC_PEER = parseMac("02:00:00:00:0b:02");
@@ -62,35 +63,12 @@ function rig(o: { icmpRate?: IcmpRateOptions; chnlRxDepth?: number } = {}) {
     timers: { gratuitous: false }, nd, ip6Addrs: addrs, clock, timers6: { scanMs: 0, dadTransmits: 0, unsolicitedNa: false }, tcp: false,
     ...(o.icmpRate ? { icmpRate: o.icmpRate } : {}), ...(o.chnlRxDepth ? { chnlRxDepth: o.chnlRxDepth } : {}),
   });
-  const bufs = new Uint32Array(64);
-  const drain = (): Uint8Array[] => {
-    const out: Uint8Array[] = [];
-    for (let n; (n = p1!.rxBurst(bufs, 64)) > 0;) {
-      for (let i = 0; i < n; i++) {
-        const h = bufs[i]!;
-        const at = ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!;
-        out.push(umem.u8.slice(at, at + mp.mbufs.dataLen[h]!));
-      }
-      mp.freeBulk(bufs, n);
-    }
-    return out;
-  };
-  const inject = (...fs: Uint8Array[]) => {
-    for (const f of fs) {
-      const h = mp.alloc();
-      assert.ok(h >= 0);
-      umem.u8.set(f, ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!);
-      mp.mbufs.dataLen[h] = f.length;
-      bufs[0] = h;
-      assert.equal(p1!.txBurst(bufs, 1), 1);
-    }
-  };
+  const io = ringFrameIo(umem, mp, p1!);
+  const drain = io.drain;
+  const inject = io.inject;
   const finish = () => {
     stack.close();
-    drain();
-    mp.flushCache();
-    assert.equal(mp.available(), FRAMES, "every frame back in the pool");
-    umem.close();
+    io.finish(FRAMES);
   };
   /** Addresses preferred (no DAD here), the unsolicited NAs gone. */
   stack.walk();

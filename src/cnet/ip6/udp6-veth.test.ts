@@ -18,22 +18,13 @@ import { randomBytes } from "node:crypto";
 import { canUseNetns, nsExec } from "../../testing/netns.js";
 import { createCnetPair } from "../../testing/cnet-peer.js";
 import { PacketSocket } from "../../testing/packet-socket.js";
-import { fwdConfig } from "../../testing/fwd-config.js";
-import { parseConfig } from "../../config/index.js";
-import { PortSet } from "../../cnf/ports.js";
+import { vethStack, snmp6, until } from "../../testing/veth-stack.js";
 import { formatIp6, parseIp6, parseMac } from "../../lookup/addr.js";
 import { udp6Cksum } from "../../wire/udp.js";
-import { NetTables } from "../tables.js";
-import { ArpTable } from "../arp-table.js";
-import { CnetCounters, type CounterName } from "../counters.js";
-import { LinuxLearner, NeighbourFeed } from "../learn.js";
-import { CnetStack } from "../stack.js";
-import { NdTable } from "./nd-table.js";
-import { Ip6Addrs } from "./addrs.js";
+import type { CounterName } from "../counters.js";
 
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const skip = !canUseNetns() ? "needs root (namespaces, veth, XDP)" : !have("socat") || !have("ethtool") ? "needs socat and ethtool" : false;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const NET = "2001:db8:7::";
 const US = `${NET}1`;
@@ -50,23 +41,7 @@ async function socat(ns: string, target: string, input: Uint8Array): Promise<{ o
   });
 }
 
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await sleep(10);
-  }
-  return true;
-}
 
-function snmp6(ns: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of nsExec(ns, "cat", "/proc/net/snmp6").split("\n")) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k && v) out[k] = Number(v);
-  }
-  return out;
-}
 
 /** An Ethernet + IPv6 + UDP frame from the peer, checksum right unless `csum` is given. */
 function udp6Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: string, dst: string, dport: number, payload: Uint8Array, csum?: number, ulen?: number): Uint8Array {
@@ -87,56 +62,34 @@ function udp6Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: string, dst: str
 describe("cnet UDP over IPv6 against a Linux peer", { skip }, () => {
   test("socat UDP6 echo to the global and link-local addresses byte for byte, ECONNREFUSED from a closed port, bad datagrams counted, no leak", async () => {
     const v = createCnetPair({ ipv6: true });
-    let set: PortSet | null = null;
-    let learner: LinuxLearner | null = null;
-    let stack: CnetStack | null = null;
-    let running = true;
-    let pump: Promise<void> = Promise.resolve();
-    let poller: NodeJS.Timeout | null = null;
     try {
       nsExec(v.nsA, "sysctl", "-qw", `net.ipv6.conf.${v.a}.accept_dad=0`);
       nsExec(v.nsA, "ip", "-6", "addr", "add", `${US}/64`, "dev", v.a);
       nsExec(v.ns, "ip", "-6", "addr", "add", `${PEER}/64`, "dev", v.b, "nodad");
       nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
-      const { config } = parseConfig(fwdConfig({ ports: [{ netdev: v.a }] }), "udp6.jsonc");
-      set = PortSet.build(config, { netns: v.nsA, debugFrames: true, log: () => {} });
-      const port = set.ports[0]!;
-      const mac = parseMac(port.macAddr());
-      const tables = NetTables.create();
-      const feed = NeighbourFeed.create();
-      learner = LinuxLearner.open({ tables, interfaces: [{ ifindex: v.ifindexA, pid: port.pid, mac, mtu: 1500 }], feeds: [feed], netns: v.nsA });
-      const counters = CnetCounters.create();
-      const addrs = Ip6Addrs.create();
-      const clock = Float64Array.of(Date.now());
-      stack = CnetStack.create({
-        ports: [port], mempool: set.pools.values().next().value!, burst: 32, tables, arp: ArpTable.create(), counters,
-        stackPorts: [{ pid: port.pid, ifindex: v.ifindexA, mac }], feed, clock, nd: NdTable.create(), ip6Addrs: addrs, timers6: { retransMs: 300 },
-      });
-      const s = stack;
-      const ch = s.chnl;
-      const cd = ch.open("udp");
-      ch.bind(cd, 0, PORT);
-      const bufs = new Uint32Array(64);
-      let echoed = 0;
-      pump = new Promise<void>((resolve) => {
-        const tick = () => {
-          if (!running) return resolve();
-          clock[0] = Date.now();
-          let got = 0;
-          for (let i = 0; i < 16; i++) {
-            got += s.walk();
-            const k = ch.recvBurst(cd, bufs, 64);
-            const sent = ch.replyBurst(cd, bufs, k);
-            if (sent < k) s.ctx.mp.freeBulk(bufs, k - sent, sent);
-            echoed += sent;
-          }
-          if (got > 0) setImmediate(tick);
-          else setTimeout(tick, 1);
-        };
-        tick();
-      });
-      const l = learner;
-      poller = setInterval(() => l.poll(), 100);
+    } catch (e) {
+      v.destroy();
+      throw e;
+    }
+    // A UDP channel echoing with recvBurst/replyBurst after every walk.
+    const bufs = new Uint32Array(64);
+    let cd = -1;
+    let echoed = 0;
+    const r = vethStack(v, {
+      name: "udp6",
+      onWalk: (s) => {
+        if (cd < 0) return 0;
+        const k = s.chnl.recvBurst(cd, bufs, 64);
+        const sent = s.chnl.replyBurst(cd, bufs, k);
+        if (sent < k) s.ctx.mp.freeBulk(bufs, k - sent, sent);
+        echoed += sent;
+        return k;
+      },
+    });
+    const { tables, counters, addrs } = r;
+    cd = r.stack.chnl.open("udp");
+    r.stack.chnl.bind(cd, 0, PORT);
+    try {
       const c = () => counters.read();
       const state = (ip: string) => addrs.list().find((a) => a.ip === ip)?.state;
       const ll = tables.addresses6().map((a) => formatIp6(a.ip)).find((a) => a.startsWith("fe80:"));
@@ -198,19 +151,7 @@ describe("cnet UDP over IPv6 against a Linux peer", { skip }, () => {
       const k = snmp6(v.nsA);
       assert.deepEqual({ in: k["Udp6InDatagrams"], noPorts: k["Udp6NoPorts"], unreach: k["Icmp6OutDestUnreachs"] }, { in: 0, noPorts: 0, unreach: 0 });
     } finally {
-      running = false;
-      await pump;
-      if (poller) clearInterval(poller);
-      const freedByStack = stack?.close() ?? 0;
-      learner?.close();
-      const ports = set as PortSet | null;
-      const report = ports === null ? null : ports.close();
-      v.destroy();
-      if (report) {
-        assert.deepEqual(report.faults, [], `faults (the stack freed ${freedByStack} held frames)`);
-        assert.equal(report.leakedFrames, 0, "no frame leaked");
-        assert.equal(report.doubleFrees, 0);
-      }
+      await r.stop();
     }
   });
 });

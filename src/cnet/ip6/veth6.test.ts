@@ -20,23 +20,14 @@ import { promisify } from "node:util";
 import { canUseNetns, nsExec } from "../../testing/netns.js";
 import { createCnetPair } from "../../testing/cnet-peer.js";
 import { PacketSocket } from "../../testing/packet-socket.js";
-import { fwdConfig } from "../../testing/fwd-config.js";
-import { parseConfig } from "../../config/index.js";
-import { PortSet } from "../../cnf/ports.js";
+import { vethStack, snmp6, until } from "../../testing/veth-stack.js";
 import { formatIp6, parseIp6, parseMac } from "../../lookup/addr.js";
 import { icmp6Cksum } from "../../wire/icmp6.js";
-import { NetTables } from "../tables.js";
-import { ArpTable } from "../arp-table.js";
-import { CnetCounters, type CounterName } from "../counters.js";
-import { LinuxLearner, NeighbourFeed } from "../learn.js";
-import { CnetStack } from "../stack.js";
-import { NdTable } from "./nd-table.js";
-import { Ip6Addrs } from "./addrs.js";
+import type { CounterName } from "../counters.js";
 
 const run = promisify(execFile);
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 const skip = !canUseNetns() ? "needs root (namespaces, veth, XDP)" : !have("ping") || !have("ethtool") ? "needs ping and ethtool" : false;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const NET = "2001:db8:6::";
 const US = `${NET}1`;
@@ -54,24 +45,6 @@ async function nsRun(ns: string, ...args: string[]): Promise<string> {
   }
 }
 
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await sleep(10);
-  }
-  return true;
-}
-
-function snmp6(ns: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of nsExec(ns, "cat", "/proc/net/snmp6").split("\n")) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k && v) out[k] = Number(v);
-  }
-  return out;
-}
-
 /** An Ethernet + IPv6 + ICMPv6 frame from the peer, checksum filled in. */
 function icmp6Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: string, dst: string, hlim: number, msg: Uint8Array): Uint8Array {
   const f = new Uint8Array(54 + msg.length);
@@ -86,12 +59,6 @@ function icmp6Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: string, dst: st
 describe("cnet IPv6 against a Linux peer", { skip }, () => {
   test("DAD, ping -6 of the global and link-local addresses, a duplicate found, a live address, bad input counted, kernel silent, no leak", async () => {
     const v = createCnetPair({ ipv6: true });
-    let set: PortSet | null = null;
-    let learner: LinuxLearner | null = null;
-    let stack: CnetStack | null = null;
-    let running = true;
-    let pump: Promise<void> = Promise.resolve();
-    let poller: NodeJS.Timeout | null = null;
     try {
       // The kernel of the stack's namespace does no DAD of its own for what is added from now on: a
       // duplicate can only be found by the stack's own solicitation.
@@ -99,35 +66,13 @@ describe("cnet IPv6 against a Linux peer", { skip }, () => {
       nsExec(v.nsA, "ip", "-6", "addr", "add", `${US}/64`, "dev", v.a);
       nsExec(v.ns, "ip", "-6", "addr", "add", `${PEER}/64`, "dev", v.b, "nodad");
       nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
-      const { config } = parseConfig(fwdConfig({ ports: [{ netdev: v.a }] }), "cnet6.jsonc");
-      set = PortSet.build(config, { netns: v.nsA, debugFrames: true, log: () => {} });
-      const port = set.ports[0]!;
-      const mac = parseMac(port.macAddr());
-      const tables = NetTables.create();
-      const feed = NeighbourFeed.create();
-      learner = LinuxLearner.open({ tables, interfaces: [{ ifindex: v.ifindexA, pid: port.pid, mac, mtu: 1500 }], feeds: [feed], netns: v.nsA });
-      const counters = CnetCounters.create();
-      const nd = NdTable.create();
-      const addrs = Ip6Addrs.create();
-      const clock = Float64Array.of(Date.now());
-      stack = CnetStack.create({
-        ports: [port], mempool: set.pools.values().next().value!, burst: 32, tables, arp: ArpTable.create(), counters,
-        stackPorts: [{ pid: port.pid, ifindex: v.ifindexA, mac }], feed, clock, nd, ip6Addrs: addrs, timers6: { retransMs: 300 },
-      });
-      const s = stack;
-      const l = learner;
-      pump = new Promise<void>((resolve) => {
-        const tick = () => {
-          if (!running) return resolve();
-          clock[0] = Date.now();
-          let got = 0;
-          for (let i = 0; i < 16; i++) got += s.walk();
-          if (got > 0) setImmediate(tick);
-          else setTimeout(tick, 1);
-        };
-        tick();
-      });
-      poller = setInterval(() => l.poll(), 100);
+    } catch (e) {
+      v.destroy();
+      throw e;
+    }
+    const r = vethStack(v, { name: "cnet6" });
+    const { tables, counters, nd, addrs } = r;
+    try {
       const c = () => counters.read();
       const state = (ip: string) => addrs.list().find((a) => a.ip === ip)?.state;
       const ll = tables.addresses6().map((a) => formatIp6(a.ip)).find((a) => a.startsWith("fe80:"));
@@ -200,19 +145,7 @@ describe("cnet IPv6 against a Linux peer", { skip }, () => {
         { in: 0, out: 0, nsIn: 0, naOut: 0 },
       );
     } finally {
-      running = false;
-      await pump;
-      if (poller) clearInterval(poller);
-      const freedByStack = stack?.close() ?? 0;
-      learner?.close();
-      const ports = set as PortSet | null;
-      const report = ports === null ? null : ports.close();
-      v.destroy();
-      if (report) {
-        assert.deepEqual(report.faults, [], `faults (the stack freed ${freedByStack} held frames)`);
-        assert.equal(report.leakedFrames, 0, "no frame leaked");
-        assert.equal(report.doubleFrees, 0);
-      }
+      await r.stop();
     }
   });
 });

@@ -13,7 +13,6 @@ import { Umem } from "../mem/umem.js";
 import { Mempool } from "../mem/mempool.js";
 import { RingPort } from "../pktdev/ring-port.js";
 import { udpFrame } from "../wire/udp-frame.js";
-import { copyTemplate } from "../wire/frame-template.js";
 import { cksum } from "../wire/cksum.js";
 import { gc, gcsDuring, sleep } from "../testing/gc-probe.js";
 import { NetTables } from "./tables.js";
@@ -23,7 +22,7 @@ import { CnetStack } from "./stack.js";
 import type { ArpTimers } from "./nodes/arp.js";
 import { ARP_REACHABLE, ARP_STALE } from "./arp-table.js";
 import { NeighbourFeed } from "./learn.js";
-import { ringFrameIo } from "../testing/ring-frames.js";
+import { ringFrameIo, templateFeed } from "../testing/ring-frames.js";
 
 const MAC_US = Uint8Array.of(2, 0, 0, 0, 0xa, 1);
 const MAC_PEER = Uint8Array.of(2, 0, 0, 0, 0xb, 2);
@@ -184,26 +183,12 @@ describe("cnet stack over ring ports", () => {
       const bad = echoRequest(1); bad[40] = bad[40]! ^ 0xff;
       const udp = udpFrame({ dst: "02:00:00:00:0a:01", src: "02:00:00:00:0b:02", srcIp: "10.0.0.2", dstIp: "10.0.0.1", dport: 4444, size: 70 });
       const tpls = [echoRequest(1), bad, udp];
-      const tpl8 = tpls.map((t) => { const b = new Uint8Array(Math.ceil(t.length / 4) * 4); b.set(t); return b; });
-      const w32 = tpl8.map((t) => new Uint32Array(t.buffer));
-      const bufs = new Uint32Array(8);
-      const u8 = r.umem.u8;
-      const u32 = new Uint32Array(u8.buffer, u8.byteOffset, u8.byteLength >>> 2);
-      const { dataOff, dataLen } = r.mp.mbufs;
-      let k = 0;
+      const feed = templateFeed(r.umem, r.mp, r.p1, tpls);
       const run = (walks: number) => {
         for (let i = 0; i < walks; i++) {
-          const got = r.mp.allocBulk(bufs, 8);
-          for (let j = 0; j < got; j++) {
-            const h = bufs[j]!;
-            const t = k++ % 3;
-            copyTemplate(u8, u32, ((h << r.umem.shift) >>> 0) + dataOff[h]!, w32[t]!, tpl8[t]!, tpls[t]!.length);
-            dataLen[h] = tpls[t]!.length;
-          }
-          const sent = r.p1.txBurst(bufs, got);
-          if (sent < got) r.mp.freeBulk(bufs, got - sent, sent);
+          feed.feed();
           r.stack.walk();
-          for (let n; (n = r.p1.rxBurst(bufs, 8)) > 0;) r.mp.freeBulk(bufs, n);
+          feed.drainFree();
         }
       };
       run(50_000);

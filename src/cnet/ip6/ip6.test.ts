@@ -21,7 +21,6 @@ import assert from "node:assert/strict";
 import { Umem } from "../../mem/umem.js";
 import { Mempool } from "../../mem/mempool.js";
 import { RingPort } from "../../pktdev/ring-port.js";
-import { copyTemplate } from "../../wire/frame-template.js";
 import { icmp6Cksum, icmp6CksumOk } from "../../wire/icmp6.js";
 import { parseIp6, parseMac } from "../../lookup/addr.js";
 import { gc, gcsDuring } from "../../testing/gc-probe.js";
@@ -33,7 +32,7 @@ import { NeighbourFeed } from "../learn.js";
 import { NdTable, ND_REACHABLE } from "./nd-table.js";
 import { Ip6Addrs } from "./addrs.js";
 import type { Nd6Timers } from "./timer.js";
-import { ringFrameIo } from "../../testing/ring-frames.js";
+import { ringFrameIo, templateFeed } from "../../testing/ring-frames.js";
 
 const MAC_US = parseMac("02:00:00:00:0a:01");
 const MAC_PEER = parseMac("02:00:00:00:0b:02");
@@ -460,26 +459,12 @@ describe("cnet IPv6 over ring ports", () => {
       const bad = echoRequest(); bad[60] = bad[60]! ^ 1;
       // Mixed: each kind alone stayed allocation-free even when a word read as unsigned was boxed.
       const tpls = [echoRequest(), bad, ns(US, { src: PEER, slla: MAC_PEER })];
-      const tpl8 = tpls.map((t) => { const b = new Uint8Array(Math.ceil(t.length / 4) * 4); b.set(t); return b; });
-      const w32 = tpl8.map((t) => new Uint32Array(t.buffer));
-      const bufs = new Uint32Array(8);
-      const u8 = r.umem.u8;
-      const u32 = new Uint32Array(u8.buffer, u8.byteOffset, u8.byteLength >>> 2);
-      const { dataOff, dataLen } = r.mp.mbufs;
-      let k = 0;
+      const feed = templateFeed(r.umem, r.mp, r.p1, tpls);
       const run = (walks: number) => {
         for (let i = 0; i < walks; i++) {
-          const got = r.mp.allocBulk(bufs, 8);
-          for (let j = 0; j < got; j++) {
-            const h = bufs[j]!;
-            const t = k++ % 3;
-            copyTemplate(u8, u32, ((h << r.umem.shift) >>> 0) + dataOff[h]!, w32[t]!, tpl8[t]!, tpls[t]!.length);
-            dataLen[h] = tpls[t]!.length;
-          }
-          const sent = r.p1.txBurst(bufs, got);
-          if (sent < got) r.mp.freeBulk(bufs, got - sent, sent);
+          feed.feed();
           r.stack.walk();
-          for (let n; (n = r.p1.rxBurst(bufs, 8)) > 0;) r.mp.freeBulk(bufs, n);
+          feed.drainFree();
         }
       };
       run(50_000);
@@ -487,9 +472,9 @@ describe("cnet IPv6 over ring ports", () => {
       gc();
       assert.equal(gcs, 0, `${gcs} garbage collections over 200000 walks: the IPv6 path allocates`);
       const c = r.c();
-      assert.equal(c.icmp6_echo_in, Math.ceil(k / 3));
-      assert.equal(c.icmp6_drop_cksum, Math.floor((k + 1) / 3));
-      assert.equal(c.nd_na_out, Math.floor(k / 3));
+      assert.equal(c.icmp6_echo_in, Math.ceil(feed.count() / 3));
+      assert.equal(c.icmp6_drop_cksum, Math.floor((feed.count() + 1) / 3));
+      assert.equal(c.nd_na_out, Math.floor(feed.count() / 3));
     } finally {
       r.finish();
     }

@@ -17,7 +17,6 @@ import assert from "node:assert/strict";
 import { Umem } from "../../mem/umem.js";
 import { Mempool } from "../../mem/mempool.js";
 import { RingPort } from "../../pktdev/ring-port.js";
-import { copyTemplate } from "../../wire/frame-template.js";
 import { parseIp6, parseMac } from "../../lookup/addr.js";
 import { gc, gcsDuring } from "../../testing/gc-probe.js";
 import { NetTables } from "../tables.js";
@@ -28,7 +27,7 @@ import { UDP6_HEADROOM } from "../chnl.js";
 import { NdTable, ND_REACHABLE } from "./nd-table.js";
 import { Ip6Addrs } from "./addrs.js";
 import type { IcmpRateOptions } from "../frag/icmp-rate.js";
-import { ringFrameIo } from "../../testing/ring-frames.js";
+import { ringFrameIo, templateFeed } from "../../testing/ring-frames.js";
 
 const MAC_US = parseMac("02:00:00:00:0a:01");
 const MAC_PEER = parseMac("02:00:00:00:0b:02");
@@ -411,43 +410,29 @@ describe("cnet UDP over IPv6 over ring ports", () => {
       const tpls = [udp6Frame({ src: PEER, dst: US, sport: 1000, dport: PORT, payload: payloadOf(64) })];
       const bad = udp6Frame({ src: PEER, dst: US, sport: 1000, dport: PORT, payload: payloadOf(64) }); bad[60] = bad[60]! ^ 1;
       tpls.push(bad, udp6Frame({ src: PEER, dst: US, sport: 1000, dport: 9, payload: payloadOf(64) }));
-      const tpl8 = tpls.map((t) => { const b = new Uint8Array(Math.ceil(t.length / 4) * 4); b.set(t); return b; });
-      const w32 = tpl8.map((t) => new Uint32Array(t.buffer));
-      const bufs = new Uint32Array(8);
+      const feed = templateFeed(r.umem, r.mp, r.p1, tpls);
       const rb = new Uint32Array(64);
-      const u8 = r.umem.u8;
-      const u32 = new Uint32Array(u8.buffer, u8.byteOffset, u8.byteLength >>> 2);
-      const { dataOff, dataLen } = r.mp.mbufs;
-      let k = 0;
       const run = (walks: number) => {
         for (let i = 0; i < walks; i++) {
-          const got = r.mp.allocBulk(bufs, 8);
-          for (let j = 0; j < got; j++) {
-            const h = bufs[j]!;
-            const t = k++ % 3;
-            copyTemplate(u8, u32, ((h << r.umem.shift) >>> 0) + dataOff[h]!, w32[t]!, tpl8[t]!, tpls[t]!.length);
-            dataLen[h] = tpls[t]!.length;
-          }
-          const sent = r.p1.txBurst(bufs, got);
-          if (sent < got) r.mp.freeBulk(bufs, got - sent, sent);
+          feed.feed();
           r.stack.walk();
           const n = r.ch.recvBurst(cd, rb, 64);
           const back = r.ch.replyBurst(cd, rb, n);
           if (back < n) r.mp.freeBulk(rb, n - back, back);
-          for (let m; (m = r.p1.rxBurst(bufs, 8)) > 0;) r.mp.freeBulk(bufs, m);
+          feed.drainFree();
         }
       };
       run(30_000);
       const gcs = await gcsDuring(() => run(150_000));
       gc();
       r.stack.walk();
-      for (let m; (m = r.p1.rxBurst(bufs, 8)) > 0;) r.mp.freeBulk(bufs, m);
+      feed.drainFree();
       assert.equal(gcs, 0, `${gcs} garbage collections over 150000 walks: the UDP over IPv6 path allocates`);
       const c = r.c();
-      assert.equal(c.udp6_rx, k);
-      assert.equal(c.udp6_tx, Math.ceil(k / 3));
-      assert.equal(c.udp6_drop_cksum, Math.floor((k + 1) / 3));
-      assert.equal(c.udp6_no_port, Math.floor(k / 3));
+      assert.equal(c.udp6_rx, feed.count());
+      assert.equal(c.udp6_tx, Math.ceil(feed.count() / 3));
+      assert.equal(c.udp6_drop_cksum, Math.floor((feed.count() + 1) / 3));
+      assert.equal(c.udp6_no_port, Math.floor(feed.count() / 3));
     } finally {
       r.finish();
     }

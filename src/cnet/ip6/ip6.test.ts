@@ -392,7 +392,7 @@ describe("cnet IPv6 over ring ports", () => {
       const otherGroup = fixIcmp6(ip6Frame({ dstMac: Uint8Array.of(0x33, 0x33, 0, 0, 0, 2), src: PEER, dst: "ff02::2", l4: e }));
       const otherSolicited = fixIcmp6(ip6Frame({ dstMac: MAC_US, src: PEER, dst: "ff02::1:ff00:99", l4: e }));
       const noNext = ip6Frame({ src: PEER, dst: US, nxt: 59, l4: new Uint8Array(0) });
-      const udp = ip6Frame({ src: PEER, dst: US, nxt: 6, l4: new Uint8Array(20) }); // TCP: not served over IPv6
+      const udp = ip6Frame({ src: PEER, dst: US, nxt: 132, l4: new Uint8Array(20) }); // SCTP: not served
       const icmpShort = ip6Frame({ src: PEER, dst: US, l4: Uint8Array.of(128, 0, 0) });
       const badCsum = echoRequest(); badCsum[60] = badCsum[60]! ^ 0x40;
       const toGroup = fixIcmp6(ip6Frame({ dstMac: Uint8Array.of(0x33, 0x33, 0, 0, 0, 1), src: PEER, dst: "ff02::1", l4: e }));

@@ -89,9 +89,9 @@ interface Channel {
   localPort: number;
   peerIp: number;
   peerPort: number;
-  /** UDP: an IPv6 peer set by connect6 (null: the peer is IPv4). */
+  /** An IPv6 peer (UDP: set by connect6; TCP: the connection's, connect6 or accepted; null: IPv4). */
   peer6: Uint8Array | null;
-  /** UDP: the ifindex of a link-local IPv6 peer set by connect6. */
+  /** The ifindex of a link-local IPv6 peer (connect6). */
   scope: number;
   rx: HandleQueue | null;
   /** TCP: the engine slot (-1: none yet). */
@@ -261,7 +261,9 @@ export class Chnl {
 
   /**
    * Sets an IPv6 peer (16 bytes at `ip6[off]`; a link-local one needs `scope`, the ifindex it is on),
-   * binding an ephemeral port first when unbound: {@link Chnl.sendBurst} goes there (UDP channels).
+   * binding an ephemeral port first when unbound. UDP: {@link Chnl.sendBurst} goes there. TCP: the
+   * handshake starts (as {@link Chnl.connect}), from a preferred address of the interface the route (or
+   * `scope`) names; ENETUNREACH-like error when there is none.
    *
    * @example
    * declare const stack: CnetStack;
@@ -270,8 +272,11 @@ export class Chnl {
    */
   connect6(cd: number, ip6: Uint8Array, off: number, port: number, scope = 0): void {
     const c = this.chan(cd, "connect");
-    if (c.proto !== "udp") throw new RangeError(`chnl_connect ${cd}: IPv6 peers are for UDP channels (TCP over IPv6 is not served)`);
     this.check6(cd, "connect", ip6, off, port, scope);
+    if (c.proto === "tcp") {
+      this.tcpConnect6(cd, c, ip6, off, port, scope);
+      return;
+    }
     if (c.localIp !== 0) throw new Error(`chnl_connect ${cd}: bound to the IPv4 address ${formatIp4(c.localIp)}, cannot reach an IPv6 peer`);
     if (c.localPort === 0) this.bind(cd, 0, 0);
     c.peer6 = ip6.slice(off, off + 16);
@@ -569,7 +574,8 @@ export class Chnl {
       if (c.proto === "tcp") {
         const peer = c.slot >= 0 ? this.peerOf(cd) : { ip: 0, port: 0 };
         const local = c.slot >= 0 ? this.localOf(cd) : { ip: c.localIp, port: c.localPort };
-        out.push({ cd, proto: "tcp", local: `${formatIp4(local.ip)}:${local.port}`, peer: peer.port ? `${formatIp4(peer.ip)}:${peer.port}` : "", queued: c.slot >= 0 ? this.tcp!.readable(c.slot) : 0, state: this.tcpState(cd) });
+        const name = (e: { ip: number; port: number; ip6?: Uint8Array }) => e.ip6 ? `[${formatIp6(e.ip6)}]:${e.port}` : `${formatIp4(e.ip)}:${e.port}`;
+        out.push({ cd, proto: "tcp", local: name(local), peer: peer.port ? name(peer) : "", queued: c.slot >= 0 ? this.tcp!.readable(c.slot) : 0, state: this.tcpState(cd) });
         return;
       }
       const peer = c.peerPort === 0 ? "" : c.peer6 !== null ? `[${formatIp6(c.peer6)}]:${c.peerPort}` : `${formatIp4(c.peerIp)}:${c.peerPort}`;
@@ -580,6 +586,41 @@ export class Chnl {
 
   // -----------------------------------------------------------------------------------------------------
   // TCP
+
+  private tcpConnect6(cd: number, c: Channel, ip6: Uint8Array, off: number, port: number, scope: number): void {
+    const eng = this.engine("connect");
+    const x = this.ip6!;
+    if (c.slot >= 0) throw new Error(`chnl_connect ${cd}: already ${this.tcpState(cd)}`);
+    if (c.localIp !== 0) throw new Error(`chnl_connect ${cd}: bound to the IPv4 address ${formatIp4(c.localIp)}, cannot reach an IPv6 peer`);
+    const peer = ip6.slice(off, off + 16);
+    const ll = peer[0] === 0xfe && (peer[1]! & 0xc0) === 0x80;
+    let ifindex = scope;
+    if (!ll) {
+      const nh = this.ctx.tables.route6(peer, 0);
+      ifindex = nh === FIB_NO_ROUTE ? 0 : this.ctx.tables.nextHop6Ifindex(nh);
+    }
+    const src = new Uint8Array(16);
+    if (ifindex === 0 || !x.addrs.sourceFor(ifindex, ll, src, 0)) {
+      throw new Error(`chnl_connect ${cd}: no route to ${formatIp6(peer)}${ll ? `%${scope}` : ""} or no usable address on its interface (ENETUNREACH)`);
+    }
+    const bound = c.localPort !== 0;
+    if (!bound) this.bind(cd, 0, 0);
+    try {
+      c.slot = eng.connect6(cd, src, 0, c.localPort, peer, 0, port, ifindex);
+    } catch (e) {
+      if (!bound) {
+        eng.portRefs[c.localPort] = eng.portRefs[c.localPort]! - 1;
+        c.localPort = 0;
+      }
+      throw e;
+    }
+    c.peerIp = 0;
+    c.peer6 = peer;
+    c.scope = ll ? scope : 0;
+    c.peerPort = port;
+    if (c.nodelay) eng.setFlag(c.slot, "nodelay", true);
+    if (c.keepalive) eng.setFlag(c.slot, "keepalive", true);
+  }
 
   private tcpConnect(cd: number, c: Channel, ip: number, port: number): void {
     const eng = this.engine("connect");
@@ -655,6 +696,11 @@ export class Chnl {
     n.localPort = ends.localPort;
     n.peerIp = ends.remoteIp;
     n.peerPort = ends.remotePort;
+    if (ends.family === 6) {
+      n.peer6 = eng.rip6.slice(s << 4, (s << 4) + 16);
+      const ll = n.peer6[0] === 0xfe && (n.peer6[1]! & 0xc0) === 0x80;
+      n.scope = ll ? eng.oif6[s]! : 0;
+    }
     n.nodelay = c.nodelay;
     n.keepalive = c.keepalive;
     eng.adopt(s, ncd);
@@ -805,16 +851,44 @@ export class Chnl {
   }
 
   /**
-   * The remote end (address as a u32, port).
+   * The remote end: family, address (IPv4 as a u32, 0 for IPv6: then `ip6` holds its 16 bytes), port.
    *
    * @example
    * declare const stack: CnetStack;
    * declare const cd: number;
-   * const { ip, port } = stack.chnl.peerOf(cd);
+   * const { ip, port, family } = stack.chnl.peerOf(cd);
    */
-  peerOf(cd: number): { ip: number; port: number } {
+  peerOf(cd: number): { ip: number; port: number; family: 4 | 6; ip6?: Uint8Array } {
     const c = this.tcpChan(cd, "peer");
-    return { ip: c.peerIp, port: c.peerPort };
+    if (c.peer6 !== null) return { ip: 0, port: c.peerPort, family: 6, ip6: c.peer6.slice() };
+    return { ip: c.peerIp, port: c.peerPort, family: 4 };
+  }
+
+  /**
+   * A TCP channel's address family: 6 for a connection with an IPv6 peer, else 4 (listeners and
+   * unconnected channels too).
+   *
+   * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
+   * if (stack.chnl.familyOf(cd) === 6) console.log("over IPv6");
+   */
+  familyOf(cd: number): 4 | 6 {
+    return this.tcpChan(cd, "family").peer6 !== null ? 6 : 4;
+  }
+
+  /**
+   * The remote end as text, "10.0.0.2:40000" or "[fd00::2]:40000" ("" before connect; allocates).
+   *
+   * @example
+   * declare const stack: CnetStack;
+   * declare const cd: number;
+   * console.log(stack.chnl.peerNameOf(cd));
+   */
+  peerNameOf(cd: number): string {
+    const c = this.tcpChan(cd, "peer");
+    if (c.peerPort === 0) return "";
+    return c.peer6 !== null ? `[${formatIp6(c.peer6)}]:${c.peerPort}` : `${formatIp4(c.peerIp)}:${c.peerPort}`;
   }
 
   /**
@@ -825,13 +899,16 @@ export class Chnl {
    * declare const cd: number;
    * const { ip, port } = stack.chnl.localOf(cd);
    */
-  localOf(cd: number): { ip: number; port: number } {
+  localOf(cd: number): { ip: number; port: number; family: 4 | 6; ip6?: Uint8Array } {
     const c = this.tcpChan(cd, "local");
+    if (c.slot >= 0 && this.tcp!.state[c.slot] !== 1 && this.tcp!.fam[c.slot] === 6) {
+      return { ip: 0, port: c.localPort, family: 6, ip6: this.tcp!.lip6.slice(c.slot << 4, (c.slot << 4) + 16) };
+    }
     if (c.slot >= 0 && this.tcp!.state[c.slot] !== 1) {
       const lip = this.tcp!.lip[c.slot]! >>> 0;
-      if (lip !== 0) return { ip: lip, port: c.localPort };
+      if (lip !== 0) return { ip: lip, port: c.localPort, family: 4 };
     }
-    return { ip: c.localIp, port: c.localPort };
+    return { ip: c.localIp, port: c.localPort, family: 4 };
   }
 
   /**

@@ -7,6 +7,7 @@
  *                                -> ip6_input -> icmp6_input -> ip6_output -> pktdev_tx-<lport>
  *                                                            (NS answered, NA) -> pktdev_tx-<lport>
  *                                             -> udp6_input  -> (channel queues; port unreachable -> ip6_output)
+ *                                             -> tcp6_input  -> (the TCP engine) -> ip6_output | ip4_output
  *   cnet_timer (neighbour feed, ARP retries, gratuitous ARP) -> pktdev_tx-<lport>
  *   nd6_timer (IPv6 neighbour feed, DAD, ND retries and ageing) -> pktdev_tx-<lport>
  *   chnl_tx (datagrams channels sent) -> ip4_output | udp6_output (to IPv6 peers) -> ip6_output
@@ -58,6 +59,7 @@ import type { IcmpRateOptions } from "./frag/icmp-rate.js";
 import { puntTapNode, puntTapRxNode, type PuntOptions } from "./punt.js";
 import { TcpEngine, type TcpOptions } from "./tcp/engine.js";
 import { tcp4InputNode, tcpTimerNode } from "./tcp/nodes.js";
+import { tcp6InputNode } from "./ip6/tcp6.js";
 import type { TcpConnTable } from "./tcp/conn-table.js";
 
 /** Options of {@link CnetStack.create}. */
@@ -150,6 +152,7 @@ export class CnetStack {
     const reasm = new ReasmTable(o.mempool, o.reasm ?? {});
     const tcp = o.tcp === false ? null : new TcpEngine(ctx, { ...(o.tcp ?? {}), ...(o.tcpTable ? { table: o.tcpTable } : {}) });
     const x = o.ipv6 === false ? null : makeIp6Ctx(ctx, o.nd ?? NdTable.create(), o.ip6Addrs ?? Ip6Addrs.create());
+    if (tcp && x) tcp.attach6(x);
     const chnl = new Chnl(ctx, { ...(o.chnlRxDepth !== undefined ? { rxDepth: o.chnlRxDepth } : {}), ...(tcp ? { tcp } : {}), ...(x ? { ip6: x } : {}) });
     const nodes: NodeSpec[] = [
       ...o.ports.map((p) => cnetRxNode(ctx, p, o.burst)),
@@ -160,13 +163,14 @@ export class CnetStack {
       arpInputNode(ctx),
       ip4InputNode(ctx, { tcp: tcp !== null }),
       ip4ReasmNode(ctx, reasm, { tcp: tcp !== null }),
-      ...(tcp ? [tcpTimerNode(ctx, tcp, o.burst), tcp4InputNode(ctx, tcp)] : []),
+      ...(tcp ? [tcpTimerNode(ctx, tcp, o.burst, { ip6: x !== null }), tcp4InputNode(ctx, tcp, { ip6: x !== null, fam: chnl.fam })] : []),
       ip4ReasmTimerNode(ctx, reasm),
       ...(o.punt ? [puntTapNode(ctx, o.punt.tap), puntTapRxNode(ctx, o.punt, o.burst)] : []),
       icmp4InputNode(ctx),
       udp4InputNode(ctx, chnl),
       ip4OutputNode(ctx),
-      ...(x ? [ip6InputNode(ctx, x), icmp6InputNode(ctx, x), udp6InputNode(ctx, x, chnl), udp6OutputNode(ctx, x), ip6OutputNode(ctx, x)] : []),
+      ...(x ? [ip6InputNode(ctx, x, { tcp: tcp !== null }), icmp6InputNode(ctx, x), udp6InputNode(ctx, x, chnl), udp6OutputNode(ctx, x), ip6OutputNode(ctx, x)] : []),
+      ...(x && tcp ? [tcp6InputNode(ctx, x, tcp, chnl.fam)] : []),
       ...o.ports.map((p) => pktdevTxNode({ pid: p.pid, port: p })),
       pktDropNode({ mempool: o.mempool }),
     ];

@@ -4,6 +4,10 @@
  * to the other, with loss, duplication, reordering and delay from a seeded generator, and optional taps
  * that see (and may change or drop) each frame. Time is a fake clock (ms) the test advances: `step()`
  * adds `msPerStep`. Neighbours are permanent ARP entries, so no ARP crosses the link.
+ *
+ * With `ipv6: true` both stacks also have IPv6 (off by default, so IPv4 runs exactly as without it): A is
+ * fd00::1 and fe80::1, B fd00::2 and fe80::2 (preferred at once, no DAD), each knows the other as a
+ * permanent ND neighbour, so no ND crosses the link either.
  */
 import { Umem } from "../mem/umem.js";
 import { Mempool } from "../mem/mempool.js";
@@ -13,11 +17,21 @@ import { ArpTable } from "../cnet/arp-table.js";
 import { CnetCounters, type CounterName } from "../cnet/counters.js";
 import { CnetStack } from "../cnet/stack.js";
 import type { TcpOptions } from "../cnet/tcp/engine.js";
+import { NdTable, ND_PERMANENT } from "../cnet/ip6/nd-table.js";
+import { Ip6Addrs } from "../cnet/ip6/addrs.js";
 
 export const IP_A = 0x0a000001;
 export const IP_B = 0x0a000002;
 export const MAC_A = Uint8Array.of(2, 0, 0, 0, 0xa, 1);
 export const MAC_B = Uint8Array.of(2, 0, 0, 0, 0xb, 2);
+/** With `ipv6: true`: A's and B's global (fd00::1, fd00::2) and link-local (fe80::1, fe80::2) addresses. */
+export const IP6_A = Uint8Array.of(0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
+export const IP6_B = Uint8Array.of(0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2);
+export const LL_A = Uint8Array.of(0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
+export const LL_B = Uint8Array.of(0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2);
+/** The ifindexes of A's and B's interfaces (a link-local peer's scope). */
+export const IFINDEX_A = 5;
+export const IFINDEX_B = 6;
 
 /** Impairments of one direction (probabilities 0..1, delays in ms). */
 export interface LinkImpair {
@@ -64,14 +78,14 @@ export interface TcpLink {
  * @example
  * const L = tcpLink({ tcp: { timeWaitMs: 100 } });
  */
-export function tcpLink(o: { tcp?: TcpOptions; frames?: number; seed?: number; burst?: number } = {}): TcpLink {
+export function tcpLink(o: { tcp?: TcpOptions; frames?: number; seed?: number; burst?: number; ipv6?: boolean } = {}): TcpLink {
   const frames = o.frames ?? 16384;
   const umem = Umem.create({ frames });
   const mp = Mempool.create({ umem, cacheSize: 64 });
   const [pa, xa] = RingPort.pair({ names: ["pa", "xa"], pids: [0, 1], mbufs: mp.mbufs, size: 8192 });
   const [pb, xb] = RingPort.pair({ names: ["pb", "xb"], pids: [2, 3], mbufs: mp.mbufs, size: 8192 });
   const clock = Float64Array.of(1_000_000);
-  const mk = (pid: number, port: RingPort, ifindex: number, mac: Uint8Array, us: number, peer: number, peerMac: Uint8Array, name: string) => {
+  const mk = (pid: number, port: RingPort, ifindex: number, mac: Uint8Array, us: number, peer: number, peerMac: Uint8Array, name: string, v6: Uint8Array[]) => {
     const tables = NetTables.create({ maxTbl8Groups: 4 });
     tables.setInterface({ ifindex, pid, mac, mtu: 1500 });
     tables.addAddress4(us, 24, ifindex);
@@ -79,14 +93,26 @@ export function tcpLink(o: { tcp?: TcpOptions; frames?: number; seed?: number; b
     const arp = ArpTable.create({ capacity: 64 });
     arp.setFromLinux(peer, peerMac, 0, ifindex, clock[0]!, true);
     const counters = CnetCounters.create();
+    let six = {};
+    if (o.ipv6) {
+      const [g, ll, pg, pll] = v6 as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+      tables.addAddress6(g, 64, ifindex, 0);
+      tables.addAddress6(ll, 64, ifindex, 0);
+      tables.addRoute6(Uint8Array.of(0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 64, null, ifindex, 256);
+      tables.addRoute6(Uint8Array.of(0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 64, null, ifindex, 256);
+      const nd = NdTable.create({ capacity: 64, pendingPerEntry: 8 });
+      nd.learn(pg, 0, ifindex, peerMac, 0, clock[0]!, true, ND_PERMANENT);
+      nd.learn(pll, 0, ifindex, peerMac, 0, clock[0]!, true, ND_PERMANENT);
+      six = { nd, ip6Addrs: Ip6Addrs.create(), timers6: { scanMs: 0, dadTransmits: 0, unsolicitedNa: false } };
+    }
     const stack = CnetStack.create({
       ports: [port], mempool: mp, burst: o.burst ?? 64, tables, arp, counters, stackPorts: [{ pid, ifindex, mac }], clock, name,
-      timers: { gratuitous: false }, ipv6: false, ...(o.tcp ? { tcp: o.tcp } : {}),
+      timers: { gratuitous: false }, ipv6: o.ipv6 === true, ...six, ...(o.tcp ? { tcp: o.tcp } : {}),
     });
     return { stack, counters };
   };
-  const A = mk(0, pa!, 5, MAC_A, IP_A, IP_B, MAC_B, "A");
-  const B = mk(2, pb!, 6, MAC_B, IP_B, IP_A, MAC_A, "B");
+  const A = mk(0, pa!, IFINDEX_A, MAC_A, IP_A, IP_B, MAC_B, "A", [IP6_A, LL_A, IP6_B, LL_B]);
+  const B = mk(2, pb!, IFINDEX_B, MAC_B, IP_B, IP_A, MAC_A, "B", [IP6_B, LL_B, IP6_A, LL_A]);
   let seed = (o.seed ?? 12345) >>> 0;
   const rnd = (): number => {
     seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
@@ -155,6 +181,12 @@ export function tcpLink(o: { tcp?: TcpOptions; frames?: number; seed?: number; b
     }
     heldN[d] = w;
   };
+  if (o.ipv6) {
+    // The addresses become preferred at the first walk; whatever that sends (nothing expected) is dropped.
+    A.stack.walk();
+    B.stack.walk();
+    for (const p of [xa!, xb!]) for (let n; (n = p.rxBurst(bufs, 256)) > 0;) mp.freeBulk(bufs, n);
+  }
   const link: TcpLink = {
     umem, mp, a: A.stack, b: B.stack, clock, frames, ab: {}, ba: {}, tapAB: null, tapBA: null,
     step(ms = 1) {

@@ -11,7 +11,6 @@
  * The TCP table is a snapshot the workers write every 250 ms (src/cnet/tcp/conn-table.ts); counters are
  * read live from shared memory. Nothing here sends a message to a worker.
  */
-import { formatIp4 } from "../../lookup/addr.js";
 import { COUNTER_NAMES, CnetCounters } from "../../cnet/counters.js";
 import type { CommandHandler, Reply } from "../../telemetry/commands.js";
 import type { CnetApp } from "./app.js";
@@ -50,7 +49,7 @@ export function tcpConnections(app: CnetApp): CnetTcpRow[] {
   for (const [thread, t] of app.tcpTables) {
     for (const c of t.list()) {
       out.push({
-        thread, local: `${formatIp4(c.localIp)}:${c.localPort}`, remote: `${formatIp4(c.remoteIp)}:${c.remotePort}`, state: c.state,
+        thread, local: c.local, remote: c.remote, state: c.state,
         sndNxt: c.sndNxt, sndUna: c.sndUna, rcvNxt: c.rcvNxt, sndWnd: c.sndWnd, rcvWnd: c.rcvWnd, cwnd: c.cwnd, ssthresh: c.ssthresh,
         srttMs: c.srttMs, rtoMs: c.rtoMs, retransmits: c.retransmits, bytesIn: c.bytesIn, bytesOut: c.bytesOut,
       });

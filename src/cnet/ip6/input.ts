@@ -5,8 +5,8 @@
  * headers (Hop-by-Hop first only, Destination Options, a Routing header with no segments left, an atomic
  * fragment: skipped and counted; options whose type says "discard" (RFC 8200 4.2), fragments, routing
  * with segments left, IPsec: dropped and counted) and delivers by the upper-layer protocol: ICMPv6 to
- * `icmp6_input`, UDP to `udp6_input` (ip6/udp6.ts); anything else (TCP over IPv6 too) is dropped and
- * counted (`ip6_drop_proto`). Every drop reason is a counter.
+ * `icmp6_input`, UDP to `udp6_input` (ip6/udp6.ts), TCP to `tcp6_input` (ip6/tcp6.ts; when the stack
+ * has TCP); anything else is dropped and counted (`ip6_drop_proto`). Every drop reason is a counter.
  *
  * @example
  * const input = ip6InputNode(ctx, x);
@@ -21,14 +21,15 @@ import {
 } from "../../wire/ipv6.js";
 import { C } from "../counters.js";
 import { frameAt, type StackCtx } from "../context.js";
-import { ICMP6_INPUT, IP6_INPUT, UDP6_INPUT } from "../nodes/names.js";
-import { IPPROTO_UDP } from "../../wire/ipv4.js";
+import { ICMP6_INPUT, IP6_INPUT, TCP6_INPUT, UDP6_INPUT } from "../nodes/names.js";
+import { IPPROTO_TCP, IPPROTO_UDP } from "../../wire/ipv4.js";
 import { ADDR6_PREFERRED } from "./addrs.js";
 import type { Ip6Ctx } from "./context.js";
 
 const E_DROP = 0;
 const E_ICMP6 = 1;
 const E_UDP6 = 2;
+const E_TCP6 = 3;
 
 /** Option types of Hop-by-Hop / Destination Options headers we know (RFC 8200 4.2, RFC 2711). */
 const OPT_PAD1 = 0;
@@ -68,13 +69,14 @@ function isLoopback(u8: Uint8Array, at: number): boolean {
  * @example
  * const input = ip6InputNode(ctx, x);
  */
-export function ip6InputNode(ctx: StackCtx, x: Ip6Ctx): NodeSpec {
+export function ip6InputNode(ctx: StackCtx, x: Ip6Ctx, o: { tcp?: boolean } = {}): NodeSpec {
+  const tcp = o.tcp === true;
   let nexts = new Uint16Array(256);
   const u8 = ctx.u8;
   const c = ctx.c;
   const addrs = x.addrs;
   return {
-    name: IP6_INPUT, next: [PKT_DROP, ICMP6_INPUT, UDP6_INPUT],
+    name: IP6_INPUT, next: tcp ? [PKT_DROP, ICMP6_INPUT, UDP6_INPUT, TCP6_INPUT] : [PKT_DROP, ICMP6_INPUT, UDP6_INPUT],
     process: (g, node, objs, n) => {
       if (n > nexts.length) nexts = new Uint16Array(g.streamCapacity(node)); // warm-up only
       for (let i = 0; i < n; i++) {
@@ -176,10 +178,13 @@ export function ip6InputNode(ctx: StackCtx, x: Ip6Ctx): NodeSpec {
         } else if (nh === IPPROTO_UDP) {
           x.l4Off[h] = p - off;
           nexts[i] = E_UDP6;
+        } else if (nh === IPPROTO_TCP && tcp) {
+          x.l4Off[h] = p - off;
+          nexts[i] = E_TCP6;
         } else if (nh === IPPROTO_NONE) {
           c[C.IP6_DROP_NO_NEXT]!++;
         } else {
-          // TCP, IPsec (AH, ESP) and the rest: not served over IPv6 (yet).
+          // IPsec (AH, ESP) and the rest (TCP when the stack has none): not served over IPv6.
           c[C.IP6_DROP_PROTO]!++;
         }
       }

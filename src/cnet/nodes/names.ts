@@ -36,6 +36,8 @@ export const IP6_OUTPUT = "ip6_output";
 export const UDP6_INPUT = "udp6_input";
 /** UDP over IPv6 output: UDP and IPv6 headers before what channels sent to IPv6 peers (ip6/udp6.ts). */
 export const UDP6_OUTPUT = "udp6_output";
+/** TCP over IPv6 input: checksum over the IPv6 pseudo-header, then the TCP engine (ip6/tcp6.ts). */
+export const TCP6_INPUT = "tcp6_input";
 /** The IPv6 timer source: ND feed, DAD, ND retries and ageing (ip6/timer.ts). */
 export const ND6_TIMER = "nd6_timer";
 /** IPv4 reassembly: fragments held until their datagram is whole (frag/reasm-node.ts). */

@@ -102,3 +102,123 @@ export class ConnHash {
     this.val[i] = EMPTY;
   }
 }
+
+/** The big-endian word at `u8[o..+4)` as an int32. */
+function word(u8: Uint8Array, o: number): number {
+  return (u8[o]! << 24) | (u8[o + 1]! << 16) | (u8[o + 2]! << 8) | u8[o + 3]!;
+}
+
+/**
+ * The engine's lookup for IPv6 connections: the same open addressing (linear probing, backward-shift
+ * deletion) keyed by the two 16-byte addresses, read in place from any byte array (a frame's IPv6
+ * header, or the engine's per-slot address arrays), and the ports. Kept apart from {@link ConnHash} so
+ * IPv4 lookups stay as they are. One thread; nothing allocates.
+ *
+ * @example
+ * const h = new ConnHash6(1024);
+ * const a = new Uint8Array(32); a[0] = 0xfd; a[15] = 1; a[16] = 0xfd; a[31] = 2;
+ * h.insert(a, 0, 80, a, 16, 40000, 7);
+ * h.lookup(a, 0, 80, a, 16, 40000); // 7
+ */
+export class ConnHash6 {
+  declare private readonly val: Int32Array;
+  /** 8 words per entry: local address, then remote address. */
+  declare private readonly addr: Int32Array;
+  declare private readonly ports: Int32Array;
+  declare private readonly home: Int32Array;
+  declare private readonly mask: number;
+
+  /** A table for up to `slots` connections. */
+  constructor(slots: number) {
+    let size = 16;
+    while (size < slots * 2) size *= 2;
+    this.val = new Int32Array(size);
+    this.addr = new Int32Array(size * 8);
+    this.ports = new Int32Array(size);
+    this.home = new Int32Array(size);
+    this.mask = size - 1;
+  }
+
+  private start(la: Uint8Array, lo: number, lport: number, ra: Uint8Array, ro: number, rport: number): number {
+    let h = Math.imul(word(la, lo) ^ 0x9e3779b9, 0x85ebca6b);
+    h = Math.imul(h ^ word(la, lo + 4) ^ (h >>> 13), 0xc2b2ae35);
+    h = Math.imul(h ^ word(la, lo + 8) ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ word(la, lo + 12) ^ (h >>> 13), 0xc2b2ae35);
+    h = Math.imul(h ^ word(ra, ro) ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ word(ra, ro + 4) ^ (h >>> 13), 0xc2b2ae35);
+    h = Math.imul(h ^ word(ra, ro + 8) ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ word(ra, ro + 12) ^ (h >>> 13), 0xc2b2ae35);
+    h = Math.imul(h ^ ((lport << 16) | rport) ^ (h >>> 16), 0x27d4eb2f);
+    return (h ^ (h >>> 15)) & this.mask;
+  }
+
+  private same(i: number, la: Uint8Array, lo: number, ra: Uint8Array, ro: number): boolean {
+    const a = this.addr;
+    const b = i << 3;
+    return a[b] === word(la, lo) && a[b + 1] === word(la, lo + 4) && a[b + 2] === word(la, lo + 8) && a[b + 3] === word(la, lo + 12) &&
+      a[b + 4] === word(ra, ro) && a[b + 5] === word(ra, ro + 4) && a[b + 6] === word(ra, ro + 8) && a[b + 7] === word(ra, ro + 12);
+  }
+
+  /** The slot of the connection (local address at `la[lo..+16)`, remote at `ra[ro..+16)`), or -1. */
+  lookup(la: Uint8Array, lo: number, lport: number, ra: Uint8Array, ro: number, rport: number): number {
+    const key = (lport << 16) | rport;
+    let i = this.start(la, lo, lport, ra, ro, rport);
+    for (;;) {
+      const v = this.val[i]!;
+      if (v === 0) return -1;
+      if (this.ports[i] === key && this.same(i, la, lo, ra, ro)) return v - 1;
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  /** Adds the connection (the caller checked it is absent). */
+  insert(la: Uint8Array, lo: number, lport: number, ra: Uint8Array, ro: number, rport: number, slot: number): void {
+    const home = this.start(la, lo, lport, ra, ro, rport);
+    let i = home;
+    while (this.val[i]! !== 0) i = (i + 1) & this.mask;
+    this.val[i] = slot + 1;
+    this.home[i] = home;
+    this.ports[i] = (lport << 16) | rport;
+    const a = this.addr;
+    const b = i << 3;
+    for (let k = 0; k < 4; k++) {
+      a[b + k] = word(la, lo + 4 * k);
+      a[b + 4 + k] = word(ra, ro + 4 * k);
+    }
+  }
+
+  /** Removes the connection; false when absent. */
+  remove(la: Uint8Array, lo: number, lport: number, ra: Uint8Array, ro: number, rport: number): boolean {
+    const key = (lport << 16) | rport;
+    let i = this.start(la, lo, lport, ra, ro, rport);
+    for (;;) {
+      const v = this.val[i]!;
+      if (v === 0) return false;
+      if (this.ports[i] === key && this.same(i, la, lo, ra, ro)) {
+        this.shiftBack(i);
+        return true;
+      }
+      i = (i + 1) & this.mask;
+    }
+  }
+
+  private shiftBack(hole: number): void {
+    const mask = this.mask;
+    const a = this.addr;
+    let i = hole;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (this.val[j] === 0) break;
+      const k = this.home[j]!;
+      const between = i <= j ? k > i && k <= j : k > i || k <= j;
+      if (between) continue;
+      this.val[i] = this.val[j]!;
+      this.home[i] = k;
+      this.ports[i] = this.ports[j]!;
+      a.copyWithin(i << 3, j << 3, (j << 3) + 8);
+      i = j;
+    }
+    this.val[i] = 0;
+  }
+}

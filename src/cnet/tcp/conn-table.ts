@@ -9,11 +9,17 @@
  * const view = TcpConnTable.fromShared(table.shared()); // on another thread
  * for (const c of view.list()) console.log(c.state, c.remotePort);
  */
-import { formatIp4 } from "../../lookup/addr.js";
+import { formatIp4, formatIp6 } from "../../lookup/addr.js";
 import { TCP_STATE_NAMES } from "./states.js";
 
 /** One connection as {@link TcpConnTable.list} reports it. */
 export interface TcpConnInfo {
+  /** 4 or 6; for 6, localIp and remoteIp are 0 and the addresses are in `local`/`remote`. */
+  family: number;
+  /** The local end as text: "10.0.0.1:80" or "[fd00::1]:80". */
+  local: string;
+  /** The remote end as text. */
+  remote: string;
   localIp: number;
   localPort: number;
   remoteIp: number;
@@ -37,9 +43,19 @@ export interface TcpConnInfo {
 }
 
 /** The fields of an entry, in word order. */
-const FIELDS = ["localIp", "localPort", "remoteIp", "remotePort", "state", "sndNxt", "sndUna", "rcvNxt", "sndWnd", "rcvWnd", "cwnd", "ssthresh", "srttMs", "rtoMs", "retransmits", "bytesIn", "bytesOut"] as const;
-/** Words per entry. */
-export const TCP_CONN_WORDS = FIELDS.length;
+const FIELDS = ["localIp", "localPort", "remoteIp", "remotePort", "state", "sndNxt", "sndUna", "rcvNxt", "sndWnd", "rcvWnd", "cwnd", "ssthresh", "srttMs", "rtoMs", "retransmits", "bytesIn", "bytesOut", "family"] as const;
+/** Words per entry: the fields, then an IPv6 connection's local and remote addresses (4 words each). */
+export const TCP_CONN_WORDS = FIELDS.length + 8;
+
+/** The IPv6 address in words `w[at..+4)` (big-endian u32s) as text. */
+function ip6At(w: Float64Array, at: number): string {
+  const b = new Uint8Array(16);
+  for (let k = 0; k < 4; k++) {
+    const v = w[at + k]!;
+    b[4 * k] = (v >>> 24) & 0xff; b[4 * k + 1] = (v >>> 16) & 0xff; b[4 * k + 2] = (v >>> 8) & 0xff; b[4 * k + 3] = v & 0xff;
+  }
+  return formatIp6(b);
+}
 const HDR = 2; // [0] count, [1] capacity
 
 /** What {@link TcpConnTable.shared} returns: post it to another thread. */
@@ -134,6 +150,14 @@ export class TcpConnTable {
         const e = {} as Record<string, number | string>;
         FIELDS.forEach((f, k) => { e[f] = this.w[b + k]!; });
         e.state = TCP_STATE_NAMES[this.w[b + 4]!] ?? `state ${this.w[b + 4]}`;
+        if (e.family === 6) {
+          e.local = `[${ip6At(this.w, b + FIELDS.length)}]:${e.localPort}`;
+          e.remote = `[${ip6At(this.w, b + FIELDS.length + 4)}]:${e.remotePort}`;
+        } else {
+          e.family = 4;
+          e.local = `${formatIp4(e.localIp as number)}:${e.localPort}`;
+          e.remote = `${formatIp4(e.remoteIp as number)}:${e.remotePort}`;
+        }
         out.push(e as unknown as TcpConnInfo);
       }
       if (Atomics.load(this.ver, 0) === v0 || attempt >= 1000) return out;
@@ -147,7 +171,7 @@ export class TcpConnTable {
    * console.log(TcpConnTable.create(4).format().join("\n"));
    */
   format(): string[] {
-    return this.list().map((c) => `${formatIp4(c.localIp)}:${c.localPort} ${formatIp4(c.remoteIp)}:${c.remotePort} ${c.state} cwnd=${c.cwnd} srtt=${c.srttMs}ms rto=${c.rtoMs}ms retrans=${c.retransmits} in=${c.bytesIn} out=${c.bytesOut}`);
+    return this.list().map((c) => `${c.local} ${c.remote} ${c.state} cwnd=${c.cwnd} srtt=${c.srttMs}ms rto=${c.rtoMs}ms retrans=${c.retransmits} in=${c.bytesIn} out=${c.bytesOut}`);
   }
 }
 

@@ -15,4 +15,7 @@ export const TCP_COUNTER_NAMES = [
   "tcp_keepalive_probes", "tcp_keepalive_timeouts", "tcp_time_wait", "tcp_no_buf", "tcp_out_queue_full",
   "tcp_sack_blocks_out", "tcp_sack_recovered", "tcp_loss_probes", "tcp_early_retransmits",
   "tcp_syncookies_sent", "tcp_syncookies_ok", "tcp_syncookies_failed",
+  // TCP over IPv6 (ip6/tcp6.ts): segments in and out over IPv6 (also in tcp_rx/tcp_tx; drops of either
+  // family in tcp_drop_cksum/tcp_drop_bad), and segments to a multicast address (dropped).
+  "tcp6_rx", "tcp6_tx", "tcp6_drop_mcast",
 ] as const;

@@ -130,7 +130,7 @@ describe("tcp engine over a simulated link", () => {
     try {
       const { acd, bcd, lcd } = connectPair(L);
       assert.equal(L.b.chnl.tcpState(bcd), "ESTABLISHED");
-      assert.deepEqual(L.b.chnl.peerOf(bcd), { ip: IP_A, port: L.a.chnl.localOf(acd).port });
+      assert.deepEqual(L.b.chnl.peerOf(bcd), { ip: IP_A, port: L.a.chnl.localOf(acd).port, family: 4 });
       assert.deepEqual(L.a.chnl.localOf(acd).ip, IP_A);
       const ab = data(5000, 1);
       const ba = data(3000, 2);

@@ -20,13 +20,14 @@
  */
 import { sys } from "../../sys/native.js";
 import { setBe16, setBe32 } from "../../wire/bytes.js";
-import { cksumFold, onesSum, pseudoSum4 } from "../../wire/cksum.js";
+import { cksumFold, onesSum, pseudoSum4, pseudoSum6 } from "../../wire/cksum.js";
 import { ETH_HLEN } from "../../wire/ether.js";
 import { IP4_CSUM, IP4_DST, IP4_SRC, IPPROTO_TCP, ip4Cksum } from "../../wire/ipv4.js";
 import { TCP_CSUM, TCP_FLAG_ACK, TCP_FLAG_FIN, TCP_FLAG_PSH, TCP_FLAG_RST, TCP_FLAG_SYN, tcp4Cksum } from "../../wire/tcp.js";
 import { C } from "../counters.js";
 import type { StackCtx } from "../context.js";
-import { ConnHash } from "./conn-hash.js";
+import { ConnHash, ConnHash6 } from "./conn-hash.js";
+import type { Ip6Ctx } from "../ip6/context.js";
 import { HandleQueue } from "../handle-queue.js";
 import { connEntryAt, type TcpConnTable } from "./conn-table.js";
 import {
@@ -125,7 +126,9 @@ const EV_CLOSED = 64;
 const EV_ERROR = 128;
 
 const IP_HLEN = 20;
-const HDRS = ETH_HLEN + IP_HLEN; // before the TCP header
+const IP6_HLEN = 40;
+/** MSS over IPv6 is 20 bytes less than over IPv4 (a 40-byte header: MTU - 60). */
+const MSS6_LESS = 20;
 const MAX_SACK = 4;
 
 /** Copies this long and longer go through the shim's memcpy (a native call costs about a 256-byte loop). */
@@ -226,6 +229,22 @@ export class TcpEngine {
   /** Segments built for ip4_output (the tcp nodes move them into the graph). */
   declare readonly out: HandleQueue;
   declare private readonly hash: ConnHash;
+  /** IPv6 connections (ConnHash6: 16-byte addresses), apart so IPv4 lookups stay as they were. */
+  declare private readonly hash6: ConnHash6;
+  /** Segments built for ip6_output (IPv6 connections and replies). */
+  declare readonly out6: HandleQueue;
+  /** Per slot: the address family (4 or 6). */
+  declare readonly fam: Uint8Array;
+  /** Per slot, 16 bytes at `s * 16`: an IPv6 connection's local and remote addresses (lip/rip are 0). */
+  declare readonly lip6: Uint8Array;
+  declare readonly rip6: Uint8Array;
+  /** Per slot: the ifindex an IPv6 connection's link-local peer is on (its segments leave there). */
+  declare readonly oif6: Int32Array;
+  declare private x6: Ip6Ctx | null;
+  /** The segment at hand: its IPv6 header's offset in u8 (-1: IPv4) and the ifindex it came in on. */
+  declare private cur6: number;
+  declare private curIf: number;
+  declare private readonly ourMss6: number;
   /** Listener slot by local port (-1: none). */
   declare private readonly listeners: Int32Array;
   /** Channels bound per local port (bind/listen/connect), so ephemeral ports skip them. */
@@ -361,6 +380,16 @@ export class TcpEngine {
     this.rcvWsOffer = o.windowScaling ? ws : 0;
     this.out = new HandleQueue(8192);
     this.hash = new ConnHash(n);
+    this.hash6 = new ConnHash6(n);
+    this.out6 = new HandleQueue(8192);
+    this.fam = new Uint8Array(n).fill(4);
+    this.lip6 = new Uint8Array(16 * n);
+    this.rip6 = new Uint8Array(16 * n);
+    this.oif6 = new Int32Array(n);
+    this.x6 = null;
+    this.cur6 = -1;
+    this.curIf = 0;
+    this.ourMss6 = o.mss - MSS6_LESS;
     this.listeners = new Int32Array(65536).fill(-1);
     this.portRefs = new Int32Array(65536);
     const i32 = () => new Int32Array(n);
@@ -418,6 +447,7 @@ export class TcpEngine {
     if (this.bufs[s] === null) this.bufs[s] = new SlotBufs(this.sndBuf, this.rqCap, this.oooMax, 64);
     this.state[s] = TCP_CLOSED;
     this.flags[s] = 0;
+    this.fam[s] = 4;
     this.chanOf[s] = -1;
     this.ev[s] = 0;
     this.parent[s] = -1;
@@ -442,7 +472,7 @@ export class TcpEngine {
   /** Frees the slot: every frame it holds goes back to the pool; the channel hears CLOSED. */
   private freeSlot(s: number): void {
     const st = this.state[s]!;
-    if (st !== TCP_CLOSED && st !== TCP_LISTEN) this.hash.remove(this.lip[s]!, this.lport[s]!, this.rip[s]!, this.rport[s]!);
+    if (st !== TCP_CLOSED && st !== TCP_LISTEN) this.hashRemove(s);
     if (st === TCP_LISTEN && this.listeners[this.lport[s]!] === s) this.listeners[this.lport[s]!] = -1;
     this.dropQueues(s);
     this.state[s] = TCP_CLOSED;
@@ -485,13 +515,49 @@ export class TcpEngine {
     const cd = this.chanOf[s]!;
     if (cd >= 0 && (this.flags[s]! & F_ORPHAN) === 0) {
       // The app still holds the channel: keep the slot (its data may still be read) until it closes.
-      this.hash.remove(this.lip[s]!, this.lport[s]!, this.rip[s]!, this.rport[s]!);
+      this.hashRemove(s);
       this.state[s] = TCP_CLOSED;
       this.flags[s] = this.flags[s]! | F_DONE;
       this.rtoAt[s] = 0; this.delackAt[s] = 0; this.persistAt[s] = 0; this.keepAt[s] = 0; this.tlpAt[s] = 0;
       return;
     }
     this.freeSlot(s);
+  }
+
+  private hashRemove(s: number): void {
+    if (this.fam[s] === 6) this.hash6.remove(this.lip6, s << 4, this.lport[s]!, this.rip6, s << 4, this.rport[s]!);
+    else this.hash.remove(this.lip[s]!, this.lport[s]!, this.rip[s]!, this.rport[s]!);
+  }
+
+  private hashInsert(s: number): void {
+    if (this.fam[s] === 6) this.hash6.insert(this.lip6, s << 4, this.lport[s]!, this.rip6, s << 4, this.rport[s]!, s);
+    else this.hash.insert(this.lip[s]!, this.lport[s]!, this.rip[s]!, this.rport[s]!, s);
+  }
+
+  /** A connection opened by the segment at hand over IPv6: its addresses from the frame, the interface it came in on. */
+  private ends6FromSegment(s: number): void {
+    if (this.cur6 < 0) return;
+    const u8 = this.u8;
+    const a = s << 4;
+    const ip = this.cur6;
+    for (let k = 0; k < 16; k++) {
+      this.lip6[a + k] = u8[ip + 24 + k]!;
+      this.rip6[a + k] = u8[ip + 8 + k]!;
+    }
+    this.fam[s] = 6;
+    this.lip[s] = 0;
+    this.rip[s] = 0;
+    this.oif6[s] = this.curIf;
+  }
+
+  /** Our MSS for slot `s` (MTU - 40 over IPv4, MTU - 60 over IPv6). */
+  private lmss(s: number): number {
+    return this.fam[s] === 6 ? this.ourMss6 : this.ourMss;
+  }
+
+  /** @internal The stack's IPv6 state (segments of IPv6 connections name their link-local interface there). */
+  attach6(x: Ip6Ctx): void {
+    this.x6 = x;
   }
 
   private raise(s: number, bits: number): void {
@@ -543,6 +609,33 @@ export class TcpEngine {
     this.state[s] = TCP_SYN_SENT;
     this.rcvWs[s] = this.rcvWsOffer;
     this.hash.insert(lip, lport, rip, rport, s);
+    this.c[C.TCP_ACTIVE_OPENS]!++;
+    this.kick(s);
+    return s;
+  }
+
+  /**
+   * @internal Starts an active open to an IPv6 peer (`rip[ro..+16)`, from `lip[lo..+16)`; `oif` the
+   * ifindex a link-local peer is on); returns the slot.
+   */
+  connect6(cd: number, lip: Uint8Array, lo: number, lport: number, rip: Uint8Array, ro: number, rport: number, oif: number): number {
+    if (this.x6 === null) throw new Error(`chnl_connect ${cd}: this stack has no IPv6`);
+    if (this.hash6.lookup(lip, lo, lport, rip, ro, rport) >= 0) throw new Error(`chnl_connect ${cd}: the connection ${lport} -> ${rport} already exists (EADDRINUSE)`);
+    const s = this.allocSlot();
+    if (s < 0) throw new Error(`chnl_connect ${cd}: all ${this.maxConns} TCP slots are in use`);
+    const a = s << 4;
+    for (let k = 0; k < 16; k++) {
+      this.lip6[a + k] = lip[lo + k]!;
+      this.rip6[a + k] = rip[ro + k]!;
+    }
+    this.fam[s] = 6;
+    this.oif6[s] = oif;
+    this.lip[s] = 0; this.lport[s] = lport; this.rip[s] = 0; this.rport[s] = rport;
+    this.chanOf[s] = cd;
+    this.initSend(s);
+    this.state[s] = TCP_SYN_SENT;
+    this.rcvWs[s] = this.rcvWsOffer;
+    this.hashInsert(s);
     this.c[C.TCP_ACTIVE_OPENS]!++;
     this.kick(s);
     return s;
@@ -804,8 +897,8 @@ export class TcpEngine {
   }
 
   /** @internal Slot `s`'s peer and local ends. */
-  endsOf(s: number): { localIp: number; localPort: number; remoteIp: number; remotePort: number } {
-    return { localIp: this.lip[s]! >>> 0, localPort: this.lport[s]!, remoteIp: this.rip[s]! >>> 0, remotePort: this.rport[s]! };
+  endsOf(s: number): { localIp: number; localPort: number; remoteIp: number; remotePort: number; family: 4 | 6 } {
+    return { localIp: this.lip[s]! >>> 0, localPort: this.lport[s]!, remoteIp: this.rip[s]! >>> 0, remotePort: this.rport[s]!, family: this.fam[s] === 6 ? 6 : 4 };
   }
 
   // ---------------------------------------------------------------------------------------------------
@@ -818,8 +911,33 @@ export class TcpEngine {
    * (the frame untouched), else {@link TCP_IN_FREE} (the caller frees it).
    */
   input(h: number, ip: number, l4: number, tlen: number): number {
+    this.cur6 = -1;
+    return this.segment(h, ip, l4, tlen);
+  }
+
+  /**
+   * @internal One segment over IPv6 (checksum already checked): `ip6`, `l4` its IPv6 and TCP offsets in
+   * `u8` (extension headers between them skipped), `tlen` the TCP length, `ifindex` the interface it came
+   * in on. The same state machine as {@link TcpEngine.input}; never punted (the TAP has IPv6 off).
+   */
+  input6(h: number, ip6: number, l4: number, tlen: number, ifindex: number): number {
+    this.cur6 = ip6;
+    this.curIf = ifindex;
+    return this.segment(h, ip6, l4, tlen);
+  }
+
+  /** The 16 bytes at `u8[o]` folded to 32 bits (an IPv6 address in the SYN cookie's hash). */
+  private fold6(o: number): number {
+    const u8 = this.u8;
+    let h = 0;
+    for (let k = 0; k < 16; k += 4) h = Math.imul(h ^ ((u8[o + k]! << 24) | (u8[o + k + 1]! << 16) | (u8[o + k + 2]! << 8) | u8[o + k + 3]!), 0x9e3779b1) ^ (h >>> 16);
+    return h | 0;
+  }
+
+  private segment(h: number, ip: number, l4: number, tlen: number): number {
     const u8 = this.u8;
     const c = this.c;
+    const v6 = this.cur6 >= 0;
     const thl = (u8[l4 + 12]! >>> 4) << 2;
     if (thl < 20 || thl > tlen || !this.parseOptions(l4, thl)) {
       c[C.TCP_DROP_BAD]!++;
@@ -831,21 +949,24 @@ export class TcpEngine {
     const seq = (u8[l4 + 4]! << 24) | (u8[l4 + 5]! << 16) | (u8[l4 + 6]! << 8) | u8[l4 + 7]!;
     const ack = (u8[l4 + 8]! << 24) | (u8[l4 + 9]! << 16) | (u8[l4 + 10]! << 8) | u8[l4 + 11]!;
     const win = (u8[l4 + 14]! << 8) | u8[l4 + 15]!;
-    const src = (u8[ip + 12]! << 24) | (u8[ip + 13]! << 16) | (u8[ip + 14]! << 8) | u8[ip + 15]!;
-    const dst = (u8[ip + 16]! << 24) | (u8[ip + 17]! << 16) | (u8[ip + 18]! << 8) | u8[ip + 19]!;
+    // IPv4: the addresses; IPv6: 32-bit folds of them (for SYN cookies; the lookup reads the header).
+    const src = v6 ? this.fold6(ip + 8) : (u8[ip + 12]! << 24) | (u8[ip + 13]! << 16) | (u8[ip + 14]! << 8) | u8[ip + 15]!;
+    const dst = v6 ? this.fold6(ip + 24) : (u8[ip + 16]! << 24) | (u8[ip + 17]! << 16) | (u8[ip + 18]! << 8) | u8[ip + 19]!;
     const dlen = tlen - thl;
     if ((fl & TCP_FLAG_SYN) !== 0 && (fl & (TCP_FLAG_FIN | TCP_FLAG_RST)) !== 0) {
       c[C.TCP_DROP_BAD]!++;
       return TCP_IN_FREE;
     }
-    let s = this.hash.lookup(dst, dport, src, sport);
+    let s = v6 ? this.hash6.lookup(u8, ip + 24, dport, u8, ip + 8, sport) : this.hash.lookup(dst, dport, src, sport);
     if (s < 0) {
       const ls = this.listeners[dport]!;
-      if ((fl & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) === TCP_FLAG_SYN && ls >= 0 && (this.lip[ls] === 0 || this.lip[ls] === dst)) {
+      // A listener bound to any address takes both families; one bound to an IPv4 address, IPv4 only.
+      const takes = ls >= 0 && (this.lip[ls] === 0 || (!v6 && this.lip[ls] === dst));
+      if ((fl & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) === TCP_FLAG_SYN && takes) {
         this.passiveOpen(ls, src, sport, dst, dport, seq, win);
         return TCP_IN_FREE;
       }
-      if ((fl & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) === TCP_FLAG_ACK && ls >= 0 && this.o.synCookies && (this.lip[ls] === 0 || this.lip[ls] === dst)) {
+      if ((fl & (TCP_FLAG_SYN | TCP_FLAG_ACK | TCP_FLAG_RST)) === TCP_FLAG_ACK && takes && this.o.synCookies) {
         s = this.cookieOpen(ls, src, sport, dst, dport, seq, ack);
       }
     }
@@ -853,7 +974,7 @@ export class TcpEngine {
       const ls = this.listeners[dport]!;
       c[C.TCP_NO_PORT]!++; // every segment no connection takes (punted or answered with a RST)
       if ((fl & TCP_FLAG_RST) !== 0) c[C.TCP_RST_IN]!++;
-      if (this.ctx.punt && ls < 0) return TCP_IN_PUNT; // the kernel behind the TAP answers (or not)
+      if (this.ctx.punt && ls < 0 && !v6) return TCP_IN_PUNT; // the kernel behind the TAP answers (or not; it has no IPv6)
       this.rstFor(src, sport, dst, dport, seq, ack, fl, dlen);
       return TCP_IN_FREE;
     }
@@ -931,7 +1052,7 @@ export class TcpEngine {
     this.flags[s] = f;
     void offeredByUs;
     // Payload per segment: the smaller MSS, less the timestamp option when on.
-    this.mss[s] = Math.min(peerMss, this.ourMss) - ((f & F_TS) !== 0 ? 12 : 0);
+    this.mss[s] = Math.min(peerMss, this.lmss(s)) - ((f & F_TS) !== 0 ? 12 : 0);
     this.cwnd[s] = 10 * this.mss[s]!;
   }
 
@@ -948,8 +1069,9 @@ export class TcpEngine {
   private sendCookie(src: number, sport: number, dst: number, dport: number, seq: number): void {
     const ctx = this.ctx;
     const peerMss = this.opt[0]! > 0 ? this.opt[0]! : 536;
+    const ours = this.cur6 >= 0 ? this.ourMss6 : this.ourMss;
     let mi = COOKIE_MSS.length - 1;
-    while (mi > 0 && COOKIE_MSS[mi]! > Math.min(peerMss, this.ourMss)) mi--;
+    while (mi > 0 && COOKIE_MSS[mi]! > Math.min(peerMss, ours)) mi--;
     const t = Math.floor(this.clk[0]! / 64000) & 31;
     const cookie = (t << 27) | (mi << 24) | this.cookieHash(src, sport, dst, dport, t);
     const h = ctx.mp.alloc();
@@ -959,7 +1081,7 @@ export class TcpEngine {
     }
     const u8 = this.u8;
     const ip = ((h << ctx.shift) >>> 0) + ctx.dataOff[h]! + ETH_HLEN;
-    const l4 = ip + IP_HLEN;
+    const l4 = ip + (this.cur6 >= 0 ? IP6_HLEN : IP_HLEN);
     setBe16(u8, l4, dport);
     setBe16(u8, l4 + 2, sport);
     setBe32(u8, l4 + 4, cookie);
@@ -968,7 +1090,7 @@ export class TcpEngine {
     u8[l4 + 13] = TCP_FLAG_SYN | TCP_FLAG_ACK;
     setBe16(u8, l4 + 14, 65535);
     u8[l4 + 16] = 0; u8[l4 + 17] = 0; u8[l4 + 18] = 0; u8[l4 + 19] = 0;
-    u8[l4 + 20] = 2; u8[l4 + 21] = 4; u8[l4 + 22] = this.ourMss >> 8; u8[l4 + 23] = this.ourMss & 0xff;
+    u8[l4 + 20] = 2; u8[l4 + 21] = 4; u8[l4 + 22] = ours >> 8; u8[l4 + 23] = ours & 0xff;
     this.sendReply(h, ip, 24, dst, src, C.TCP_SYNCOOKIES_SENT);
   }
 
@@ -989,13 +1111,47 @@ export class TcpEngine {
   }
 
   /**
+   * Writes an IPv6 header at `ip` (payload `plen` bytes, next header TCP, hop limit 64) from the 16 bytes
+   * at `sa[so]` to those at `da[do_]`.
+   */
+  private ip6Header(u8: Uint8Array, ip: number, plen: number, sa: Uint8Array, so: number, da: Uint8Array, do_: number): void {
+    u8[ip] = 0x60; u8[ip + 1] = 0; u8[ip + 2] = 0; u8[ip + 3] = 0;
+    setBe16(u8, ip + 4, plen);
+    u8[ip + 6] = IPPROTO_TCP;
+    u8[ip + 7] = 64;
+    for (let k = 0; k < 16; k++) {
+      u8[ip + 8 + k] = sa[so + k]!;
+      u8[ip + 24 + k] = da[do_ + k]!;
+    }
+  }
+
+  /**
    * Finishes a reply without a connection (RST, cookie SYN-ACK) in frame `h`: its TCP header of `thl`
-   * bytes is written at `ip + IP_HLEN`; adds the IPv4 header and the checksum, queues it for ip4_output
-   * and counts it in `counter` (a full queue frees it and counts that instead).
+   * bytes is written after the IP header at `ip`; adds the IPv4 header (or, for a segment over IPv6, the
+   * IPv6 one: the segment at hand's addresses swapped) and the checksum, queues it for ip4_output (or
+   * ip6_output) and counts it in `counter` (a full queue frees it and counts that instead).
    */
   private sendReply(h: number, ip: number, thl: number, src: number, dst: number, counter: number): void {
     const u8 = this.u8;
     const ctx = this.ctx;
+    if (this.cur6 >= 0) {
+      const at = this.cur6;
+      this.ip6Header(u8, ip, thl, u8, at + 24, u8, at + 8);
+      const l4 = ip + IP6_HLEN;
+      setBe16(u8, l4 + TCP_CSUM, 0);
+      setBe16(u8, l4 + TCP_CSUM, ~cksumFold(pseudoSum6(u8, ip, IPPROTO_TCP, thl) + onesSum(u8, l4, thl)) & 0xffff);
+      ctx.dataLen[h] = ETH_HLEN + IP6_HLEN + thl;
+      if (this.x6 !== null) this.x6.oif[h] = this.curIf;
+      if (!this.out6.push(h)) {
+        ctx.mp.free(h);
+        this.c[C.TCP_OUT_QUEUE_FULL]!++;
+        return;
+      }
+      this.c[counter]!++;
+      this.c[C.TCP_TX]!++;
+      this.c[C.TCP6_TX]!++;
+      return;
+    }
     this.ip4Header(u8, ip, IP_HLEN + thl, src, dst);
     setBe16(u8, ip + IP_HLEN + TCP_CSUM, tcp4Cksum(u8, ip, ip + IP_HLEN));
     ctx.dataLen[h] = ETH_HLEN + IP_HLEN + thl;
@@ -1052,7 +1208,10 @@ export class TcpEngine {
     this.sndWl1[s] = (seq - 1) | 0;
     this.sndWl2[s] = cookie;
     this.state[s] = TCP_SYN_RECEIVED;
-    this.hash.insert(dst, dport, src, sport, s);
+    this.ends6FromSegment(s);
+    this.mss[s] = Math.min(this.mss[s]!, this.lmss(s));
+    this.cwnd[s] = 10 * this.mss[s]!;
+    this.hashInsert(s);
     return s;
   }
 
@@ -1069,6 +1228,7 @@ export class TcpEngine {
       return;
     }
     this.lip[s] = dst; this.lport[s] = dport; this.rip[s] = src; this.rport[s] = sport;
+    this.ends6FromSegment(s);
     this.parent[s] = ls;
     this.halfOpen[ls] = this.halfOpen[ls]! + 1;
     this.flags[s] = this.flags[ls]! & (F_NODELAY | F_KEEPALIVE);
@@ -1083,7 +1243,7 @@ export class TcpEngine {
     this.sndWl1[s] = seq;
     this.sndWl2[s] = this.iss[s]!;
     this.state[s] = TCP_SYN_RECEIVED;
-    this.hash.insert(dst, dport, src, sport, s);
+    this.hashInsert(s);
     c[C.TCP_PASSIVE_OPENS]!++;
     this.output(s);
   }
@@ -1792,9 +1952,10 @@ export class TcpEngine {
     const sbEnd = this.sbEnd[s]!;
     const finQ = (this.flags[s]! & F_FIN_QUEUED) !== 0;
     const nagle = (this.flags[s]! & F_NODELAY) === 0;
+    const q = this.fam[s] === 6 ? this.out6 : this.out;
     let sent = 0;
     for (let guard = 0; guard < 4096; guard++) {
-      if (this.out.length >= 8000) {
+      if (q.length >= 8000) {
         this.c[C.TCP_OUT_QUEUE_FULL]!++;
         break;
       }
@@ -1877,13 +2038,15 @@ export class TcpEngine {
     const u8 = this.u8;
     const base = ((h << ctx.shift) >>> 0) + ctx.dataOff[h]!;
     const ip = base + ETH_HLEN;
-    const l4 = ip + IP_HLEN;
+    const v6 = this.fam[s] === 6;
+    const l4 = ip + (v6 ? IP6_HLEN : IP_HLEN);
     let o = l4 + 20;
     const f = this.flags[s]!;
     const syn = (fl & TCP_FLAG_SYN) !== 0;
     if (syn) {
       const offerAll = (fl & TCP_FLAG_ACK) === 0;
-      u8[o] = 2; u8[o + 1] = 4; u8[o + 2] = this.ourMss >> 8; u8[o + 3] = this.ourMss & 0xff;
+      const ours = v6 ? this.ourMss6 : this.ourMss;
+      u8[o] = 2; u8[o + 1] = 4; u8[o + 2] = ours >> 8; u8[o + 3] = ours & 0xff;
       o += 4;
       if (offerAll ? this.o.sack : (f & F_SACK) !== 0) {
         u8[o] = 1; u8[o + 1] = 1; u8[o + 2] = 4; u8[o + 3] = 2;
@@ -1957,18 +2120,28 @@ export class TcpEngine {
     }
     setBe16(u8, l4 + 14, wnd);
     u8[l4 + 16] = 0; u8[l4 + 17] = 0; u8[l4 + 18] = 0; u8[l4 + 19] = 0;
-    // IPv4 header
-    const total = IP_HLEN + thl + len;
-    this.ip4Header(u8, ip, total, this.lip[s]!, this.rip[s]!);
-    const sum = cksumFold(pseudoSum4(u8, ip, IPPROTO_TCP, thl + len) + onesSum(u8, l4, thl) + psum);
+    // IP header and checksum
+    let total: number;
+    let sum: number;
+    if (v6) {
+      total = IP6_HLEN + thl + len;
+      this.ip6Header(u8, ip, thl + len, this.lip6, s << 4, this.rip6, s << 4);
+      sum = cksumFold(pseudoSum6(u8, ip, IPPROTO_TCP, thl + len) + onesSum(u8, l4, thl) + psum);
+      if (this.x6 !== null) this.x6.oif[h] = this.oif6[s]!;
+    } else {
+      total = IP_HLEN + thl + len;
+      this.ip4Header(u8, ip, total, this.lip[s]!, this.rip[s]!);
+      sum = cksumFold(pseudoSum4(u8, ip, IPPROTO_TCP, thl + len) + onesSum(u8, l4, thl) + psum);
+    }
     setBe16(u8, l4 + TCP_CSUM, ~sum & 0xffff);
     ctx.dataLen[h] = ETH_HLEN + total;
-    if (!this.out.push(h)) {
+    if (!(v6 ? this.out6 : this.out).push(h)) {
       ctx.mp.free(h);
       c[C.TCP_OUT_QUEUE_FULL]!++;
       return false;
     }
     c[C.TCP_TX]!++;
+    if (v6) c[C.TCP6_TX]!++;
     if (hasAck) {
       this.ackSent[s] = this.rcvNxt[s]!;
       this.segsUnacked[s] = 0;
@@ -1997,7 +2170,7 @@ export class TcpEngine {
     }
     const u8 = this.u8;
     const ip = ((h << ctx.shift) >>> 0) + ctx.dataOff[h]! + ETH_HLEN;
-    const l4 = ip + IP_HLEN;
+    const l4 = ip + (this.cur6 >= 0 ? IP6_HLEN : IP_HLEN);
     setBe16(u8, l4, dport);
     setBe16(u8, l4 + 2, sport);
     if ((fl & TCP_FLAG_ACK) !== 0) {
@@ -2185,6 +2358,18 @@ export class TcpEngine {
       w[b + 14] = this.retrans[s]!;
       w[b + 15] = this.bytesIn[s]!;
       w[b + 16] = this.bytesOut[s]!;
+      const v6 = this.fam[s] === 6;
+      w[b + 17] = v6 ? 6 : 4;
+      if (v6) {
+        const a = s << 4;
+        const l6 = this.lip6;
+        const r6 = this.rip6;
+        for (let k = 0; k < 4; k++) {
+          const o = a + 4 * k;
+          w[b + 18 + k] = ((l6[o]! << 24) | (l6[o + 1]! << 16) | (l6[o + 2]! << 8) | l6[o + 3]!) >>> 0;
+          w[b + 22 + k] = ((r6[o]! << 24) | (r6[o + 1]! << 16) | (r6[o + 2]! << 8) | r6[o + 3]!) >>> 0;
+        }
+      }
     }
     t.end(n);
   }
@@ -2198,9 +2383,11 @@ export class TcpEngine {
       this.dropQueues(s);
     }
     const scratch = this.scratch;
-    for (let k; (k = this.out.shift(scratch, 256)) > 0;) {
-      this.ctx.mp.freeBulk(scratch, k);
-      freed += k;
+    for (const q of [this.out, this.out6]) {
+      for (let k; (k = q.shift(scratch, 256)) > 0;) {
+        this.ctx.mp.freeBulk(scratch, k);
+        freed += k;
+      }
     }
     return freed;
   }

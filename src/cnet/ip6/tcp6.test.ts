@@ -14,6 +14,7 @@ import { tcpLink, IP_B, IP6_A, IP6_B, LL_A, LL_B, IFINDEX_A, MAC_A, MAC_B, type 
 import { CHNL_EV_RESET, type Chnl } from "../chnl.js";
 import { formatIp6 } from "../../lookup/addr.js";
 import { TcpConnTable } from "../tcp/conn-table.js";
+import { gc, gcsDuring } from "../../testing/gc-probe.js";
 
 function data(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -176,6 +177,59 @@ describe("TCP over IPv6 (two stacks, simulated link)", () => {
       B.close(bcd);
       B.close(lcd);
       stepUntil(L, () => L.a.tcp!.activeCount === 0 && L.b.tcp!.activeCount === 0, "all closed", 10_000);
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
+
+  test("the IPv6 segment path allocates nothing in steady state (bulk A -> B, zero-copy receive; each frame says family 6 and its peer)", async () => {
+    const L = tcpLink({ ipv6: true, tcp: { timeWaitMs: 100 } });
+    try {
+      const { acd, bcd, lcd } = connect6Pair(L);
+      const A = L.a.chnl;
+      const B = L.b.chnl;
+      const src = data(1 << 16, 10);
+      const bufs = new Uint32Array(256);
+      const peer = new Uint8Array(16);
+      const got = new Float64Array(1);
+      const wrong = new Int32Array(1);
+      const run = (steps: number) => {
+        for (let i = 0; i < steps; i++) {
+          A.send(acd, src, 0, src.length);
+          for (let n; (n = B.recvBurst(bcd, bufs, 256)) > 0;) {
+            let k = 0;
+            for (let j = 0; j < n; j++) {
+              const h = bufs[j]!;
+              k += L.mp.mbufs.dataLen[h]!;
+              if (B.family(h) !== 6) wrong[0]!++;
+              B.peerIp6(h, peer, 0);
+              if (peer[0] !== 0xfd || peer[15] !== 1) wrong[0]!++;
+            }
+            got[0] = got[0]! + k;
+            L.mp.freeBulk(bufs, n);
+          }
+          L.step();
+        }
+      };
+      run(2000);
+      run(2000);
+      let growth = 0;
+      const before = got[0]!;
+      const gcs = await gcsDuring(() => {
+        const h0 = process.memoryUsage().heapUsed;
+        run(6000);
+        growth = process.memoryUsage().heapUsed - h0;
+      });
+      gc();
+      const moved = got[0]! - before;
+      assert.ok(moved > 100 << 20, `moved ${moved} bytes`);
+      assert.equal(wrong[0], 0, "every received frame: family 6, peer fd00::1");
+      assert.equal(gcs, 0, `${gcs} garbage collections while moving ${moved} bytes: the IPv6 segment path allocates`);
+      assert.ok(growth < 2 * 1024 * 1024, `the heap grew by ${growth} bytes`);
+      A.close(acd);
+      B.close(bcd);
+      B.close(lcd);
+      for (let i = 0; i < 10; i++) L.step();
     } finally {
       assert.equal(L.close(), 0, "frames leaked");
     }

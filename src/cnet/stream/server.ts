@@ -122,7 +122,8 @@ export class CnetServer extends EventEmitter implements HostMember {
       this.cd = cd;
       this.closing = false;
       this.closeEmitted = false;
-      this.addr = { address: formatIp4(local.ip), family: "IPv4", port: local.port };
+      // "::" (any address, both families, as Linux's dual-stack listener) reads back as Node shows it.
+      this.addr = o.host === "::" ? { address: "::", family: "IPv6", port: local.port } : { address: formatIp4(local.ip), family: "IPv4", port: local.port };
       this.host.adopt(this);
       ch.setCallback(cd, (_cd, ev) => this.onEvents(ev));
       this.host.kick();

@@ -17,6 +17,9 @@
  *   Once both sides are done the stream destroys itself (Node's autoDestroy) and the channel is closed.
  * - RESET -> an `ECONNRESET` error (`ECONNREFUSED` while connecting), ERROR -> `ETIMEDOUT`; the error
  *   names the connection (`read ECONNRESET 10.0.0.2:80`).
+ * - IPv6: `connect({ host: "fd00::1", port })` (a link-local peer with its scope as an ifindex,
+ *   "fe80::1%5") goes through `chnl.connect6`; `remoteFamily`/`localFamily` and `address()` say "IPv6"
+ *   for such connections, accepted ones included (a server on any address takes both families).
  *
  * @example
  * import { connect } from "xdplane/cnet";
@@ -24,7 +27,7 @@
  * s.on("data", (d: Buffer) => console.log(d.toString()));
  */
 import { Duplex, type DuplexOptions } from "node:stream";
-import { formatIp4, parseIp4 } from "../../lookup/addr.js";
+import { formatIp4, formatIp6, parseIp4, parseIp6 } from "../../lookup/addr.js";
 import { StackHost, type HostMember } from "./host.js";
 import { CHNL_EV_CONNECTED, CHNL_EV_EOF, CHNL_EV_ERROR, CHNL_EV_READABLE, CHNL_EV_RESET, CHNL_EV_WRITABLE } from "../chnl.js";
 import type { TcpChannelApi } from "./types.js";
@@ -38,7 +41,7 @@ export interface CnetSocketOptions extends Pick<DuplexOptions, "allowHalfOpen" |
 /** Options of {@link CnetSocket.connect}. */
 export interface CnetConnectOptions {
   port: number;
-  /** Dotted IPv4 (default 127.0.0.1 makes no sense on the stack: required in practice). */
+  /** Dotted IPv4 or IPv6 ("fd00::1"; link-local with an ifindex scope, "fe80::1%5"); required in practice. */
   host?: string;
   /** Local port to bind first (default: an ephemeral one). */
   localPort?: number;
@@ -62,6 +65,30 @@ function sockError(code: string, syscall: string, address: string, port: number,
   e.address = address;
   e.port = port;
   return e;
+}
+
+/**
+ * Parses a peer address for the stack: IPv4 (`{ ip }`) or IPv6 (`{ ip: 0, ip6, scope }`; a scope as
+ * "%<ifindex>"); throws naming what is wrong.
+ *
+ * @example
+ * const { ip6, scope } = parseHost("fe80::2%5", "connect"); // scope 5
+ */
+export function parseHost(host: string | undefined, what: string): { ip: number; ip6?: Uint8Array; scope: number } {
+  if (host !== undefined && host.includes(":")) {
+    const at = host.indexOf("%");
+    const addr = at < 0 ? host : host.slice(0, at);
+    const sc = at < 0 ? "0" : host.slice(at + 1);
+    if (!/^[0-9]+$/.test(sc)) throw new RangeError(`cnet ${what}: the scope of '${host}' is not an ifindex (give it as a number, fe80::1%5)`);
+    let ip6: Uint8Array;
+    try {
+      ip6 = parseIp6(addr);
+    } catch {
+      throw new RangeError(`cnet ${what}: host '${host}' is not an IPv6 address`);
+    }
+    return { ip: 0, ip6, scope: Number(sc) };
+  }
+  return { ip: parseHostIp(host, what), scope: 0 };
 }
 
 /** Parses an IPv4 address for the stack ("" and "0.0.0.0": any); throws naming it otherwise. */
@@ -92,7 +119,8 @@ export class CnetSocket extends Duplex implements HostMember {
   connecting = false;
   remoteAddress: string | undefined = undefined;
   remotePort: number | undefined = undefined;
-  readonly remoteFamily = "IPv4";
+  remoteFamily: "IPv4" | "IPv6" | undefined = undefined;
+  localFamily: "IPv4" | "IPv6" | undefined = undefined;
   localAddress: string | undefined = undefined;
   localPort: number | undefined = undefined;
   /** Payload bytes read and written (copied to or from the stack). */
@@ -142,9 +170,12 @@ export class CnetSocket extends Duplex implements HostMember {
   private fillEnds(): void {
     const l = this.ch.localOf(this.cd);
     const r = this.ch.peerOf(this.cd);
-    this.localAddress = formatIp4(l.ip);
+    const six = (e: { ip: number; family?: 4 | 6; ip6?: Uint8Array }) => e.family === 6 && e.ip6 !== undefined;
+    this.localAddress = six(l) ? formatIp6(l.ip6!) : formatIp4(l.ip);
+    this.localFamily = six(l) ? "IPv6" : "IPv4";
     this.localPort = l.port;
-    this.remoteAddress = formatIp4(r.ip);
+    this.remoteAddress = six(r) ? formatIp6(r.ip6!) : formatIp4(r.ip);
+    this.remoteFamily = six(r) ? "IPv6" : "IPv4";
     this.remotePort = r.port;
   }
 
@@ -161,9 +192,12 @@ export class CnetSocket extends Duplex implements HostMember {
     const done = typeof host === "function" ? host : cb;
     if (this.cd >= 0 || this.connecting) throw new Error(`cnet connect: the socket is already ${this.connecting ? "connecting" : "connected"}`);
     if (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535) throw new RangeError(`cnet connect: port ${String(o.port)} is not 1 to 65535`);
-    const ip = parseHostIp(o.host, "connect");
-    if (ip === 0) throw new RangeError(`cnet connect: no host to connect to (got '${o.host ?? ""}'): give the peer's IPv4 address`);
-    this.remoteAddress = formatIp4(ip);
+    const peer = parseHost(o.host, "connect");
+    const ip = peer.ip;
+    if (ip === 0 && peer.ip6 === undefined) throw new RangeError(`cnet connect: no host to connect to (got '${o.host ?? ""}'): give the peer's IPv4 or IPv6 address`);
+    if (peer.ip6 !== undefined && this.ch.connect6 === undefined) throw new RangeError(`cnet connect: this stack serves no TCP over IPv6 (host '${o.host}')`);
+    this.remoteAddress = peer.ip6 !== undefined ? formatIp6(peer.ip6) : formatIp4(ip);
+    this.remoteFamily = peer.ip6 !== undefined ? "IPv6" : "IPv4";
     this.remotePort = o.port;
     if (o.noDelay !== undefined) this.opts.nodelay = o.noDelay;
     if (o.keepAlive !== undefined) this.opts.keepalive = o.keepAlive;
@@ -173,7 +207,8 @@ export class CnetSocket extends Duplex implements HostMember {
     try {
       this.attach(cd);
       if (o.localPort !== undefined || o.localAddress !== undefined) this.ch.bind(cd, parseHostIp(o.localAddress, "connect"), o.localPort ?? 0);
-      this.ch.connect(cd, ip, o.port);
+      if (peer.ip6 !== undefined) this.ch.connect6!(cd, peer.ip6, 0, o.port, peer.scope);
+      else this.ch.connect(cd, ip, o.port);
     } catch (e) {
       // Like net: connect errors come as 'error', after this call returns.
       process.nextTick(() => this.destroy(e as Error));
@@ -212,7 +247,7 @@ export class CnetSocket extends Duplex implements HostMember {
    */
   address(): { address: string; family: string; port: number } | Record<string, never> {
     if (this.localPort === undefined) return {};
-    return { address: this.localAddress!, family: "IPv4", port: this.localPort };
+    return { address: this.localAddress!, family: this.localFamily ?? "IPv4", port: this.localPort };
   }
 
   /**

@@ -5,7 +5,8 @@
  * the link's). Checked: an echo server returns 1 MB byte for byte through loss and reordering; Node's
  * http client and server talk over it; a paused reader stops its writer (write() stays false) and
  * everything arrives once it reads; connecting to a closed port is ECONNREFUSED; every frame is back
- * at the end.
+ * at the end. Over IPv6 (the link's `ipv6: true`): connect to a global and a link-local (scoped) host,
+ * one server on "::" taking both families, the sockets' remote/local address and family.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -96,6 +97,52 @@ test("streams over two real stacks: echo of 1 MB through 1% loss and reordering,
     await hb.stop();
     await ha.stop();
     // TIME_WAIT (50 ms of fake time) and the last FINs: walk until every connection is gone.
+    for (let i = 0; i < 2000; i++) L.step(1);
+  }
+  assert.equal(L.close(), 0, "every frame back in the pool");
+});
+
+test("streams over IPv6: connect({ host: 'fd00::2' }) and a link-local peer with its scope, echo through loss; one server on '::' takes IPv4 and IPv6; remoteAddress/remoteFamily; ECONNREFUSED; no frame leaked", async () => {
+  const L = tcpLink({ ipv6: true, tcp: { timeWaitMs: 50, sndBuf: 65536, rcvBuf: 65536 } });
+  const { ha, hb } = hosts(L);
+  try {
+    const peers: string[] = [];
+    const echo = new CnetServer({ stackHost: hb }, (s) => {
+      peers.push(`${s.remoteFamily} ${s.remoteAddress} ${s.localFamily} ${s.localAddress}:${s.localPort}`);
+      s.pipe(s);
+    }).listen(7, "::");
+    assert.deepEqual(echo.address(), { address: "::", family: "IPv6", port: 7 });
+    L.ab.loss = 0.01;
+    L.ab.reorder = 0.01;
+    L.ab.reorderMs = 3;
+    const data = randomBytes(512 << 10);
+    const c = new CnetSocket({ stackHost: ha }).connect({ host: "fd00::2", port: 7 });
+    assert.equal(c.remoteFamily, "IPv6");
+    const got = collect(c);
+    await new Promise<void>((r) => c.once("connect", () => r()));
+    assert.deepEqual([c.remoteAddress, c.remotePort, c.localAddress, c.address().family], ["fd00::2", 7, "fd00::1", "IPv6"]);
+    c.end(data);
+    assert.equal(sha(await got), sha(data), "512 KiB echoed over IPv6 through loss and reordering");
+    L.ab.loss = L.ab.reorder = 0;
+    // A link-local peer with its scope (A's ifindex 5), and an IPv4 client of the same server.
+    for (const host of ["fe80::2%5", "10.0.0.2"]) {
+      const s = new CnetSocket({ stackHost: ha }).connect(7, host);
+      const back = collect(s);
+      s.end(`hello ${host}`);
+      assert.equal((await back).toString(), `hello ${host}`);
+    }
+    assert.deepEqual(peers.map((p) => p.replace(/:\d+$/, "")), ["IPv6 fd00::1 IPv6 fd00::2", "IPv6 fe80::1 IPv6 fe80::2", "IPv4 10.0.0.1 IPv4 10.0.0.2"]);
+    // Nobody listens on 4444 over IPv6 either: ECONNREFUSED naming the peer.
+    const refused = new CnetSocket({ stackHost: ha }).connect({ host: "fd00::2", port: 4444 });
+    const e = await new Promise<NodeJS.ErrnoException>((r) => refused.once("error", r));
+    assert.equal(e.code, "ECONNREFUSED");
+    assert.match(e.message, /fd00::2/);
+    // A scope that is not an ifindex is refused up front.
+    assert.throws(() => new CnetSocket({ stackHost: ha }).connect(7, "fe80::2%eth0"), /not an ifindex/);
+    await new Promise<void>((r) => echo.close(() => r()));
+  } finally {
+    await hb.stop();
+    await ha.stop();
     for (let i = 0; i < 2000; i++) L.step(1);
   }
   assert.equal(L.close(), 0, "every frame back in the pool");

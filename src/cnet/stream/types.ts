@@ -24,6 +24,8 @@ export interface TcpChannelApi {
   /** A new cd, or -1 when none is ready. */
   accept(cd: number): number;
   connect(cd: number, ip: number, port: number): void;
+  /** TCP to an IPv6 peer (16 bytes at `ip6[off]`; `scope`: the ifindex of a link-local one); absent: IPv4 only. */
+  connect6?(cd: number, ip6: Uint8Array, off: number, port: number, scope?: number): void;
   /** Bytes copied into the send buffer (0 when full: wait for WRITABLE). */
   send(cd: number, src: Uint8Array, off: number, len: number): number;
   /** Bytes copied out; 0 when nothing is there now; -1 at EOF. */
@@ -35,8 +37,9 @@ export interface TcpChannelApi {
   events(cd: number): number;
   setOption(cd: number, opt: "nodelay" | "keepalive", on: boolean): void;
   tcpState(cd: number): string;
-  peerOf(cd: number): { ip: number; port: number };
-  localOf(cd: number): { ip: number; port: number };
+  /** An end: IPv4 as a u32 in `ip`; with `family` 6, the 16 bytes in `ip6`. */
+  peerOf(cd: number): { ip: number; port: number; family?: 4 | 6; ip6?: Uint8Array };
+  localOf(cd: number): { ip: number; port: number; family?: 4 | 6; ip6?: Uint8Array };
 }
 
 /**

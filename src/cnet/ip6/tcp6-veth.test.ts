@@ -10,10 +10,18 @@
  * - the peer's kernel found every segment's checksum good (/proc/net/snmp Tcp InCsumErrors 0) and had no
  *   resets but the refused one; the stack counted no bad segment; the kernel of the stack's namespace saw
  *   no TCP; no frame leaked.
+ * - `xdplane cnet --http --tcp-echo --tcp-discard` as a process: `curl -6` of the page at the global
+ *   address, socat TCP6 echo, `/cnet/tcp` listing a live IPv6 connection with its addresses; SIGTERM
+ *   exits 0 with no leak.
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AppClient } from "../../telemetry/app-client.js";
+import { fwdConfig } from "../../testing/fwd-config.js";
 import { createHash, randomBytes } from "node:crypto";
 import { canUseNetns, nsExec } from "../../testing/netns.js";
 import { createCnetPair } from "../../testing/cnet-peer.js";
@@ -164,6 +172,81 @@ describe("cnet TCP over IPv6 against a Linux peer", { skip }, () => {
       assert.deepEqual({ in: k["InSegs"], out: k["OutSegs"], rst: k["OutRsts"] }, { in: 0, out: 0, rst: 0 });
     } finally {
       await r.stop();
+    }
+  });
+});
+
+describe("xdplane cnet over IPv6 against a Linux peer", { skip: skip || (!have("curl") ? "needs curl" : false) }, () => {
+  test("as a process: curl -6 of --http, socat TCP6 echo, /cnet/tcp lists the IPv6 connection, SIGTERM exits 0 with no leak", async () => {
+    const v = createCnetPair({ ipv6: true });
+    const dir = mkdtempSync(join(tmpdir(), "cnet6-"));
+    let child: ChildProcess | null = null;
+    let hold: ChildProcess | null = null;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const us = "2001:db8:9::1";
+    const peer = "2001:db8:9::2";
+    try {
+      nsExec(v.nsA, "sysctl", "-qw", `net.ipv6.conf.${v.a}.accept_dad=0`);
+      nsExec(v.nsA, "ip", "-6", "addr", "add", `${us}/64`, "dev", v.a);
+      nsExec(v.ns, "ip", "-6", "addr", "add", `${peer}/64`, "dev", v.b, "nodad");
+      nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
+      const cfg = join(dir, "cnet.jsonc");
+      writeFileSync(cfg, fwdConfig({ ports: [{ netdev: v.a }], idleTimeout: 10, intrTimeout: 50 }));
+      const cli = new URL("../../cli/main.js", import.meta.url).pathname;
+      child = spawn(process.execPath, [cli, "cnet", "-c", cfg, "--netns", v.nsA, "--tcp-echo", "7", "--tcp-discard", "9", "--http", "80",
+        "--json", "--debug-frames", "--socket-dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      let err = "";
+      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+      const sock = join(dir, `app_socket.${child.pid}`);
+      for (let i = 0; i < 300 && !existsSync(sock); i++) await sleep(50);
+      assert.ok(existsSync(sock), `the app socket appeared: ${err}`);
+      assert.ok(await until(() => nsExec(v.ns, "ip", "-6", "addr", "show", "dev", v.b, "tentative").trim() === "", 5000));
+      // The stack's DAD for the address it learned: retry the first request until it answers.
+      let page = "";
+      for (let i = 0; i < 50 && page === ""; i++) {
+        const r = spawnSync("ip", ["netns", "exec", v.ns, "curl", "-6", "-sS", "--max-time", "2", `http://[${us}]/`]);
+        page = r.status === 0 ? r.stdout.toString() : "";
+        if (page === "") await sleep(100);
+      }
+      assert.match(page, /^xdplane cnet: fwd:0, served by Node's http over the user-space stack\n/);
+      const payload = randomBytes(300_000);
+      const echoed = await socat(v.ns, `TCP6:[${us}]:7`, payload);
+      assert.equal(sha(echoed.out), sha(payload), `TCP6 echo byte for byte (${echoed.err})`);
+      hold = spawn("ip", ["netns", "exec", v.ns, "socat", "-", `TCP6:[${us}]:9`], { stdio: ["pipe", "ignore", "ignore"] });
+      hold.stdin!.write(Buffer.alloc(3000, 1));
+      const client = await AppClient.connect(sock);
+      try {
+        type Tcp = { connections: { local: string; remote: string; state: string; bytesIn: number }[] };
+        let tcp: Tcp | null = null;
+        for (let i = 0; i < 100; i++) {
+          tcp = (await client.request("/cnet/tcp")) as Tcp;
+          if (tcp.connections.some((c) => c.local === `[${us}]:9` && c.state === "ESTABLISHED" && c.bytesIn === 3000)) break;
+          await sleep(50);
+        }
+        const live = tcp!.connections.filter((c) => c.local === `[${us}]:9` && c.state === "ESTABLISHED");
+        assert.equal(live.length, 1, JSON.stringify(tcp));
+        assert.match(live[0]!.remote, new RegExp(`^\\[${peer}\\]:\\d+$`));
+        const stats = (await client.request("/cnet/stats")) as { counters: Record<string, number> };
+        assert.equal(stats.counters["tcp_drop_cksum"], 0);
+        assert.equal(stats.counters["tcp_rx"], stats.counters["tcp6_rx"], "every segment over IPv6");
+        assert.equal(stats.counters["tcp_passive_opens"], 3);
+      } finally {
+        client.close();
+      }
+      hold.stdin!.end();
+      const exit = new Promise<number | null>((r) => child!.once("exit", r));
+      child.kill("SIGTERM");
+      assert.equal(await exit, 0, `exit code (stderr: ${err})`);
+      const summary = JSON.parse(out.trim().split("\n").find((l) => l.includes('"type":"summary"'))!) as { leakedFrames: number; doubleFrees: number };
+      assert.equal(summary.leakedFrames, 0);
+      assert.equal(summary.doubleFrees, 0);
+    } finally {
+      hold?.kill("SIGKILL");
+      child?.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+      v.destroy();
     }
   });
 });

@@ -41,6 +41,8 @@ export interface CnetOptions {
   tcpDiscard?: number;
   /** Serve a page of the stack's counters with Node's http module on this port. */
   http?: number;
+  /** Run an iperf3 server (TCP, the client sending; src/apps/cnet/iperf3.ts) on this port. */
+  iperf3?: number;
   /**
    * Punt what the stack does not handle to the kernel through a TAP (src/cnet/punt.ts): the first lport's
    * netdev gets a TAP `pt-<netdev>` (or this name) and the kernel is set up to answer through it.
@@ -94,11 +96,11 @@ export class CnetApp {
   static async start(o: CnetOptions): Promise<CnetApp> {
     const app = new CnetApp();
     const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-    for (const [flag, v] of [["--udp-echo", o.udpEcho], ["--tcp-echo", o.tcpEcho], ["--tcp-discard", o.tcpDiscard], ["--http", o.http]] as const) {
+    for (const [flag, v] of [["--udp-echo", o.udpEcho], ["--tcp-echo", o.tcpEcho], ["--tcp-discard", o.tcpDiscard], ["--http", o.http], ["--iperf3", o.iperf3]] as const) {
       if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 65535)) throw new RangeError(`cnet: ${flag} port ${v} is not 1 to 65535`);
     }
-    const tcpPorts = [o.tcpEcho, o.tcpDiscard, o.http].filter((v) => v !== undefined);
-    if (new Set(tcpPorts).size !== tcpPorts.length) throw new RangeError(`cnet: --tcp-echo, --tcp-discard and --http need different ports (got ${tcpPorts.join(", ")})`);
+    const tcpPorts = [o.tcpEcho, o.tcpDiscard, o.http, o.iperf3].filter((v) => v !== undefined);
+    if (new Set(tcpPorts).size !== tcpPorts.length) throw new RangeError(`cnet: --tcp-echo, --tcp-discard, --http and --iperf3 need different ports (got ${tcpPorts.join(", ")})`);
     const stackPorts: StackPort[] = [];
     app.clock[0] = Date.now();
     app.ticker = setInterval(() => { app.clock[0] = Date.now(); }, 10);
@@ -159,7 +161,7 @@ export class CnetApp {
           tables: app.tables.shared(), arp: app.arps.get(t.name)!.shared(), feed: feeds.get(t.name)!.shared(),
           counters: app.counters.get(t.name)!.shared(), stackPorts, udpEcho: o.udpEcho ?? null, timers: o.timers ?? {},
           nd: app.nds.get(t.name)!.shared(), tcpTable: app.tcpTables.get(t.name)!.shared(),
-          tcpEcho: o.tcpEcho ?? null, tcpDiscard: o.tcpDiscard ?? null, http: o.http ?? null,
+          tcpEcho: o.tcpEcho ?? null, tcpDiscard: o.tcpDiscard ?? null, http: o.http ?? null, iperf3: o.iperf3 ?? null,
           clock: app.clock.buffer as SharedArrayBuffer,
           punt: app.punt && t.ports.some((q) => q.pid === app.punt!.pid) ? { tap: app.punt.p.tap.toShared(), pid: app.punt.pid } : null,
           reasm: o.reasm ?? null,

@@ -19,6 +19,7 @@ Options:
       --tcp-echo <port>   echo TCP connections on this port (Node streams over the stack)
       --tcp-discard <port>  read and drop what TCP connections on this port send
       --http <port>       Node's http server over the stack: a page of the stack's counters (/stats.json: JSON)
+      --iperf3 <port>     an iperf3 server over the stack (TCP, the client sending: iperf3 -c <address> -p <port>)
       --punt              what the stack does not handle goes to the kernel through a TAP (pt-<netdev>)
   -b, --burst <n>         packets per burst, 1-256 (default: config defaults.burst)
       --netns <ns>        namespace of the lports' netdevs (a name under /run/netns or a path)
@@ -33,7 +34,7 @@ App socket commands: /cnet/stats (per-protocol counters), /cnet/interfaces, /cne
 /cnet/routes, /cnet/arp, /cnet/nd, /cnet/tcp (connections and states), /metrics/app (Prometheus: the
 exporter publishes xdplane_app_cnet_<protocol>_total{counter} and xdplane_app_cnet_tcp_connections{state}).
 
-With --tcp-echo, --tcp-discard or --http each thread runs its stack on its event loop (Node streams);
+With --tcp-echo, --tcp-discard, --http or --iperf3 each thread runs its stack on its event loop (Node streams);
 otherwise it busy-polls (idle_timeout in the config lets it sleep).
 `;
 
@@ -47,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
       "tcp-echo": { type: "string" },
       "tcp-discard": { type: "string" },
       http: { type: "string" },
+      iperf3: { type: "string" },
       punt: { type: "boolean" },
       burst: { type: "string", short: "b" },
       netns: { type: "string" },
@@ -80,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
   const tcpEcho = num(values["tcp-echo"], "--tcp-echo");
   const tcpDiscard = num(values["tcp-discard"], "--tcp-discard");
   const httpPort = num(values.http, "--http");
+  const iperf3 = num(values.iperf3, "--iperf3");
   const burst = num(values.burst, "--burst");
   const duration = num(values.duration, "--duration");
   const logger = createLogger({ name: "cnet" });
@@ -93,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     ...(tcpEcho !== undefined ? { tcpEcho } : {}),
     ...(tcpDiscard !== undefined ? { tcpDiscard } : {}),
     ...(httpPort !== undefined ? { http: httpPort } : {}),
+    ...(iperf3 !== undefined ? { iperf3 } : {}),
     ...(values.punt ? { punt: true } : {}),
     ...(burst !== undefined ? { burst } : {}),
     ...(values.netns !== undefined ? { netns: values.netns } : {}),
@@ -100,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
     socket: values["no-socket"] ? false : { ...(values["socket-dir"] ? { socketDir: values["socket-dir"] } : {}) },
   });
   const d = app.tables.describe();
-  log(`xdplane cnet: ${app.ports.length} port(s), addresses ${d.addresses.join(", ") || "none"}${udpEcho !== undefined ? `, UDP echo on ${udpEcho}` : ""}${tcpEcho !== undefined ? `, TCP echo on ${tcpEcho}` : ""}${tcpDiscard !== undefined ? `, TCP discard on ${tcpDiscard}` : ""}${httpPort !== undefined ? `, HTTP on ${httpPort}` : ""}${app.socket ? `, socket ${app.socket.path}` : ""}`);
+  log(`xdplane cnet: ${app.ports.length} port(s), addresses ${d.addresses.join(", ") || "none"}${udpEcho !== undefined ? `, UDP echo on ${udpEcho}` : ""}${tcpEcho !== undefined ? `, TCP echo on ${tcpEcho}` : ""}${tcpDiscard !== undefined ? `, TCP discard on ${tcpDiscard}` : ""}${httpPort !== undefined ? `, HTTP on ${httpPort}` : ""}${iperf3 !== undefined ? `, iperf3 on ${iperf3}` : ""}${app.socket ? `, socket ${app.socket.path}` : ""}`);
   const stop = async (): Promise<number> => {
     const stats = app.stats();
     const report = await app.stop();

@@ -5,7 +5,7 @@
  *
  * How the stack runs: with only `--udp-echo` (or no service) the thread busy-polls, walking the stack
  * and echoing from the UDP channel between walks (the idle manager blocks in poll() when nothing comes),
- * as every CNF worker. With a TCP or HTTP service the thread runs the stack on its event loop instead (a
+ * as every CNF worker. With a TCP, HTTP or iperf3 service the thread runs the stack on its event loop instead (a
  * {@link StackHost}: walks from setImmediate while there is work, sleeps up to 10 ms watching the ports'
  * fds when idle), because the services are Node streams and Node's http server, which run on the event
  * loop: the channels' callbacks then feed the sockets. The host checks `ctx.running()` once per turn, so
@@ -28,6 +28,7 @@ import { CnetServer } from "../../cnet/stream/server.js";
 import type { CnetSocket } from "../../cnet/stream/socket.js";
 import { TapPort, type TapShared } from "../../pktdev/tap.js";
 import type { ReasmOptions } from "../../cnet/frag/reasm.js";
+import { Iperf3Server } from "./iperf3.js";
 
 /** What the main thread gives each worker. */
 export interface CnetThreadData {
@@ -42,6 +43,8 @@ export interface CnetThreadData {
   tcpEcho: number | null;
   tcpDiscard: number | null;
   http: number | null;
+  /** An iperf3 server's port (iperf3.ts). */
+  iperf3: number | null;
   timers: ArpTimers;
   /** The time in ms, kept current by the main thread (one Float64). */
   clock: SharedArrayBuffer;
@@ -77,7 +80,7 @@ export async function run(ctx: WorkerContext<CnetThreadData>): Promise<void> {
     return k;
   };
   try {
-    if (d.tcpEcho === null && d.tcpDiscard === null && d.http === null) {
+    if (d.tcpEcho === null && d.tcpDiscard === null && d.http === null && d.iperf3 === null) {
       while (ctx.running()) {
         let got = stack.walk();
         if (echo >= 0) got += udpEcho();
@@ -122,6 +125,10 @@ async function serve(ctx: WorkerContext<CnetThreadData>, stack: CnetStack, count
     const web = http.createServer((req, res) => page(ctx.name, stack, counters, req, res));
     web.on("clientError", (_e, sock) => sock.destroy());
     listen(d.http, "--http", (s) => web.emit("connection", s));
+  }
+  if (d.iperf3 !== null) {
+    const iperf = new Iperf3Server();
+    listen(d.iperf3, "--iperf3", (s) => iperf.connection(s));
   }
   await host.whenStopped();
   if (failed !== null) throw failed;

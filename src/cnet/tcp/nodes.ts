@@ -39,7 +39,8 @@ export interface TcpNodeOptions {
  * Moves what the engine queued for ip4_output and ip6_output to edges `e4` and `e6` (-1: none) of `node`.
  *
  * @example
- * // inside a node's process(g, node): e4/e6 are its edges to ip4_output / ip6_output
+ * // inside a node's process(g, node): edges 1 and 2 lead to ip4_output / ip6_output
+ * declare const g: import("xdplane/graph").Graph, node: number;
  * drainTcpOut(g, node, stack.tcp!, new Uint32Array(512), 1, 2);
  */
 export function drainTcpOut(g: Graph, node: number, eng: TcpEngine, buf: Uint32Array, e4: number, e6: number): void {

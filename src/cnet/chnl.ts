@@ -325,7 +325,9 @@ export class Chnl {
   }
 
   /**
-   * The IPv4 sender address of received buffer `h` (0 for an IPv6 sender: {@link Chnl.peerIp6}).
+   * The IPv4 sender address of received buffer `h` (0 for an IPv6 sender: {@link Chnl.peerIp6}). The
+   * per-buffer calls (this, peerPort, family, peerIp6, peerName) also name the sender of a TCP frame
+   * taken with recvBurst.
    *
    * @example
    * declare const stack: CnetStack;

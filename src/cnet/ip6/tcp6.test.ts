@@ -226,6 +226,16 @@ describe("TCP over IPv6 (two stacks, simulated link)", () => {
       assert.equal(wrong[0], 0, "every received frame: family 6, peer fd00::1");
       assert.equal(gcs, 0, `${gcs} garbage collections while moving ${moved} bytes: the IPv6 segment path allocates`);
       assert.ok(growth < 2 * 1024 * 1024, `the heap grew by ${growth} bytes`);
+      // A received frame names its sender (control path).
+      A.send(acd, src, 0, 1000);
+      let n = 0;
+      for (let i = 0; i < 10 && n === 0; i++) {
+        L.step();
+        n = B.recvBurst(bcd, bufs, 256);
+      }
+      assert.ok(n > 0);
+      assert.equal(B.peerName(bufs[0]!), `[fd00::1]:${A.localOf(acd).port}`);
+      L.mp.freeBulk(bufs, n);
       A.close(acd);
       B.close(bcd);
       B.close(lcd);

@@ -72,6 +72,8 @@ export function tcp6InputNode(ctx: StackCtx, x: Ip6Ctx, eng: TcpEngine, fam: Uin
         const r = eng.input6(h, ip6, l4, tlen, ctx.ifindexOf[ctx.rxPort[h]!]!);
         if (r === TCP_IN_KEPT) {
           fam[h] = 6;
+          ctx.peerIp[h] = 0;
+          ctx.peerPort[h] = (u8[l4]! << 8) | u8[l4 + 1]!;
           const a = h << 4;
           for (let k = 0; k < 16; k++) peer6[a + k] = u8[ip6 + IP6_SRC + k]!;
         } else g.enqueue1(node, 0, h); // TCP_IN_FREE (never TCP_IN_PUNT over IPv6: the TAP has IPv6 off)

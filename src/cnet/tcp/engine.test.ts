@@ -448,6 +448,16 @@ describe("tcp engine over a simulated link", () => {
       assert.ok(moved > 100 << 20, `moved ${moved} bytes`);
       assert.equal(gcs, 0, `${gcs} garbage collections while moving ${moved} bytes: the segment path allocates`);
       assert.ok(growth < 2 * 1024 * 1024, `the heap grew by ${growth} bytes`); // (optimized code and feedback land in old space too)
+      // A received frame names its sender (family 4, address and port).
+      A.send(acd, src, 0, 1000);
+      let n = 0;
+      for (let i = 0; i < 10 && n === 0; i++) {
+        L.step();
+        n = B.recvBurst(bcd, bufs, 256);
+      }
+      assert.ok(n > 0);
+      assert.deepEqual([B.family(bufs[0]!), B.peerIp(bufs[0]!), B.peerName(bufs[0]!)], [4, IP_A, `10.0.0.1:${A.localOf(acd).port}`]);
+      L.mp.freeBulk(bufs, n);
       closeBoth(L, acd, bcd, lcd);
       for (let i = 0; i < 10; i++) L.step();
     } finally {

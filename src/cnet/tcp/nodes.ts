@@ -90,7 +90,12 @@ export function tcp4InputNode(ctx: StackCtx, eng: TcpEngine, o: TcpNodeOptions =
         const r = eng.input(h, ip, l4, tlen);
         if (r === TCP_IN_FREE) g.enqueue1(node, 0, h);
         else if (r === TCP_IN_PUNT) g.enqueue1(node, 2, h);
-        else if (fam !== null) fam[h] = 4;
+        else if (fam !== null) {
+          // A data frame kept for the channel: its sender, for chnl.family/peerIp/peerName after recvBurst.
+          fam[h] = 4;
+          ctx.peerIp[h] = ((u8[ip + 12]! << 24) | (u8[ip + 13]! << 16) | (u8[ip + 14]! << 8) | u8[ip + 15]!) >>> 0;
+          ctx.peerPort[h] = (u8[l4]! << 8) | u8[l4 + 1]!;
+        }
       }
       eng.flush();
       drainTcpOut(g, node, eng, outBuf, 1, e6);

@@ -313,6 +313,31 @@ describe("TCP over IPv6 (two stacks, simulated link)", () => {
     }
   });
 
+  test("a listener bound to an IPv4 address takes no IPv6 client (RST); a channel bound to an IPv4 address cannot connect6", () => {
+    const L = tcpLink({ ipv6: true });
+    try {
+      const B = L.b.chnl;
+      const A = L.a.chnl;
+      const lcd = B.open("tcp");
+      B.bind(lcd, IP_B, 81);
+      B.listen(lcd, 4);
+      const cd = A.open("tcp");
+      let ev = 0;
+      A.setCallback(cd, (_cd, e) => { ev |= e; });
+      A.connect6(cd, IP6_B, 0, 81);
+      stepUntil(L, () => (ev & CHNL_EV_RESET) !== 0, "reset", 100);
+      assert.deepEqual(pick(L.cb(), "tcp_no_port", "tcp_rst_out", "tcp_passive_opens"), { tcp_no_port: 1, tcp_rst_out: 1, tcp_passive_opens: 0 });
+      const bound = A.open("tcp");
+      A.bind(bound, 0x0a000001, 0);
+      assert.throws(() => A.connect6(bound, IP6_B, 0, 81), /bound to the IPv4 address 10\.0\.0\.1/);
+      for (const c of [cd, bound]) A.close(c);
+      B.close(lcd);
+      L.step();
+    } finally {
+      assert.equal(L.close(), 0, "frames leaked");
+    }
+  });
+
   test("bad segments: wrong checksum, a header cut short, a multicast destination: dropped and counted, nothing sent", () => {
     const L = tcpLink({ ipv6: true });
     try {

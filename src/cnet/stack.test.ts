@@ -14,7 +14,7 @@ import { Mempool } from "../mem/mempool.js";
 import { RingPort } from "../pktdev/ring-port.js";
 import { udpFrame } from "../wire/udp-frame.js";
 import { cksum } from "../wire/cksum.js";
-import { gc, gcsDuring, sleep } from "../testing/gc-probe.js";
+import { gc, gcsAndGrowth, sleep } from "../testing/gc-probe.js";
 import { NetTables } from "./tables.js";
 import { ArpTable } from "./arp-table.js";
 import { CnetCounters } from "./counters.js";
@@ -193,12 +193,7 @@ describe("cnet stack over ring ports", () => {
       };
       run(50_000);
       run(50_000);
-      let growth = 0;
-      const gcs = await gcsDuring(() => {
-        const h0 = process.memoryUsage().heapUsed;
-        run(200_000);
-        growth = process.memoryUsage().heapUsed - h0;
-      });
+      const { gcs, growth } = await gcsAndGrowth(() => run(200_000));
 
       gc();
       assert.equal(gcs, 0, `${gcs} garbage collections over 200000 walks: the input path allocates`);

@@ -46,3 +46,17 @@ export async function gcsDuring(fn: () => void): Promise<number> {
   obs.disconnect();
   return seen.filter((e) => e.startTime >= t0 && e.startTime <= t1).length;
 }
+
+/**
+ * {@link gcsDuring}, and how much the used heap grew across `fn` (optimized code and type feedback land
+ * in old space too, so allocation tests allow a little).
+ */
+export async function gcsAndGrowth(fn: () => void): Promise<{ gcs: number; growth: number }> {
+  let growth = 0;
+  const gcs = await gcsDuring(() => {
+    const h0 = process.memoryUsage().heapUsed;
+    fn();
+    growth = process.memoryUsage().heapUsed - h0;
+  });
+  return { gcs, growth };
+}

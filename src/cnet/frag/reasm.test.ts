@@ -19,7 +19,7 @@ import { Mempool } from "../../mem/mempool.js";
 import { MbufChain } from "../../mem/chain.js";
 import { RingPort } from "../../pktdev/ring-port.js";
 import { cksum } from "../../wire/cksum.js";
-import { gc, gcsDuring } from "../../testing/gc-probe.js";
+import { gc, gcsAndGrowth } from "../../testing/gc-probe.js";
 import { NetTables } from "../tables.js";
 import { ArpTable } from "../arp-table.js";
 import { CnetCounters, type CounterName } from "../counters.js";
@@ -426,12 +426,7 @@ describe("IPv4 reassembly and fragmentation", () => {
         }
       };
       run(20_000);
-      let growth = 0;
-      const gcs = await gcsDuring(() => {
-        const h0 = process.memoryUsage().heapUsed;
-        run(50_000);
-        growth = process.memoryUsage().heapUsed - h0;
-      });
+      const { gcs, growth } = await gcsAndGrowth(() => run(50_000));
       gc();
       assert.equal(gcs, 0, `${gcs} garbage collections over 50000 rounds: reassembly allocates`);
       assert.ok(growth < 256 * 1024, `the heap grew by ${growth} bytes`);

@@ -14,7 +14,7 @@ import { tcpLink, IP_B, IP6_A, IP6_B, LL_A, LL_B, IFINDEX_A, MAC_A, MAC_B, type 
 import { CHNL_EV_RESET, type Chnl } from "../chnl.js";
 import { formatIp6 } from "../../lookup/addr.js";
 import { TcpConnTable } from "../tcp/conn-table.js";
-import { gc, gcsDuring } from "../../testing/gc-probe.js";
+import { gc, gcsAndGrowth } from "../../testing/gc-probe.js";
 
 function data(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -213,13 +213,8 @@ describe("TCP over IPv6 (two stacks, simulated link)", () => {
       };
       run(2000);
       run(2000);
-      let growth = 0;
       const before = got[0]!;
-      const gcs = await gcsDuring(() => {
-        const h0 = process.memoryUsage().heapUsed;
-        run(6000);
-        growth = process.memoryUsage().heapUsed - h0;
-      });
+      const { gcs, growth } = await gcsAndGrowth(() => run(6000));
       gc();
       const moved = got[0]! - before;
       assert.ok(moved > 100 << 20, `moved ${moved} bytes`);

@@ -10,7 +10,7 @@ import { createHash } from "node:crypto";
 import { tcpLink, IP_A, IP_B, MAC_A, MAC_B, type TcpLink } from "../../testing/tcp-link.js";
 import { CHNL_EV_ACCEPT, CHNL_EV_CONNECTED, CHNL_EV_EOF, CHNL_EV_READABLE, CHNL_EV_RESET, CHNL_EV_CLOSED, CHNL_EV_ERROR, type Chnl } from "../chnl.js";
 import { cksum, cksumFold, onesSum } from "../../wire/cksum.js";
-import { gc, gcsDuring } from "../../testing/gc-probe.js";
+import { gc, gcsAndGrowth } from "../../testing/gc-probe.js";
 
 function data(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -436,13 +436,8 @@ describe("tcp engine over a simulated link", () => {
       };
       run(2000);
       run(2000);
-      let growth = 0;
       const before = got[0]!;
-      const gcs = await gcsDuring(() => {
-        const h0 = process.memoryUsage().heapUsed;
-        run(6000);
-        growth = process.memoryUsage().heapUsed - h0;
-      });
+      const { gcs, growth } = await gcsAndGrowth(() => run(6000));
       gc();
       const moved = got[0]! - before;
       assert.ok(moved > 100 << 20, `moved ${moved} bytes`);

@@ -4,7 +4,8 @@
  * thread's event loop (16 walks a turn, `onTurn` after each walk: a test's channel work) with the clock
  * kept current, and the learner polled every 100 ms. `stop()` stops walking, closes the stack, the
  * learner and the ports, removes the pair, and asserts the frame report: no fault, no leak, no double
- * free. Also the `snmp6` and `until` helpers such tests use.
+ * free. Also what such tests use beside it: `ip6Pair` (addresses, no DAD, checksum offload off), `socatIn`,
+ * `snmp6` and `until`.
  *
  * @example
  * const v = createCnetPair({ ipv6: true });
@@ -16,6 +17,7 @@
  * }
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import type { CnetPair } from "./cnet-peer.js";
 import { nsExec } from "./netns.js";
 import { fwdConfig } from "./fwd-config.js";
@@ -139,4 +141,41 @@ export async function until(cond: () => boolean, ms: number): Promise<boolean> {
     await new Promise((r) => setTimeout(r, 10));
   }
   return true;
+}
+
+/**
+ * IPv6 on a {@link CnetPair}: `us` on the stack's end (its kernel does no DAD of its own, so only the
+ * stack's solicitations find duplicates), `peer` on Linux's end (no DAD), the peer's transmit checksum
+ * offload off (a veth hands XDP partial checksums). On a failure the pair is removed before the throw.
+ *
+ * @example
+ * const v = createCnetPair({ ipv6: true });
+ * ip6Pair(v, "2001:db8:7::1", "2001:db8:7::2");
+ */
+export function ip6Pair(v: CnetPair, us: string, peer: string): void {
+  try {
+    nsExec(v.nsA, "sysctl", "-qw", `net.ipv6.conf.${v.a}.accept_dad=0`);
+    nsExec(v.nsA, "ip", "-6", "addr", "add", `${us}/64`, "dev", v.a);
+    nsExec(v.ns, "ip", "-6", "addr", "add", `${peer}/64`, "dev", v.b, "nodad");
+    nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
+  } catch (e) {
+    v.destroy();
+    throw e;
+  }
+}
+
+/**
+ * Runs `socat <args> - <target>` in a namespace with `input` on its stdin, without blocking the event
+ * loop (the stack walks meanwhile); what it printed and its errors.
+ *
+ * @example
+ * const r = await socatIn(v.ns, "UDP6:[2001:db8:7::1]:7777", Buffer.from("hi"), ["-t", "2", "-T", "2"]);
+ */
+export function socatIn(ns: string, target: string, input: Uint8Array, args: string[], timeoutMs = 60000): Promise<{ out: Buffer; err: string }> {
+  return new Promise((resolve) => {
+    const child = execFile("ip", ["netns", "exec", ns, "socat", ...args, "-", target], { encoding: "buffer", timeout: timeoutMs, maxBuffer: 64 << 20 }, (_e, stdout, stderr) => {
+      resolve({ out: Buffer.from(stdout), err: Buffer.from(stderr).toString() });
+    });
+    child.stdin!.end(Buffer.from(input));
+  });
 }

@@ -17,7 +17,7 @@
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,7 +26,7 @@ import { fwdConfig } from "../../testing/fwd-config.js";
 import { createHash, randomBytes } from "node:crypto";
 import { canUseNetns, nsExec } from "../../testing/netns.js";
 import { createCnetPair } from "../../testing/cnet-peer.js";
-import { vethStack, until } from "../../testing/veth-stack.js";
+import { ip6Pair, socatIn, vethStack, until } from "../../testing/veth-stack.js";
 import { formatIp6 } from "../../lookup/addr.js";
 import { CHNL_EV_CLOSED } from "../chnl.js";
 import type { CnetStack } from "../stack.js";
@@ -39,15 +39,6 @@ const US = `${NET}1`;
 const PEER = `${NET}2`;
 const PORT = 7007;
 
-/** Runs socat in the peer's namespace with `input` on its stdin, without blocking the event loop. */
-async function socat(ns: string, target: string, input: Uint8Array, timeoutMs = 60000): Promise<{ out: Buffer; err: string }> {
-  return new Promise((resolve) => {
-    const child = execFile("ip", ["netns", "exec", ns, "socat", "-t", "5", "-", target], { encoding: "buffer", timeout: timeoutMs, maxBuffer: 64 << 20 }, (_e, stdout, stderr) => {
-      resolve({ out: Buffer.from(stdout), err: Buffer.from(stderr).toString() });
-    });
-    child.stdin!.end(Buffer.from(input));
-  });
-}
 
 /** /proc/net/snmp's Tcp line of a namespace as numbers (TCP over IPv6 counts there too). */
 function tcpSnmp(ns: string): Record<string, number> {
@@ -119,15 +110,7 @@ function tcpEcho(port: number) {
 describe("cnet TCP over IPv6 against a Linux peer", { skip }, () => {
   test("socat TCP6 echo (short and 10 MB each way) to the global and link-local addresses, a closed port refused, checksums good, no leak", async () => {
     const v = createCnetPair({ ipv6: true });
-    try {
-      nsExec(v.nsA, "sysctl", "-qw", `net.ipv6.conf.${v.a}.accept_dad=0`);
-      nsExec(v.nsA, "ip", "-6", "addr", "add", `${US}/64`, "dev", v.a);
-      nsExec(v.ns, "ip", "-6", "addr", "add", `${PEER}/64`, "dev", v.b, "nodad");
-      nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
-    } catch (e) {
-      v.destroy();
-      throw e;
-    }
+    ip6Pair(v, US, PEER);
     const echo = tcpEcho(PORT);
     const r = vethStack(v, { name: "tcp6", onWalk: (s) => echo.step(s) });
     const { tables, counters, addrs } = r;
@@ -140,20 +123,20 @@ describe("cnet TCP over IPv6 against a Linux peer", { skip }, () => {
       const peerBefore = tcpSnmp(v.ns);
 
       const short = Buffer.from("hello over IPv6\n");
-      const r1 = await socat(v.ns, `TCP6:[${US}]:${PORT}`, short);
+      const r1 = await socatIn(v.ns, `TCP6:[${US}]:${PORT}`, short, ["-t", "5"]);
       assert.deepEqual(r1.out, short, `short echo (${r1.err})`);
       const big = randomBytes(10 << 20);
-      const r2 = await socat(v.ns, `TCP6:[${US}]:${PORT}`, big, 120000);
+      const r2 = await socatIn(v.ns, `TCP6:[${US}]:${PORT}`, big, ["-t", "5"], 120000);
       assert.equal(r2.out.length, big.length, `10 MB echoed from ${US} (${r2.err})`);
       assert.equal(sha(r2.out), sha(big));
-      const r3 = await socat(v.ns, `TCP6:[${ll}%${v.b}]:${PORT}`, short);
+      const r3 = await socatIn(v.ns, `TCP6:[${ll}%${v.b}]:${PORT}`, short, ["-t", "5"]);
       assert.deepEqual(r3.out, short, `short echo from ${ll} (${r3.err})`);
       const big2 = randomBytes(10 << 20);
-      const r4 = await socat(v.ns, `TCP6:[${ll}%${v.b}]:${PORT}`, big2, 120000);
+      const r4 = await socatIn(v.ns, `TCP6:[${ll}%${v.b}]:${PORT}`, big2, ["-t", "5"], 120000);
       assert.equal(r4.out.length, big2.length, `10 MB echoed from ${ll} (${r4.err})`);
       assert.equal(sha(r4.out), sha(big2));
 
-      const refused = await socat(v.ns, `TCP6:[${US}]:${PORT + 1}`, Buffer.from("x\n"));
+      const refused = await socatIn(v.ns, `TCP6:[${US}]:${PORT + 1}`, Buffer.from("x\n"), ["-t", "5"]);
       assert.match(refused.err, /Connection refused/);
 
       assert.ok(await until(() => echo.open() === 0, 5000), "every echo connection closed");
@@ -180,7 +163,7 @@ describe("cnet TCP over IPv6 against a Linux peer", { skip }, () => {
       ipt("-A", "INPUT", "-s", US, "-p", "tcp", "-m", "statistic", "--mode", "random", "--probability", "0.01", "-j", "DROP");
       const lossy = randomBytes(10 << 20);
       const before = counters.read();
-      const r5 = await socat(v.ns, `TCP6:[${US}]:${PORT}`, lossy, 180000);
+      const r5 = await socatIn(v.ns, `TCP6:[${US}]:${PORT}`, lossy, ["-t", "5"], 180000);
       assert.equal(r5.out.length, lossy.length, `10 MB echoed under loss (${r5.err})`);
       assert.equal(sha(r5.out), sha(lossy));
       const hits = nsExec(v.ns, "ip6tables", "-L", "-v", "-n", "-x").split("\n").filter((l) => /statistic/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]));
@@ -236,7 +219,7 @@ describe("xdplane cnet over IPv6 against a Linux peer", { skip: skip || (!have("
       }
       assert.match(page, /^xdplane cnet: fwd:0, served by Node's http over the user-space stack\n/);
       const payload = randomBytes(300_000);
-      const echoed = await socat(v.ns, `TCP6:[${us}]:7`, payload);
+      const echoed = await socatIn(v.ns, `TCP6:[${us}]:7`, payload, ["-t", "5"]);
       assert.equal(sha(echoed.out), sha(payload), `TCP6 echo byte for byte (${echoed.err})`);
       hold = spawn("ip", ["netns", "exec", v.ns, "socat", "-", `TCP6:[${us}]:9`], { stdio: ["pipe", "ignore", "ignore"] });
       hold.stdin!.write(Buffer.alloc(3000, 1));

@@ -13,12 +13,12 @@
  */
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { canUseNetns, nsExec } from "../../testing/netns.js";
 import { createCnetPair } from "../../testing/cnet-peer.js";
 import { PacketSocket } from "../../testing/packet-socket.js";
-import { vethStack, snmp6, until } from "../../testing/veth-stack.js";
+import { ip6Pair, socatIn, vethStack, snmp6, until } from "../../testing/veth-stack.js";
 import { formatIp6, parseIp6, parseMac } from "../../lookup/addr.js";
 import { udp6Cksum } from "../../wire/udp.js";
 import type { CounterName } from "../counters.js";
@@ -31,15 +31,6 @@ const US = `${NET}1`;
 const PEER = `${NET}2`;
 const PORT = 7777;
 
-/** Runs socat in the peer's namespace with `input` on its stdin, without blocking the event loop (the stack walks meanwhile). */
-async function socat(ns: string, target: string, input: Uint8Array): Promise<{ out: Buffer; err: string }> {
-  return new Promise((resolve) => {
-    const child = execFile("ip", ["netns", "exec", ns, "socat", "-t", "2", "-T", "2", "-", target], { encoding: "buffer", timeout: 20000 }, (_e, stdout, stderr) => {
-      resolve({ out: Buffer.from(stdout), err: Buffer.from(stderr).toString() });
-    });
-    child.stdin!.end(Buffer.from(input));
-  });
-}
 
 
 
@@ -62,15 +53,7 @@ function udp6Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: string, dst: str
 describe("cnet UDP over IPv6 against a Linux peer", { skip }, () => {
   test("socat UDP6 echo to the global and link-local addresses byte for byte, ECONNREFUSED from a closed port, bad datagrams counted, no leak", async () => {
     const v = createCnetPair({ ipv6: true });
-    try {
-      nsExec(v.nsA, "sysctl", "-qw", `net.ipv6.conf.${v.a}.accept_dad=0`);
-      nsExec(v.nsA, "ip", "-6", "addr", "add", `${US}/64`, "dev", v.a);
-      nsExec(v.ns, "ip", "-6", "addr", "add", `${PEER}/64`, "dev", v.b, "nodad");
-      nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
-    } catch (e) {
-      v.destroy();
-      throw e;
-    }
+    ip6Pair(v, US, PEER);
     // A UDP channel echoing with recvBurst/replyBurst after every walk.
     const bufs = new Uint32Array(64);
     let cd = -1;
@@ -102,17 +85,17 @@ describe("cnet UDP over IPv6 against a Linux peer", { skip }, () => {
       const sizes = [1, 100, 1000, 1400];
       for (const n of sizes) {
         const payload = randomBytes(n);
-        const r = await socat(v.ns, `UDP6:[${US}]:${PORT}`, payload);
+        const r = await socatIn(v.ns, `UDP6:[${US}]:${PORT}`, payload, ["-t", "2", "-T", "2"], 20000);
         assert.deepEqual(r.out, payload, `${n} bytes echoed from ${US} (${r.err})`);
       }
       for (const n of [7, 1200]) {
         const payload = randomBytes(n);
-        const r = await socat(v.ns, `UDP6:[${ll}%${v.b}]:${PORT}`, payload);
+        const r = await socatIn(v.ns, `UDP6:[${ll}%${v.b}]:${PORT}`, payload, ["-t", "2", "-T", "2"], 20000);
         assert.deepEqual(r.out, payload, `${n} bytes echoed from ${ll} (${r.err})`);
       }
 
       // A closed port: the stack's ICMPv6 port unreachable makes the connected socket fail with ECONNREFUSED.
-      const refused = await socat(v.ns, `UDP6:[${US}]:${PORT + 1}`, Buffer.from("x\n"));
+      const refused = await socatIn(v.ns, `UDP6:[${US}]:${PORT + 1}`, Buffer.from("x\n"), ["-t", "2", "-T", "2"], 20000);
       assert.match(refused.err, /Connection refused/);
 
       // Bad datagrams from a raw socket on the peer: each dropped and counted.

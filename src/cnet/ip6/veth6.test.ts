@@ -20,7 +20,7 @@ import { promisify } from "node:util";
 import { canUseNetns, nsExec } from "../../testing/netns.js";
 import { createCnetPair } from "../../testing/cnet-peer.js";
 import { PacketSocket } from "../../testing/packet-socket.js";
-import { vethStack, snmp6, until } from "../../testing/veth-stack.js";
+import { ip6Pair, vethStack, snmp6, until } from "../../testing/veth-stack.js";
 import { formatIp6, parseIp6, parseMac } from "../../lookup/addr.js";
 import { icmp6Cksum } from "../../wire/icmp6.js";
 import type { CounterName } from "../counters.js";
@@ -59,17 +59,9 @@ function icmp6Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: string, dst: st
 describe("cnet IPv6 against a Linux peer", { skip }, () => {
   test("DAD, ping -6 of the global and link-local addresses, a duplicate found, a live address, bad input counted, kernel silent, no leak", async () => {
     const v = createCnetPair({ ipv6: true });
-    try {
-      // The kernel of the stack's namespace does no DAD of its own for what is added from now on: a
-      // duplicate can only be found by the stack's own solicitation.
-      nsExec(v.nsA, "sysctl", "-qw", `net.ipv6.conf.${v.a}.accept_dad=0`);
-      nsExec(v.nsA, "ip", "-6", "addr", "add", `${US}/64`, "dev", v.a);
-      nsExec(v.ns, "ip", "-6", "addr", "add", `${PEER}/64`, "dev", v.b, "nodad");
-      nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
-    } catch (e) {
-      v.destroy();
-      throw e;
-    }
+    // The kernel of the stack's namespace does no DAD of its own for what is added from now on: a
+    // duplicate can only be found by the stack's own solicitation.
+    ip6Pair(v, US, PEER);
     const r = vethStack(v, { name: "cnet6" });
     const { tables, counters, nd, addrs } = r;
     try {

@@ -9,6 +9,7 @@
  * fd00::1 and fe80::1, B fd00::2 and fe80::2 (preferred at once, no DAD), each knows the other as a
  * permanent ND neighbour, so no ND crosses the link either.
  */
+import assert from "node:assert/strict";
 import { Umem } from "../mem/umem.js";
 import { Mempool } from "../mem/mempool.js";
 import { RingPort } from "../pktdev/ring-port.js";
@@ -19,6 +20,7 @@ import { CnetStack } from "../cnet/stack.js";
 import type { TcpOptions } from "../cnet/tcp/engine.js";
 import { NdTable, ND_PERMANENT } from "../cnet/ip6/nd-table.js";
 import { Ip6Addrs } from "../cnet/ip6/addrs.js";
+import type { Chnl } from "../cnet/chnl.js";
 
 export const IP_A = 0x0a000001;
 export const IP_B = 0x0a000002;
@@ -220,4 +222,70 @@ export function tcpLink(o: { tcp?: TcpOptions; frames?: number; seed?: number; b
     },
   };
   return link;
+}
+
+/**
+ * `n` pseudo-random bytes from `seed` (a linear congruential generator: the same bytes every run).
+ *
+ * @example
+ * const ab = seededBytes(1 << 20, 1);
+ */
+export function seededBytes(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    b[i] = s >>> 24;
+  }
+  return b;
+}
+
+/**
+ * Steps the link (`ms` each) until `cond` holds; throws naming `what` after `max` steps.
+ *
+ * @example
+ * stepUntil(L, () => A.tcpState(acd) === "ESTABLISHED", "established");
+ */
+export function stepUntil(L: TcpLink, cond: () => boolean, what: string, max = 200_000, ms = 1): void {
+  for (let i = 0; i < max; i++) {
+    if (cond()) return;
+    L.step(ms);
+  }
+  throw new Error(`not reached after ${max} steps: ${what}`);
+}
+
+/**
+ * Moves `ab` from A to B and `ba` from B to A at once over connected channels `acd`/`bcd`; each side
+ * shuts down once it has sent all (B only after A's FIN with `bWaitsEof`); returns what each received
+ * once both saw EOF (asserts they did within `maxSteps`, default 2 million).
+ *
+ * @example
+ * const { atB, atA } = exchange(L, acd, bcd, seededBytes(1 << 20, 1), seededBytes(1 << 20, 2));
+ */
+export function exchange(L: TcpLink, acd: number, bcd: number, ab: Uint8Array, ba: Uint8Array, o: { bWaitsEof?: boolean; maxSteps?: number } = {}): { atB: Uint8Array; atA: Uint8Array } {
+  const maxSteps = o.maxSteps ?? 2_000_000;
+  const A = L.a.chnl;
+  const B = L.b.chnl;
+  const gotB = new Uint8Array(ab.length + 1);
+  const gotA = new Uint8Array(ba.length + 1);
+  let sa = 0, sb = 0, ra = 0, rb = 0;
+  let eofA = false, eofB = false, shA = false, shB = false;
+  const pump = (ch: Chnl, cd: number, src: Uint8Array, sent: number): number => sent < src.length ? sent + ch.send(cd, src, sent, Math.min(65536, src.length - sent)) : sent;
+  for (let i = 0; i < maxSteps && !(eofA && eofB); i++) {
+    sa = pump(A, acd, ab, sa);
+    sb = pump(B, bcd, ba, sb);
+    if (sa === ab.length && !shA) { A.shutdown(acd); shA = true; }
+    if (sb === ba.length && !shB && (!o.bWaitsEof || eofB)) { B.shutdown(bcd); shB = true; }
+    for (let k; !eofB && (k = B.recv(bcd, gotB, rb, gotB.length - rb)) !== 0;) {
+      if (k < 0) eofB = true;
+      else rb += k;
+    }
+    for (let k; !eofA && (k = A.recv(acd, gotA, ra, gotA.length - ra)) !== 0;) {
+      if (k < 0) eofA = true;
+      else ra += k;
+    }
+    L.step();
+  }
+  assert.ok(eofA && eofB, `transfer did not finish: A sent ${sa}/${ab.length}, B got ${rb}; B sent ${sb}/${ba.length}, A got ${ra}`);
+  return { atB: gotB.subarray(0, rb), atA: gotA.subarray(0, ra) };
 }

@@ -10,30 +10,14 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { tcpLink, IP_B, IP6_A, IP6_B, LL_A, LL_B, IFINDEX_A, MAC_A, MAC_B, type TcpLink } from "../../testing/tcp-link.js";
+import { tcpLink, exchange, seededBytes, stepUntil, IP_B, IP6_A, IP6_B, LL_A, LL_B, IFINDEX_A, MAC_A, MAC_B, type TcpLink } from "../../testing/tcp-link.js";
 import { CHNL_EV_RESET, type Chnl } from "../chnl.js";
 import { formatIp6 } from "../../lookup/addr.js";
 import { TcpConnTable } from "../tcp/conn-table.js";
 import { gc, gcsAndGrowth } from "../../testing/gc-probe.js";
 
-function data(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    b[i] = s >>> 24;
-  }
-  return b;
-}
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-function stepUntil(L: TcpLink, cond: () => boolean, what: string, max = 200_000, ms = 1): void {
-  for (let i = 0; i < max; i++) {
-    if (cond()) return;
-    L.step(ms);
-  }
-  throw new Error(`not reached after ${max} steps: ${what}`);
-}
 
 /** A listener on B (any address), A connects over IPv6 to `to` (B's global by default). */
 function connect6Pair(L: TcpLink, o: { port?: number; to?: Uint8Array; scope?: number } = {}): { acd: number; bcd: number; lcd: number } {
@@ -51,32 +35,6 @@ function connect6Pair(L: TcpLink, o: { port?: number; to?: Uint8Array; scope?: n
 }
 
 /** Moves `ab` A -> B and `ba` B -> A at once, both shut down after sending; returns what each received. */
-function exchange(L: TcpLink, acd: number, bcd: number, ab: Uint8Array, ba: Uint8Array): { atB: Uint8Array; atA: Uint8Array } {
-  const A = L.a.chnl;
-  const B = L.b.chnl;
-  const gotB = new Uint8Array(ab.length + 1);
-  const gotA = new Uint8Array(ba.length + 1);
-  let sa = 0, sb = 0, ra = 0, rb = 0;
-  let eofA = false, eofB = false, shA = false, shB = false;
-  const pump = (ch: Chnl, cd: number, src: Uint8Array, sent: number): number => sent < src.length ? sent + ch.send(cd, src, sent, Math.min(65536, src.length - sent)) : sent;
-  for (let i = 0; i < 2_000_000 && !(eofA && eofB); i++) {
-    sa = pump(A, acd, ab, sa);
-    sb = pump(B, bcd, ba, sb);
-    if (sa === ab.length && !shA) { A.shutdown(acd); shA = true; }
-    if (sb === ba.length && !shB) { B.shutdown(bcd); shB = true; }
-    for (let k; !eofB && (k = B.recv(bcd, gotB, rb, gotB.length - rb)) !== 0;) {
-      if (k < 0) eofB = true;
-      else rb += k;
-    }
-    for (let k; !eofA && (k = A.recv(acd, gotA, ra, gotA.length - ra)) !== 0;) {
-      if (k < 0) eofA = true;
-      else ra += k;
-    }
-    L.step();
-  }
-  assert.ok(eofA && eofB, `transfer did not finish: A sent ${sa}/${ab.length}, B got ${rb}; B sent ${sb}/${ba.length}, A got ${ra}`);
-  return { atB: gotB.subarray(0, rb), atA: gotA.subarray(0, ra) };
-}
 
 /** The Internet checksum of `parts`, one 16-bit word at a time (the oracle). */
 function naiveCksum(...parts: Uint8Array[]): number {
@@ -156,8 +114,8 @@ describe("TCP over IPv6 (two stacks, simulated link)", () => {
       assert.equal(formatIp6(A.localOf(acd).ip6!), "fd00::1");
       assert.equal(formatIp6(B.localOf(bcd).ip6!), "fd00::2");
       assert.equal(formatIp6(B.peerOf(bcd).ip6!), "fd00::1");
-      const ab = data(1 << 20, 1);
-      const ba = data(1 << 20, 2);
+      const ab = seededBytes(1 << 20, 1);
+      const ba = seededBytes(1 << 20, 2);
       const r = exchange(L, acd, bcd, ab, ba);
       assert.equal(sha(r.atB), sha(ab));
       assert.equal(sha(r.atA), sha(ba));
@@ -188,7 +146,7 @@ describe("TCP over IPv6 (two stacks, simulated link)", () => {
       const { acd, bcd, lcd } = connect6Pair(L);
       const A = L.a.chnl;
       const B = L.b.chnl;
-      const src = data(1 << 16, 10);
+      const src = seededBytes(1 << 16, 10);
       const bufs = new Uint32Array(256);
       const peer = new Uint8Array(16);
       const got = new Float64Array(1);
@@ -247,8 +205,8 @@ describe("TCP over IPv6 (two stacks, simulated link)", () => {
       const imp = { loss: 0.01, dup: 0.01, reorder: 0.02, reorderMs: 3, delayMs: 1 };
       L.ab = imp;
       L.ba = imp;
-      const ab = data(2 << 20, 3);
-      const ba = data(2 << 20, 4);
+      const ab = seededBytes(2 << 20, 3);
+      const ba = seededBytes(2 << 20, 4);
       const r = exchange(L, acd, bcd, ab, ba);
       assert.equal(sha(r.atB), sha(ab));
       assert.equal(sha(r.atA), sha(ba));
@@ -277,9 +235,9 @@ describe("TCP over IPv6 (two stacks, simulated link)", () => {
       const { acd, bcd, lcd } = connect6Pair(L, { to: LL_B, scope: IFINDEX_A });
       assert.equal(src, "fe80::1");
       assert.equal(L.b.chnl.peerNameOf(bcd), `[fe80::1]:${L.a.chnl.localOf(acd).port}`);
-      const r = exchange(L, acd, bcd, data(100_000, 5), data(50_000, 6));
-      assert.equal(sha(r.atB), sha(data(100_000, 5)));
-      assert.equal(sha(r.atA), sha(data(50_000, 6)));
+      const r = exchange(L, acd, bcd, seededBytes(100_000, 5), seededBytes(50_000, 6));
+      assert.equal(sha(r.atB), sha(seededBytes(100_000, 5)));
+      assert.equal(sha(r.atA), sha(seededBytes(50_000, 6)));
       L.a.chnl.close(acd);
       L.b.chnl.close(bcd);
       L.b.chnl.close(lcd);
@@ -393,7 +351,7 @@ describe("TCP over IPv6 (two stacks, simulated link)", () => {
       const list = B.list().filter((r) => r.state === "ESTABLISHED").map((r) => r.local).sort();
       assert.deepEqual(list, ["10.0.0.2:8080", "[fd00::2]:8080"]);
       // Both transfer at once.
-      const x4 = data(300_000, 7), x6 = data(300_000, 8);
+      const x4 = seededBytes(300_000, 7), x6 = seededBytes(300_000, 8);
       let s4 = 0, s6 = 0;
       const r4 = new Uint8Array(x4.length + 1), r6 = new Uint8Array(x6.length + 1);
       let n4 = 0, n6 = 0;
@@ -433,9 +391,9 @@ describe("TCP over IPv6 (two stacks, simulated link)", () => {
       stepUntil(L, () => (bcd < 0 && (bcd = B.accept(lcd)), bcd >= 0), "accepted through a cookie", 100);
       assert.deepEqual(pick(L.cb(), "tcp_syncookies_sent", "tcp_syncookies_ok"), { tcp_syncookies_sent: 7, tcp_syncookies_ok: 1 });
       assert.equal(B.familyOf(bcd), 6);
-      const r = exchange(L, cd, bcd, data(100_000, 9), data(50_000, 10));
-      assert.equal(sha(r.atB), sha(data(100_000, 9)));
-      assert.equal(sha(r.atA), sha(data(50_000, 10)));
+      const r = exchange(L, cd, bcd, seededBytes(100_000, 9), seededBytes(50_000, 10));
+      assert.equal(sha(r.atB), sha(seededBytes(100_000, 9)));
+      assert.equal(sha(r.atA), sha(seededBytes(50_000, 10)));
       // A forged cookie over IPv6 is refused with a RST.
       const rst = L.cb().tcp_rst_out;
       L.inject("b", tcp6Frame({ sport: 30000, dport: 8080, seq: 5, ack: 0x12345678, flags: ACK }));

@@ -7,29 +7,13 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { tcpLink, IP_A, IP_B, MAC_A, MAC_B, type TcpLink } from "../../testing/tcp-link.js";
+import { tcpLink, exchange, seededBytes, stepUntil, IP_A, IP_B, MAC_A, MAC_B, type TcpLink } from "../../testing/tcp-link.js";
 import { CHNL_EV_ACCEPT, CHNL_EV_CONNECTED, CHNL_EV_EOF, CHNL_EV_READABLE, CHNL_EV_RESET, CHNL_EV_CLOSED, CHNL_EV_ERROR, type Chnl } from "../chnl.js";
 import { cksum, cksumFold, onesSum } from "../../wire/cksum.js";
 import { gc, gcsAndGrowth } from "../../testing/gc-probe.js";
 
-function data(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    b[i] = s >>> 24;
-  }
-  return b;
-}
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-function stepUntil(L: TcpLink, cond: () => boolean, what: string, max = 200_000, ms = 1): void {
-  for (let i = 0; i < max; i++) {
-    if (cond()) return;
-    L.step(ms);
-  }
-  throw new Error(`not reached after ${max} steps: ${what}`);
-}
 
 /** A listener on B:port, A connects: returns both channels once established. */
 function connectPair(L: TcpLink, port = 80, backlog = 16): { acd: number; bcd: number; lcd: number } {
@@ -46,33 +30,6 @@ function connectPair(L: TcpLink, port = 80, backlog = 16): { acd: number; bcd: n
 }
 
 /** Moves `ab` from A to B and `ba` from B to A at once; both shut down after sending; returns what each received. */
-function exchange(L: TcpLink, acd: number, bcd: number, ab: Uint8Array, ba: Uint8Array, o: { bWaitsEof?: boolean; maxSteps?: number } = {}): { atB: Uint8Array; atA: Uint8Array } {
-  const maxSteps = o.maxSteps ?? 2_000_000;
-  const A = L.a.chnl;
-  const B = L.b.chnl;
-  const gotB = new Uint8Array(ab.length + 1);
-  const gotA = new Uint8Array(ba.length + 1);
-  let sa = 0, sb = 0, ra = 0, rb = 0;
-  let eofA = false, eofB = false, shA = false, shB = false;
-  const pump = (ch: Chnl, cd: number, src: Uint8Array, sent: number): number => sent < src.length ? sent + ch.send(cd, src, sent, Math.min(65536, src.length - sent)) : sent;
-  for (let i = 0; i < maxSteps && !(eofA && eofB); i++) {
-    sa = pump(A, acd, ab, sa);
-    sb = pump(B, bcd, ba, sb);
-    if (sa === ab.length && !shA) { A.shutdown(acd); shA = true; }
-    if (sb === ba.length && !shB && (!o.bWaitsEof || eofB)) { B.shutdown(bcd); shB = true; }
-    for (let k; !eofB && (k = B.recv(bcd, gotB, rb, gotB.length - rb)) !== 0;) {
-      if (k < 0) eofB = true;
-      else rb += k;
-    }
-    for (let k; !eofA && (k = A.recv(acd, gotA, ra, gotA.length - ra)) !== 0;) {
-      if (k < 0) eofA = true;
-      else ra += k;
-    }
-    L.step();
-  }
-  assert.ok(eofA && eofB, `transfer did not finish: A sent ${sa}/${ab.length}, B got ${rb}; B sent ${sb}/${ba.length}, A got ${ra}`);
-  return { atB: gotB.subarray(0, rb), atA: gotA.subarray(0, ra) };
-}
 
 /** A raw Ethernet + IPv4 + TCP frame (no options) with valid checksums unless `badCksum`. */
 function tcpFrame(o: { toB: boolean; sport: number; dport: number; seq: number; ack: number; flags: number; win?: number; payload?: Uint8Array; badCksum?: boolean; srcIp?: number; doff?: number }): Uint8Array {
@@ -132,8 +89,8 @@ describe("tcp engine over a simulated link", () => {
       assert.equal(L.b.chnl.tcpState(bcd), "ESTABLISHED");
       assert.deepEqual(L.b.chnl.peerOf(bcd), { ip: IP_A, port: L.a.chnl.localOf(acd).port, family: 4 });
       assert.deepEqual(L.a.chnl.localOf(acd).ip, IP_A);
-      const ab = data(5000, 1);
-      const ba = data(3000, 2);
+      const ab = seededBytes(5000, 1);
+      const ba = seededBytes(3000, 2);
       const r = exchange(L, acd, bcd, ab, ba, { bWaitsEof: true });
       assert.equal(sha(r.atB), sha(ab));
       assert.equal(sha(r.atA), sha(ba));
@@ -164,8 +121,8 @@ describe("tcp engine over a simulated link", () => {
     const L = tcpLink({ tcp: { timeWaitMs: 100 } });
     try {
       const { acd, bcd, lcd } = connectPair(L);
-      const ab = data(10 << 20, 3);
-      const ba = data(10 << 20, 4);
+      const ab = seededBytes(10 << 20, 3);
+      const ba = seededBytes(10 << 20, 4);
       const r = exchange(L, acd, bcd, ab, ba);
       assert.equal(r.atB.length, ab.length);
       assert.equal(sha(r.atB), sha(ab));
@@ -189,8 +146,8 @@ describe("tcp engine over a simulated link", () => {
       const imp = { loss: 0.02, dup: 0.01, reorder: 0.1, reorderMs: 3, delayMs: 2 };
       L.ab = imp;
       L.ba = imp;
-      const ab = data(10 << 20, 5);
-      const ba = data(10 << 20, 6);
+      const ab = seededBytes(10 << 20, 5);
+      const ba = seededBytes(10 << 20, 6);
       const r = exchange(L, acd, bcd, ab, ba);
       assert.equal(r.atB.length, ab.length);
       assert.equal(sha(r.atB), sha(ab));
@@ -221,7 +178,7 @@ describe("tcp engine over a simulated link", () => {
       const { acd, bcd, lcd } = connectPair(L);
       const A = L.a.chnl;
       const B = L.b.chnl;
-      const msg = data(300_000, 7);
+      const msg = seededBytes(300_000, 7);
       let sent = 0;
       for (let i = 0; i < 2000; i++) {
         if (sent < msg.length) sent += A.send(acd, msg, sent, msg.length - sent);
@@ -282,9 +239,9 @@ describe("tcp engine over a simulated link", () => {
       assert.ok(seen.includes("SYN_RECEIVED/SYN_RECEIVED"), `states went ${[...new Set(seen)].join(" ")}`);
       assert.equal(A.tcpState(acd), "ESTABLISHED");
       assert.equal(B.tcpState(bcd), "ESTABLISHED");
-      const r = exchange(L, acd, bcd, data(20000, 8), data(30000, 9));
-      assert.equal(sha(r.atB), sha(data(20000, 8)));
-      assert.equal(sha(r.atA), sha(data(30000, 9)));
+      const r = exchange(L, acd, bcd, seededBytes(20000, 8), seededBytes(30000, 9));
+      assert.equal(sha(r.atB), sha(seededBytes(20000, 8)));
+      assert.equal(sha(r.atA), sha(seededBytes(30000, 9)));
       stepUntil(L, () => A.tcpState(acd) === "TIME_WAIT" && B.tcpState(bcd) === "TIME_WAIT", "both TIME_WAIT", 100);
       assert.equal(L.ca().tcp_time_wait, 1);
       assert.equal(L.cb().tcp_time_wait, 1);
@@ -419,7 +376,7 @@ describe("tcp engine over a simulated link", () => {
       const { acd, bcd, lcd } = connectPair(L);
       const A = L.a.chnl;
       const B = L.b.chnl;
-      const src = data(1 << 16, 10);
+      const src = seededBytes(1 << 16, 10);
       const bufs = new Uint32Array(256);
       const got = new Float64Array(1); // a number past 2^31 in a closure slot would be boxed on every store
       const run = (steps: number) => {
@@ -607,9 +564,9 @@ describe("tcp engine over a simulated link", () => {
       assert.equal(L.ca().tcp_syncookies_sent, 93);
       assert.equal(L.ca().tcp_syncookies_ok, 1);
       assert.equal(A.tcpState(acd), "ESTABLISHED");
-      const r = exchange(L, acd, ccd, data(200_000, 11), data(100_000, 12));
-      assert.equal(sha(r.atB), sha(data(200_000, 11)));
-      assert.equal(sha(r.atA), sha(data(100_000, 12)));
+      const r = exchange(L, acd, ccd, seededBytes(200_000, 11), seededBytes(100_000, 12));
+      assert.equal(sha(r.atB), sha(seededBytes(200_000, 11)));
+      assert.equal(sha(r.atA), sha(seededBytes(100_000, 12)));
       // A forged ACK (a guessed cookie) is refused with a RST.
       const rstBefore = L.ca().tcp_rst_out;
       L.inject("a", tcpFrame({ toB: false, sport: 30000, dport: 8080, seq: 5, ack: 0x12345678, flags: ACK, srcIp: IP_B }));

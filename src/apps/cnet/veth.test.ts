@@ -11,14 +11,12 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { AppClient } from "../../telemetry/app-client.js";
 import { parseAppMetrics } from "../../telemetry/exporter.js";
 import { randomBytes } from "node:crypto";
 import { canUseNetns, nsExec } from "../../testing/netns.js";
 import { createCnetPair } from "../../testing/cnet-peer.js";
+import { cnetProcess } from "../../testing/cnet-process.js";
 import { PacketSocket } from "../../testing/packet-socket.js";
 import { fwdConfig } from "../../testing/fwd-config.js";
 import { parseConfig } from "../../config/index.js";
@@ -120,25 +118,18 @@ describe("xdplane cnet against a Linux peer", { skip }, () => {
 
   test("as a process: --tcp-echo, --tcp-discard, --http over Node streams; /cnet/tcp and /metrics/app exact; SIGTERM exits 0 with no leak", { skip: !have("curl") ? "needs curl" : false }, async () => {
     const v = createCnetPair();
-    const dir = mkdtempSync(join(tmpdir(), "cnet-"));
-    let child: ChildProcess | null = null;
-    let hold: ChildProcess | null = null;
     try {
       nsExec(v.nsA, "ip", "addr", "add", "10.213.0.1/24", "dev", v.a);
       nsExec(v.ns, "ip", "addr", "add", "10.213.0.2/24", "dev", v.b);
       nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
-      const cfg = join(dir, "cnet.jsonc");
-      writeFileSync(cfg, fwdConfig({ ports: [{ netdev: v.a }], idleTimeout: 10, intrTimeout: 50 }));
-      const cli = new URL("../../cli/main.js", import.meta.url).pathname;
-      child = spawn(process.execPath, [cli, "cnet", "-c", cfg, "--netns", v.nsA, "--udp-echo", "7", "--tcp-echo", "7", "--tcp-discard", "9", "--http", "80",
-        "--json", "--debug-frames", "--socket-dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      let err = "";
-      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-      child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-      const sock = join(dir, `app_socket.${child.pid}`);
-      for (let i = 0; i < 300 && !existsSync(sock); i++) await sleep(50);
-      assert.ok(existsSync(sock), `the app socket appeared: ${err}`);
+    } catch (e) {
+      v.destroy();
+      throw e;
+    }
+    const p = await cnetProcess(v, ["--udp-echo", "7", "--tcp-echo", "7", "--tcp-discard", "9", "--http", "80"]);
+    const sock = p.sock;
+    let hold: ChildProcess | null = null;
+    try {
       const payload = randomBytes(200_000);
       const echo = execFileSync("ip", ["netns", "exec", v.ns, "socat", "-t", "5", "-T", "10", "-", "TCP:10.213.0.1:7"], { input: payload });
       assert.deepEqual(Buffer.from(echo), payload, "TCP echo byte for byte");
@@ -192,39 +183,26 @@ describe("xdplane cnet against a Linux peer", { skip }, () => {
         client.close();
       }
       hold.stdin!.end();
-      const exit = new Promise<number | null>((r) => child!.once("exit", r));
-      child.kill("SIGTERM");
-      assert.equal(await exit, 0, `exit code (stderr: ${err})`);
-      const summary = JSON.parse(out.trim().split("\n").find((l) => l.includes('"type":"summary"'))!) as { leakedFrames: number; doubleFrees: number };
-      assert.equal(summary.leakedFrames, 0);
-      assert.equal(summary.doubleFrees, 0);
+      await p.stop();
     } finally {
       hold?.kill("SIGKILL");
-      child?.kill("SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
-      v.destroy();
+      p.cleanup();
     }
   });
 
   test("as a process: xdplane cnet --udp-echo, /cnet/stats and /cnet/arp on the app socket, SIGTERM exits 0 with no leak", async () => {
     const v = createCnetPair();
-    const dir = mkdtempSync(join(tmpdir(), "cnet-"));
-    let child: ChildProcess | null = null;
     try {
       nsExec(v.nsA, "ip", "addr", "add", "10.211.0.1/24", "dev", v.a);
       nsExec(v.ns, "ip", "addr", "add", "10.211.0.2/24", "dev", v.b);
       nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
-      const cfg = join(dir, "cnet.jsonc");
-      writeFileSync(cfg, fwdConfig({ ports: [{ netdev: v.a }], idleTimeout: 10, intrTimeout: 50 }));
-      const cli = new URL("../../cli/main.js", import.meta.url).pathname;
-      child = spawn(process.execPath, [cli, "cnet", "-c", cfg, "--netns", v.nsA, "--udp-echo", "7777", "--json", "--debug-frames", "--socket-dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      let err = "";
-      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-      child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-      const sock = join(dir, `app_socket.${child.pid}`);
-      for (let i = 0; i < 300 && !existsSync(sock); i++) await sleep(50);
-      assert.ok(existsSync(sock), `the app socket appeared: ${err}`);
+    } catch (e) {
+      v.destroy();
+      throw e;
+    }
+    const p = await cnetProcess(v, ["--udp-echo", "7777"]);
+    const sock = p.sock;
+    try {
       const payload = randomBytes(512);
       const echo = execFileSync("ip", ["netns", "exec", v.ns, "socat", "-t", "2", "-T", "2", "-", "UDP:10.211.0.1:7777"], { input: payload });
       assert.deepEqual(Buffer.from(echo), payload);
@@ -242,17 +220,10 @@ describe("xdplane cnet against a Linux peer", { skip }, () => {
       } finally {
         client.close();
       }
-      const exit = new Promise<number | null>((r) => child!.once("exit", r));
-      child.kill("SIGTERM");
-      assert.equal(await exit, 0, `exit code (stderr: ${err})`);
-      const summary = JSON.parse(out.trim().split("\n").find((l) => l.includes('"type":"summary"'))!) as { leakedFrames: number; doubleFrees: number; counters: Record<string, number> };
-      assert.equal(summary.leakedFrames, 0);
-      assert.equal(summary.doubleFrees, 0);
+      const summary = await p.stop();
       assert.equal(summary.counters["udp_tx"], 1);
     } finally {
-      child?.kill("SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
-      v.destroy();
+      p.cleanup();
     }
   });
 });

@@ -18,15 +18,12 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { AppClient } from "../../telemetry/app-client.js";
-import { fwdConfig } from "../../testing/fwd-config.js";
 import { createHash, randomBytes } from "node:crypto";
 import { canUseNetns, nsExec } from "../../testing/netns.js";
 import { createCnetPair } from "../../testing/cnet-peer.js";
 import { ip6Pair, socatIn, vethStack, until } from "../../testing/veth-stack.js";
+import { cnetProcess } from "../../testing/cnet-process.js";
 import { formatIp6 } from "../../lookup/addr.js";
 import { CHNL_EV_CLOSED } from "../chnl.js";
 import type { CnetStack } from "../stack.js";
@@ -186,29 +183,14 @@ describe("cnet TCP over IPv6 against a Linux peer", { skip }, () => {
 describe("xdplane cnet over IPv6 against a Linux peer", { skip: skip || (!have("curl") ? "needs curl" : false) }, () => {
   test("as a process: curl -6 of --http, socat TCP6 echo, /cnet/tcp lists the IPv6 connection, SIGTERM exits 0 with no leak", async () => {
     const v = createCnetPair({ ipv6: true });
-    const dir = mkdtempSync(join(tmpdir(), "cnet6-"));
-    let child: ChildProcess | null = null;
     let hold: ChildProcess | null = null;
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const us = "2001:db8:9::1";
     const peer = "2001:db8:9::2";
+    ip6Pair(v, us, peer);
+    const p = await cnetProcess(v, ["--tcp-echo", "7", "--tcp-discard", "9", "--http", "80"]);
+    const sock = p.sock;
     try {
-      nsExec(v.nsA, "sysctl", "-qw", `net.ipv6.conf.${v.a}.accept_dad=0`);
-      nsExec(v.nsA, "ip", "-6", "addr", "add", `${us}/64`, "dev", v.a);
-      nsExec(v.ns, "ip", "-6", "addr", "add", `${peer}/64`, "dev", v.b, "nodad");
-      nsExec(v.ns, "ethtool", "-K", v.b, "tx", "off");
-      const cfg = join(dir, "cnet.jsonc");
-      writeFileSync(cfg, fwdConfig({ ports: [{ netdev: v.a }], idleTimeout: 10, intrTimeout: 50 }));
-      const cli = new URL("../../cli/main.js", import.meta.url).pathname;
-      child = spawn(process.execPath, [cli, "cnet", "-c", cfg, "--netns", v.nsA, "--tcp-echo", "7", "--tcp-discard", "9", "--http", "80",
-        "--json", "--debug-frames", "--socket-dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      let err = "";
-      child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-      child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-      const sock = join(dir, `app_socket.${child.pid}`);
-      for (let i = 0; i < 300 && !existsSync(sock); i++) await sleep(50);
-      assert.ok(existsSync(sock), `the app socket appeared: ${err}`);
       assert.ok(await until(() => nsExec(v.ns, "ip", "-6", "addr", "show", "dev", v.b, "tentative").trim() === "", 5000));
       // The stack's DAD for the address it learned: retry the first request until it answers.
       let page = "";
@@ -243,17 +225,10 @@ describe("xdplane cnet over IPv6 against a Linux peer", { skip: skip || (!have("
         client.close();
       }
       hold.stdin!.end();
-      const exit = new Promise<number | null>((r) => child!.once("exit", r));
-      child.kill("SIGTERM");
-      assert.equal(await exit, 0, `exit code (stderr: ${err})`);
-      const summary = JSON.parse(out.trim().split("\n").find((l) => l.includes('"type":"summary"'))!) as { leakedFrames: number; doubleFrees: number };
-      assert.equal(summary.leakedFrames, 0);
-      assert.equal(summary.doubleFrees, 0);
+      await p.stop();
     } finally {
       hold?.kill("SIGKILL");
-      child?.kill("SIGKILL");
-      rmSync(dir, { recursive: true, force: true });
-      v.destroy();
+      p.cleanup();
     }
   });
 });

@@ -1072,23 +1072,17 @@ export class TcpEngine {
 
   /** A stateless SYN-ACK whose ISS is the cookie: 5 bits of time (64 s), 3 of MSS, 24 of hash. */
   private sendCookie(src: number, sport: number, dst: number, dport: number, seq: number): void {
-    const ctx = this.ctx;
     const peerMss = this.opt[0]! > 0 ? this.opt[0]! : 536;
     const ours = this.cur6 >= 0 ? this.ourMss6 : this.ourMss;
     let mi = COOKIE_MSS.length - 1;
     while (mi > 0 && COOKIE_MSS[mi]! > Math.min(peerMss, ours)) mi--;
     const t = Math.floor(this.clk[0]! / 64000) & 31;
     const cookie = (t << 27) | (mi << 24) | this.cookieHash(src, sport, dst, dport, t);
-    const h = ctx.mp.alloc();
-    if (h < 0) {
-      this.c[C.TCP_NO_BUF]!++;
-      return;
-    }
+    const h = this.replyFrame(sport, dport);
+    if (h < 0) return;
     const u8 = this.u8;
-    const ip = ((h << ctx.shift) >>> 0) + ctx.dataOff[h]! + ETH_HLEN;
+    const ip = this.replyIp(h);
     const l4 = ip + (this.cur6 >= 0 ? IP6_HLEN : IP_HLEN);
-    setBe16(u8, l4, dport);
-    setBe16(u8, l4 + 2, sport);
     setBe32(u8, l4 + 4, cookie);
     setBe32(u8, l4 + 8, (seq + 1) | 0);
     u8[l4 + 12] = 6 << 4;
@@ -2164,20 +2158,35 @@ export class TcpEngine {
     this.emit(s, this.sndMax[s]!, 0, TCP_FLAG_RST | TCP_FLAG_ACK);
   }
 
+  /**
+   * A fresh frame for a connectionless reply (a RST, a cookie SYN-ACK) to the segment being handled, its
+   * TCP ports written (from our `dport` back to its `sport`); -1, counted, when the pool is empty.
+   */
+  private replyFrame(sport: number, dport: number): number {
+    const h = this.ctx.mp.alloc();
+    if (h < 0) {
+      this.c[C.TCP_NO_BUF]!++;
+      return -1;
+    }
+    const l4 = this.replyIp(h) + (this.cur6 >= 0 ? IP6_HLEN : IP_HLEN);
+    setBe16(this.u8, l4, dport);
+    setBe16(this.u8, l4 + 2, sport);
+    return h;
+  }
+
+  /** Where the IP header of a reply frame `h` goes (after the Ethernet header). */
+  private replyIp(h: number): number {
+    return ((h << this.ctx.shift) >>> 0) + this.ctx.dataOff[h]! + ETH_HLEN;
+  }
+
   /** RST answering a segment without a connection (RFC 9293 3.10.7.1); never for a RST. */
   private rstFor(src: number, sport: number, dst: number, dport: number, seq: number, ack: number, fl: number, dlen: number): void {
     if ((fl & TCP_FLAG_RST) !== 0) return;
-    const ctx = this.ctx;
-    const h = ctx.mp.alloc();
-    if (h < 0) {
-      this.c[C.TCP_NO_BUF]!++;
-      return;
-    }
+    const h = this.replyFrame(sport, dport);
+    if (h < 0) return;
     const u8 = this.u8;
-    const ip = ((h << ctx.shift) >>> 0) + ctx.dataOff[h]! + ETH_HLEN;
+    const ip = this.replyIp(h);
     const l4 = ip + (this.cur6 >= 0 ? IP6_HLEN : IP_HLEN);
-    setBe16(u8, l4, dport);
-    setBe16(u8, l4 + 2, sport);
     if ((fl & TCP_FLAG_ACK) !== 0) {
       setBe32(u8, l4 + 4, ack);
       setBe32(u8, l4 + 8, 0);

@@ -17,6 +17,7 @@ import { NetTables } from "./tables.js";
 import { ArpTable } from "./arp-table.js";
 import { CnetCounters } from "./counters.js";
 import { CnetStack } from "./stack.js";
+import { ringFrameIo, type RingFrameIo } from "../testing/ring-frames.js";
 
 const MAC_US = [2, 0, 0, 0, 0xa, 1];
 const MAC_PEER = [2, 0, 0, 0, 0xb, 2];
@@ -62,41 +63,21 @@ function rig() {
     stackPorts: [{ pid: 0, ifindex: 5, mac: Uint8Array.from(MAC_US) }], timers: { gratuitous: false }, clock: Float64Array.of(1000),
     punt: { tap: tap!, pid: 0 },
   });
-  const bufs = new Uint32Array(64);
-  const send = (port: RingPort, frames: Uint8Array[]) => {
-    for (const f of frames) {
-      const h = mp.alloc();
-      umem.u8.set(f, ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!);
-      mp.mbufs.dataLen[h] = f.length;
-      bufs[0] = h;
-      assert.equal(port.txBurst(bufs, 1), 1);
-    }
+  const wireIo = ringFrameIo(umem, mp, wire!);
+  const kernelIo = ringFrameIo(umem, mp, kernel!);
+  const send = (io: RingFrameIo, frames: Uint8Array[]) => {
+    io.inject(...frames);
     for (let i = 0; i < 6; i++) stack.walk();
-  };
-  const read = (port: RingPort): Uint8Array[] => {
-    const out: Uint8Array[] = [];
-    for (let n; (n = port.rxBurst(bufs, 64)) > 0;) {
-      for (let i = 0; i < n; i++) {
-        const h = bufs[i]!;
-        const at = ((h << umem.shift) >>> 0) + mp.mbufs.dataOff[h]!;
-        out.push(umem.u8.slice(at, at + mp.mbufs.dataLen[h]!));
-      }
-      mp.freeBulk(bufs, n);
-    }
-    return out;
   };
   const finish = () => {
     stack.close();
-    read(wire!); read(kernel!);
-    mp.flushCache();
-    assert.equal(mp.available(), FRAMES, "every frame back in the pool");
-    assert.equal(mp.overflows, 0);
-    umem.close();
+    kernelIo.drain();
+    wireIo.finish(FRAMES);
   };
   // The peer's MAC is known.
   const arp = new Uint8Array(28); arp.set([0, 1, 8, 0, 6, 4, 0, 2]); arp.set(MAC_PEER, 8); arp.set(PEER, 14); arp.set(MAC_US, 18); arp.set(US, 24);
-  send(wire!, [eth(0x0806, arp)]);
-  return { stack, c: () => counters.read(), toStack: (f: Uint8Array[]) => send(wire!, f), fromKernel: (f: Uint8Array[]) => send(kernel!, f), onWire: () => read(wire!), atKernel: () => read(kernel!), finish };
+  send(wireIo, [eth(0x0806, arp)]);
+  return { stack, c: () => counters.read(), toStack: (f: Uint8Array[]) => send(wireIo, f), fromKernel: (f: Uint8Array[]) => send(kernelIo, f), onWire: () => wireIo.drain(), atKernel: () => kernelIo.drain(), finish };
 }
 
 describe("punt to the kernel through a TAP", () => {

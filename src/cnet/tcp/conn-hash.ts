@@ -12,6 +12,13 @@
 
 const EMPTY = 0;
 
+/** Buckets for `slots` connections: a power of two, at least twice as many (16 at least). */
+function tableSize(slots: number): number {
+  let size = 16;
+  while (size < slots * 2) size *= 2;
+  return size;
+}
+
 /** See the module comment. */
 export class ConnHash {
   declare private readonly val: Int32Array;
@@ -22,8 +29,7 @@ export class ConnHash {
 
   /** A table for up to `slots` connections. */
   constructor(slots: number) {
-    let size = 16;
-    while (size < slots * 2) size *= 2;
+    const size = tableSize(slots);
     this.val = new Int32Array(size);
     this.lip = new Int32Array(size);
     this.rip = new Int32Array(size);
@@ -130,8 +136,7 @@ export class ConnHash6 {
 
   /** A table for up to `slots` connections. */
   constructor(slots: number) {
-    let size = 16;
-    while (size < slots * 2) size *= 2;
+    const size = tableSize(slots);
     this.val = new Int32Array(size);
     this.addr = new Int32Array(size * 8);
     this.ports = new Int32Array(size);

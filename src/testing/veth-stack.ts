@@ -5,7 +5,7 @@
  * kept current, and the learner polled every 100 ms. `stop()` stops walking, closes the stack, the
  * learner and the ports, removes the pair, and asserts the frame report: no fault, no leak, no double
  * free. Also what such tests use beside it: `ip6Pair` (addresses, no DAD, checksum offload off), `socatIn`,
- * `snmp6` and `until`.
+ * `rawFramesCounted` (bad input from the peer, counted exactly), `snmp6` and `until`.
  *
  * @example
  * const v = createCnetPair({ ipv6: true });
@@ -20,6 +20,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import type { CnetPair } from "./cnet-peer.js";
 import { nsExec } from "./netns.js";
+import { PacketSocket } from "./packet-socket.js";
 import { fwdConfig } from "./fwd-config.js";
 import { parseConfig } from "../config/index.js";
 import { PortSet } from "../cnf/ports.js";
@@ -178,4 +179,25 @@ export function socatIn(ns: string, target: string, input: Uint8Array, args: str
     });
     child.stdin!.end(Buffer.from(input));
   });
+}
+
+/**
+ * Sends `frames` raw from the peer's end of `v` (an AF_PACKET socket), then waits until the counters
+ * named in `want` grew by exactly those amounts (`read` gives them) and asserts it: bad input dropped
+ * and counted where it should be.
+ *
+ * @example
+ * await rawFramesCounted(v, [truncated, badChecksum], () => r.counters.read(), { ip6_drop_truncated: 1, icmp6_drop_cksum: 1 });
+ */
+export async function rawFramesCounted(v: CnetPair, frames: Uint8Array[], read: () => Record<string, number>, want: Record<string, number>): Promise<void> {
+  const before = read();
+  const delta = () => Object.fromEntries(Object.keys(want).map((k) => [k, read()[k]! - before[k]!]));
+  const sock = PacketSocket.open(v.b, v.ns);
+  try {
+    for (const f of frames) assert.equal(sock.send(f), true);
+  } finally {
+    sock.close();
+  }
+  await until(() => JSON.stringify(delta()) === JSON.stringify(want), 3000);
+  assert.deepEqual(delta(), want, "every bad frame dropped and counted where it should be");
 }

@@ -60,7 +60,10 @@ export function listXdpLinks(): LinkInfo[] {
     try {
       fd = fdById(BpfCmd.LINK_GET_FD_BY_ID, id, "link");
     } catch (e) {
-      if ((e as SysError).code === "ENOENT") continue; // went away meanwhile
+      // Went away meanwhile (ENOENT), or is being set up or torn down by someone else (EAGAIN: the
+      // kernel has cleared or not yet given it its id): not a settled attachment either way.
+      const code = (e as SysError).code;
+      if (code === "ENOENT" || code === "EAGAIN") continue;
       throw e;
     }
     try {
@@ -165,7 +168,8 @@ function detachLinkById(id: number, name: string): void {
   try {
     fd = fdById(BpfCmd.LINK_GET_FD_BY_ID, id, "link");
   } catch (e) {
-    if ((e as SysError).code === "ENOENT") return; // closed meanwhile: detached with it
+    const code = (e as SysError).code;
+    if (code === "ENOENT" || code === "EAGAIN") return; // closed meanwhile (or being freed): detached with it
     throw e;
   }
   try {
